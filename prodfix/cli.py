@@ -1,0 +1,249 @@
+"""The ``prodfix`` command line: parse options, build a plan, run the engine, hand results to output.
+
+Exit codes (every command):
+
+\b
+  0  success; for `check`: nothing to change
+  1  `check` only: something would change or needs attention
+  2  usage or configuration error (nothing was read or written)
+  3  some files could not be processed (decode or syntax error); the rest were
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.syntax import Syntax
+
+from prodfix import __version__
+from prodfix.codemods import registry
+from prodfix.codemods.base import Finding
+from prodfix.engine.pipeline import FileResult
+from prodfix.engine.plan import Plan, PlanError, make_plan
+from prodfix.engine.runner import default_jobs, run_files
+from prodfix.engine.writing import write_atomic
+from prodfix.output import findings as findings_output
+from prodfix.output.patch import file_patch
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_ERRORS = 0, 1, 2, 3
+PROGRESS_MIN_FILES = 50
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _fail(message: str) -> "click.exceptions.Exit":
+    _stderr().print(f"[bold red]error:[/] {findings_output.escape(message)}")
+    return click.exceptions.Exit(EXIT_USAGE)
+
+
+def _common(func: Callable) -> Callable:
+    options = [
+        click.argument("paths", nargs=-1, type=click.Path(path_type=Path)),
+        click.option("--select", multiple=True, help="Codemods to run, by name or code, comma-separated; 'all' for every one. Replaces the configured selection."),
+        click.option("--ignore", multiple=True, help="Codemods not to run, by name or code, comma-separated."),
+        click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files matching this gitignore-style glob (relative to the project root); repeatable."),
+        click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False), help="Use this .prodfix.yml or pyproject.toml instead of searching for one."),
+        click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes (default: the number of CPUs)."),
+        click.option("--quiet", "-q", is_flag=True, help="No summary line and no progress bar."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _plan(paths, select, ignore, exclude, config_file) -> Plan:
+    try:
+        return make_plan(
+            list(paths), config_file, list(select) if select else None, list(ignore), list(exclude)
+        )
+    except PlanError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _use_progress(count: int, quiet: bool) -> bool:
+    return not quiet and count >= PROGRESS_MIN_FILES and sys.stderr.isatty() and not os.environ.get("CI")
+
+
+def _results(plan: Plan, jobs: int | None, quiet: bool) -> Iterator[FileResult]:
+    stream = run_files(list(plan.files), list(plan.codemods), plan.project, jobs or default_jobs())
+    if not _use_progress(len(plan.files), quiet):
+        yield from stream
+        return
+    with Progress(
+        TextColumn("prodfix"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=_stderr(), transient=True,
+    ) as progress:
+        task = progress.add_task("files", total=len(plan.files))
+        for result in stream:
+            progress.advance(task)
+            yield result
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+class Tally:
+    """What a run saw, for the summary line and the exit code."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.scanned = 0
+        self.changed = 0
+        self.errors = 0
+        self.by_codemod: Counter[str] = Counter()
+
+    def add(self, result: FileResult) -> None:
+        self.scanned += 1
+        self.changed += result.changed
+        if result.error is not None:
+            self.errors += 1
+            line = f":{result.error.line}" if result.error.line else ""
+            _stderr().print(
+                f"[red]error:[/] {findings_output.escape(result.path)}{line}: "
+                f"{findings_output.escape(result.error.reason)} (file left unchanged)"
+            )
+        for finding in result.findings:
+            if finding.kind != "note":
+                self.by_codemod[finding.codemod] += 1
+
+    def summary(self, verb: str) -> str:
+        counts = ", ".join(f"{name} {n}" for name, n in sorted(self.by_codemod.items())) or "none"
+        errors = f", {self.errors} could not be processed" if self.errors else ""
+        return (
+            f"prodfix: {_plural(self.scanned, 'file')} scanned, {self.changed} {verb}{errors}; "
+            f"findings: {counts}; {time.perf_counter() - self.start:.2f}s"
+        )
+
+    def exit_code(self, findings_fail: bool = False) -> int:
+        if self.errors:
+            return EXIT_ERRORS
+        if findings_fail and (self.changed or sum(self.by_codemod.values())):
+            return EXIT_FINDINGS
+        return EXIT_OK
+
+
+@click.group(help=__doc__, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="prodfix")
+def main() -> None:
+    pass
+
+
+@main.command("list")
+def list_codemods() -> None:
+    """Every codemod: name, code, whether it is on by default, and what it does."""
+    console = Console(highlight=False, soft_wrap=True)
+    for codemod in registry.CODEMODS:
+        state = "on" if codemod.default_enabled else "off"
+        console.print(f"{codemod.code}  {codemod.name:<20} {state:<4} {codemod.summary}")
+
+
+@main.command()
+@_common
+@click.option("--format", "fmt", type=click.Choice(findings_output.FORMATS), default="text", show_default=True, help="text: a table; json: a list of objects; github: ::warning annotations.")
+@click.option("--explain", is_flag=True, help="Also show what was deliberately left alone and why each codemod matters.")
+def check(paths, select, ignore, exclude, config_file, jobs, quiet, fmt, explain) -> None:
+    """Report what would change. Exit 1 when anything would, 0 when clean."""
+    plan = _plan(paths, select, ignore, exclude, config_file)
+    tally = Tally()
+    collected: list[Finding] = []
+    for result in _results(plan, jobs, quiet or fmt != "text"):
+        tally.add(result)
+        collected.extend(findings_output.visible(result.findings, explain or fmt == "json"))
+    if fmt == "json":
+        click.echo(findings_output.render_json(collected), nl=False)
+    elif fmt == "github":
+        click.echo(findings_output.render_github(collected), nl=False)
+    else:
+        findings_output.render_text(Console(highlight=False), collected, plan.selection.enabled, explain)
+    if not quiet:
+        _stderr().print(tally.summary("would change"))
+    raise click.exceptions.Exit(tally.exit_code(findings_fail=True))
+
+
+@main.command()
+@_common
+@click.option("--patch", "patch_file", type=click.Path(path_type=Path, dir_okay=False), help="Write the patch to this file instead of stdout.")
+def diff(paths, select, ignore, exclude, config_file, jobs, quiet, patch_file) -> None:
+    """Show the unified diff `fix` would apply; nothing is written.
+
+    On a terminal the diff is colored; in a pipe it is a plain patch that `git apply` takes.
+    """
+    plan = _plan(paths, select, ignore, exclude, config_file)
+    tally = Tally()
+    terminal = patch_file is None and sys.stdout.isatty()
+    console = Console(highlight=False)
+    handle = None
+    if patch_file is not None:
+        try:
+            handle = open(patch_file, "wb")
+        except OSError as exc:
+            raise _fail(f"{patch_file}: cannot write the patch: {exc.strerror}") from None
+    try:
+        for result in _results(plan, jobs, quiet):
+            tally.add(result)
+            patch = file_patch(result)
+            if not patch:
+                continue
+            if handle is not None:
+                handle.write(patch)
+            elif terminal:
+                text = patch.decode("utf-8", errors="replace")
+                console.print(Syntax(text, "diff", theme="ansi_dark", background_color="default", word_wrap=True))
+            else:
+                sys.stdout.buffer.write(patch)
+                sys.stdout.buffer.flush()
+    finally:
+        if handle is not None:
+            handle.close()
+    if not quiet:
+        _stderr().print(tally.summary("would change"))
+    raise click.exceptions.Exit(tally.exit_code())
+
+
+@main.command()
+@_common
+def fix(paths, select, ignore, exclude, config_file, jobs, quiet) -> None:
+    """Apply the changes in place (atomically: a file is either old or new, never half)."""
+    plan = _plan(paths, select, ignore, exclude, config_file)
+    tally = Tally()
+    for result in _results(plan, jobs, quiet):
+        tally.add(result)
+        if result.changed:
+            assert result.new_bytes is not None
+            target = plan.root / result.path
+            if target.read_bytes() != result.old_bytes:
+                tally.errors += 1
+                _stderr().print(f"[red]error:[/] {result.path}: changed on disk during the run; left as it is")
+                continue
+            write_atomic(target, result.new_bytes)
+    if not quiet:
+        _stderr().print(tally.summary("changed"))
+    raise click.exceptions.Exit(tally.exit_code())
+
+
+@main.command("config")
+@_common
+def show_config(paths, select, ignore, exclude, config_file, jobs, quiet) -> None:
+    """Print the effective configuration: where it came from, which codemods run and why, their options."""
+    plan = _plan(paths, select, ignore, exclude, config_file)
+    console = Console(highlight=False, soft_wrap=True)
+    console.print(f"root:    {plan.root}" + (" (git work tree)" if plan.in_git else ""))
+    console.print(f"config:  {plan.config.path or 'none found (defaults)'}")
+    console.print(f"exclude: {', '.join(plan.config.exclude) or '-'}")
+    console.print(f"files:   {len(plan.files)}")
+    for codemod in registry.CODEMODS:
+        console.print(f"\n[bold]{codemod.code} {codemod.name}[/]: {plan.selection.reasons[codemod.name]}")
+        for key, value in dataclasses.asdict(plan.config.options_for(codemod)).items():
+            console.print(f"  {key} = {findings_output.escape(repr(value))}")

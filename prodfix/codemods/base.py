@@ -1,0 +1,160 @@
+"""What every codemod is made of: its declaration, its findings, and what it returns.
+
+A codemod is pure: ``transform(module, file) -> CodemodOutput``. It never reads or writes
+files, prints, or keeps state between files; everything it may know about the project comes
+in through :class:`FileContext`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider, ProviderT
+
+from prodfix.codemods.common.suppression import Suppressions
+
+Severity = Literal["low", "medium", "high"]
+# fix: the codemod changes the code; warning: a problem it cannot fix safely (reported only);
+# note: code it deliberately leaves alone, shown with --explain.
+Kind = Literal["fix", "warning", "note"]
+
+
+@dataclass(frozen=True)
+class Rationale:
+    """Why a codemod exists; reused by --explain and the audit report."""
+
+    problem: str
+    impact: str
+    fix: str
+    severity: Severity
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    path: str
+    line: int
+    column: int
+    codemod: str
+    code: str
+    message: str
+    kind: Kind = "fix"
+
+    @property
+    def fixable(self) -> bool:
+        return self.kind == "fix"
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "codemod": self.codemod,
+            "code": self.code,
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "message": self.message,
+            "fixable": self.fixable,
+            "kind": self.kind,
+        }
+
+
+@dataclass(frozen=True)
+class ProjectContext:
+    """Facts about the project computed once per run, shared read-only by every file."""
+
+    root: str
+
+
+@dataclass(frozen=True)
+class FileContext:
+    """What a codemod may know about the file it transforms."""
+
+    path: str  # relative to the project root, with forward slashes
+    source: str
+    project: ProjectContext
+    suppressions: Suppressions
+
+
+@dataclass
+class CodemodOutput:
+    module: cst.Module
+    findings: list[Finding] = field(default_factory=list)
+
+
+class Reporter:
+    """Collects findings for one codemod run on one file, with positions and suppressions."""
+
+    def __init__(self, codemod: "Codemod", file: FileContext, wrapper: MetadataWrapper | None):
+        self.codemod = codemod
+        self.file = file
+        self._wrapper = wrapper
+        self._positions: object = None
+        self.findings: list[Finding] = []
+
+    def position(self, node: cst.CSTNode) -> tuple[int, int, int]:
+        """(start line, start column, end line) of ``node``; column is 1-based.
+
+        Positions are computed on first use only: most files report nothing.
+        """
+        if self._positions is None and self._wrapper is not None:
+            self._positions = self._wrapper.resolve(PositionProvider)
+        positions = self._positions
+        if not positions or node not in positions:  # type: ignore[operator]
+            return (1, 1, 1)
+        rng = positions[node]  # type: ignore[index]
+        return (rng.start.line, rng.start.column + 1, rng.end.line)
+
+    def suppressed(self, node: cst.CSTNode) -> bool:
+        if not self.file.suppressions.by_line:
+            return False
+        start, _, end = self.position(node)
+        return self.file.suppressions.covers(start, end, self.codemod.name, self.codemod.code)
+
+    def report(self, node: cst.CSTNode | None, message: str, kind: Kind = "fix") -> None:
+        line, column = (1, 1) if node is None else self.position(node)[:2]
+        self.findings.append(
+            Finding(
+                path=self.file.path,
+                line=line,
+                column=column,
+                codemod=self.codemod.name,
+                code=self.codemod.code,
+                message=message,
+                kind=kind,
+            )
+        )
+
+
+class Codemod:
+    """Base class. Subclasses set the class attributes and implement :meth:`transform`."""
+
+    name: ClassVar[str]
+    code: ClassVar[str]
+    summary: ClassVar[str]
+    rationale: ClassVar[Rationale]
+    default_enabled: ClassVar[bool] = True
+    # A cheap test on the decoded source: a file that cannot match is never parsed.
+    prefilter: ClassVar[re.Pattern[str]]
+    # libcst metadata providers the codemod reads (resolved only for files that pass the prefilter).
+    metadata: ClassVar[tuple[ProviderT, ...]] = ()
+
+    @dataclass(frozen=True)
+    class Options:
+        pass
+
+    def __init__(self, options: object | None = None) -> None:
+        self.options = options if options is not None else self.Options()
+
+    def wants(self, source: str, path: str) -> bool:
+        return self.prefilter.search(source) is not None
+
+    def transform(
+        self, wrapper: MetadataWrapper, file: FileContext, reporter: Reporter
+    ) -> cst.Module:
+        raise NotImplementedError
+
+    @classmethod
+    def option_fields(cls) -> tuple[dataclasses.Field, ...]:
+        return dataclasses.fields(cls.Options)

@@ -1,0 +1,126 @@
+"""Where a module's import block is, and adding a plain ``import x`` where isort would put it.
+
+``from x import y`` imports are merged by libcst's ``AddImportsVisitor``; a plain stdlib
+``import x`` is placed in alphabetical position among the block's stdlib imports so that
+isort/ruff ``I001`` stay quiet on the result.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import libcst as cst
+import libcst.matchers as m
+
+Statement = cst.SimpleStatementLine | cst.BaseCompoundStatement
+
+
+def _is_docstring(stmt: cst.CSTNode) -> bool:
+    return m.matches(
+        stmt,
+        m.SimpleStatementLine(body=[m.Expr(value=m.SimpleString() | m.ConcatenatedString())]),
+    )
+
+
+def _is_import_line(stmt: cst.CSTNode) -> bool:
+    return isinstance(stmt, cst.SimpleStatementLine) and all(
+        isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body
+    )
+
+
+def _is_future(stmt: cst.CSTNode) -> bool:
+    return m.matches(
+        stmt, m.SimpleStatementLine(body=[m.ImportFrom(module=m.Name("__future__"))])
+    )
+
+
+def _is_guarded_import(stmt: cst.CSTNode) -> bool:
+    """``try: import x`` / ``except ImportError: ...`` blocks belong to the import block."""
+    if not isinstance(stmt, cst.Try):
+        return False
+    return all(_is_import_line(s) for s in stmt.body.body)
+
+
+def import_block(body: Sequence[Statement]) -> tuple[int, int]:
+    """(start, end) indices of the first import block, after the docstring and ``__future__``.
+
+    When there is no import block, start == end == the position right after the docstring
+    and ``__future__`` imports.
+    """
+    index = 0
+    if body and _is_docstring(body[0]):
+        index = 1
+    while index < len(body) and _is_future(body[index]):
+        index += 1
+    start = index
+    while index < len(body) and (_is_import_line(body[index]) or _is_guarded_import(body[index])):
+        index += 1
+    return start, index
+
+
+def imported_module_names(stmt: cst.CSTNode) -> list[str]:
+    """Names bound by plain ``import a.b`` statements on this line (``a.b``), without aliases."""
+    names = []
+    if isinstance(stmt, cst.SimpleStatementLine):
+        for small in stmt.body:
+            if isinstance(small, cst.Import):
+                for alias in small.names:
+                    if alias.asname is None:
+                        names.append(cst.helpers.get_full_name_for_node(alias.name) or "")
+    return names
+
+
+def has_plain_import(body: Sequence[Statement], name: str, before: int) -> bool:
+    return any(name in imported_module_names(stmt) for stmt in body[:before])
+
+
+def add_plain_import(module: cst.Module, name: str) -> cst.Module:
+    """Add ``import name`` to the first import block unless it is already there."""
+    body = list(module.body)
+    start, end = import_block(body)
+    if has_plain_import(body, name, end):
+        return module
+    new = cst.SimpleStatementLine(body=[cst.Import(names=[cst.ImportAlias(name=_dotted(name))])])
+    stdlib = sys.stdlib_module_names
+    position = None
+    last_stdlib = None
+    for i in range(start, end):
+        names = imported_module_names(body[i])
+        if not names:
+            continue
+        top = names[0].split(".")[0]
+        if top in stdlib:
+            last_stdlib = i
+            if names[0].lower() > name.lower():
+                position = i
+                break
+    if position is None:
+        position = last_stdlib + 1 if last_stdlib is not None else start
+    if position == start and position < len(body):
+        following = body[position]
+        if start == end:
+            # No import block: the import goes above the code, which keeps its spacing.
+            body[position] = following.with_changes(
+                leading_lines=following.leading_lines or [cst.EmptyLine()]
+            )
+        else:
+            # First in the block: take over the blank/comment lines above the old first line;
+            # a third-party import after it starts a new section.
+            new = new.with_changes(leading_lines=following.leading_lines)
+            third_party = imported_module_names(following)[:1] and (
+                imported_module_names(following)[0].split(".")[0] not in stdlib
+            )
+            body[position] = following.with_changes(
+                leading_lines=[cst.EmptyLine()] if third_party else []
+            )
+    body.insert(position, new)
+    return module.with_changes(body=body)
+
+
+def _dotted(name: str) -> cst.Attribute | cst.Name:
+    parts = name.split(".")
+    node: cst.Attribute | cst.Name = cst.Name(parts[0])
+    for part in parts[1:]:
+        node = cst.Attribute(value=node, attr=cst.Name(part))
+    return node

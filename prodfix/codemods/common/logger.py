@@ -1,0 +1,100 @@
+"""The module-level logger a codemod writes to: find the one a module has, or add one.
+
+A logger is a top-level name bound to ``logging.getLogger(...)``, ``structlog.get_logger(...)``
+(both take ``%``-style arguments) or loguru's ``logger`` (``{}``-style). When there is none,
+``logger = logging.getLogger(__name__)`` goes right after the import block, under a name that
+is free everywhere in the module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import libcst as cst
+from libcst.metadata import GlobalScope, Scope
+
+from prodfix.codemods.common.imports import add_plain_import, import_block
+
+Style = Literal["percent", "brace"]
+
+PERCENT_FACTORIES = frozenset(
+    {
+        "logging.getLogger",
+        "structlog.get_logger",
+        "structlog.getLogger",
+        "structlog.stdlib.get_logger",
+    }
+)
+LOGURU = "loguru.logger"
+
+
+@dataclass(frozen=True)
+class ModuleLogger:
+    name: str
+    style: Style
+    index: int | None  # top-level statement that binds it; None when it must be added
+
+
+def _qualified(scope: Scope, node: cst.CSTNode) -> set[str]:
+    return {q.name for q in scope.get_qualified_names_for(node)}
+
+
+def find_module_logger(module: cst.Module, scope: GlobalScope) -> ModuleLogger | None:
+    for index, stmt in enumerate(module.body):
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            target, value = None, None
+            if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                target, value = small.targets[0].target, small.value
+            elif isinstance(small, cst.AnnAssign):
+                target, value = small.target, small.value
+            elif isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
+                if cst.helpers.get_full_name_for_node(small.module or cst.Name("")) == "loguru":
+                    for alias in small.names:
+                        if cst.helpers.get_full_name_for_node(alias.name) == "logger":
+                            bound = alias.evaluated_alias or "logger"
+                            return ModuleLogger(bound, "brace", index)
+            if isinstance(target, cst.Name) and isinstance(value, cst.Call):
+                if _qualified(scope, value.func) & PERCENT_FACTORIES:
+                    return ModuleLogger(target.value, "percent", index)
+    return None
+
+
+def names_in_use(scopes: set[Scope]) -> set[str]:
+    """Every name bound or read anywhere in the module, in any scope."""
+    used: set[str] = set()
+    for scope in scopes:
+        used.update(a.name for a in scope.assignments)
+        for access in scope.accesses:
+            if isinstance(access.node, cst.Name):
+                used.add(access.node.value)
+    return used
+
+
+def choose_logger_name(preferred: str, used: set[str]) -> str | None:
+    for candidate in (preferred, "log", "_logger"):
+        if candidate not in used:
+            return candidate
+    return None
+
+
+def add_logger(module: cst.Module, name: str) -> cst.Module:
+    """``import logging`` (sorted into the import block) and ``name = logging.getLogger(__name__)``
+    right after the block."""
+    module = add_plain_import(module, "logging")
+    body = list(module.body)
+    _, end = import_block(body)
+    statement = cst.parse_statement(
+        f"{name} = logging.getLogger(__name__)", config=module.config_for_parsing
+    ).with_changes(leading_lines=[cst.EmptyLine()] if end > 0 else [])
+    if end < len(body) and not body[end].leading_lines:
+        body[end] = body[end].with_changes(leading_lines=[cst.EmptyLine()])
+    body.insert(end, statement)
+    return module.with_changes(body=body)
+
+
+def logger_insert_index(module: cst.Module) -> int:
+    """The top-level index the added logger statement will take (before it is added)."""
+    return import_block(module.body)[1]

@@ -1,0 +1,469 @@
+"""print-to-logging: diagnostics written with ``print()`` go to the module's logger.
+
+Why: in production a print has no level, no timestamp and no logger name; log pipelines cannot
+filter it and stdout buffering hides it from container logs.
+
+What changes::
+
+    print("Processing", event["id"])          ->  logger.info("Processing %s", event["id"])
+    print(f"Error on {key}: {exc}")  # except  ->  logger.exception("Error on %s: %s", key, exc)
+    traceback.print_exc()            # except  ->  logger.exception("Unhandled exception")
+
+- The message is a constant format string with lazy arguments and renders exactly what print
+  would have written (``sep`` included); f-string fields become ``%s``/``%r``/``%.2f``...
+- The level: words in the text ("debug", "warning"/"warn", "error"/"failed"/"fatal"/
+  "exception") first; inside an ``except`` block ``logger.exception``; ``file=sys.stderr``
+  warning; otherwise info.
+- An existing module logger (``logging.getLogger``, ``structlog.get_logger``, loguru's
+  ``logger``) is reused; otherwise ``import logging`` and ``logger = logging.getLogger(__name__)``
+  are added after the import block.
+- ``print()`` with nothing to print is removed (``pass`` keeps a block from becoming empty).
+
+What it leaves alone (reported as notes under ``--explain``): a program's real output (under
+``if __name__ == "__main__":``, CLI commands, ``__main__.py``/``manage.py``/``setup.py``, files
+with a shebang, tests, ``scripts/``, ``bin/``, ``examples/``, ``docs/``), prints to other files,
+prints with a custom ``end``, ``print(*args)``, modules where ``print`` is not the builtin, and
+``print`` used as a value.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+import libcst as cst
+import pathspec
+from libcst.metadata import BuiltinAssignment, GlobalScope, MetadataWrapper, Scope, ScopeProvider
+
+from prodfix.codemods.base import Codemod, FileContext, Rationale, Reporter
+from prodfix.codemods.common.logger import (
+    ModuleLogger,
+    add_logger,
+    choose_logger_name,
+    find_module_logger,
+    logger_insert_index,
+    names_in_use,
+)
+from prodfix.codemods.print_message import build_message, string_value
+
+Level = Literal["debug", "info", "warning", "error", "exception"]
+
+DEFAULT_KEEP_PATHS = (
+    "tests/", "test/", "scripts/", "bin/", "examples/", "docs/",
+    "test_*.py", "*_test.py", "conftest.py", "__main__.py", "manage.py", "setup.py",
+)
+CLI_DECORATORS = frozenset({"command", "group", "callback"})
+
+
+class PrintToLogging(Codemod):
+    name = "print-to-logging"
+    code = "PF001"
+    summary = "print() diagnostics become calls on the module logger with lazy arguments"
+    rationale = Rationale(
+        problem="Diagnostics are written with print(): no level, timestamp or logger name.",
+        impact=(
+            "Log pipelines cannot filter or alert on them, and stdout buffering can hide them "
+            "from container logs until the process exits."
+        ),
+        fix=(
+            "Log through a module logger with a fitting level and lazy %s arguments; keep "
+            "prints that are the program's real output."
+        ),
+        severity="medium",
+    )
+    prefilter = re.compile(r"\bprint(?:_exc)?\s*\(")
+    metadata = (ScopeProvider,)
+
+    @dataclass(frozen=True)
+    class Options:
+        logger_name: str = "logger"
+        except_level: Literal["exception", "error"] = "exception"
+        debug_words: tuple[str, ...] = ("debug",)
+        warning_words: tuple[str, ...] = ("warning", "warn")
+        error_words: tuple[str, ...] = ("error", "failed", "fatal", "exception")
+        keep_paths: tuple[str, ...] = DEFAULT_KEEP_PATHS
+
+    def __init__(self, options: object | None = None) -> None:
+        super().__init__(options)
+        self._keep: pathspec.PathSpec | None = None
+
+    def __getstate__(self) -> dict:
+        return {"options": self.options, "_keep": None}
+
+    def keeps_path(self, path: str) -> bool:
+        if self._keep is None:
+            self._keep = pathspec.GitIgnoreSpec.from_lines(self.options.keep_paths)
+        return self._keep.match_file(path)
+
+    def wants(self, source: str, path: str) -> bool:
+        if source.startswith("#!") or self.keeps_path(path):
+            return False
+        return super().wants(source, path)
+
+    def transform(self, wrapper: MetadataWrapper, file: FileContext, reporter: Reporter) -> cst.Module:
+        module = wrapper.module
+        scopes = wrapper.resolve(ScopeProvider)
+        global_scope = scopes[module]
+        assert isinstance(global_scope, GlobalScope)
+        existing = find_module_logger(module, global_scope)
+        if existing is not None:
+            logger = existing
+            first_index = existing.index + 1  # type: ignore[operator]
+        else:
+            name = choose_logger_name(self.options.logger_name, names_in_use(set(scopes.values())))
+            if name is None:
+                reporter.report(None, "prints kept: no free name for a module logger", "note")
+                return module
+            logger = ModuleLogger(name, "percent", None)
+            first_index = logger_insert_index(module)
+        transformer = _Rewriter(self.options, scopes, global_scope, logger, first_index, reporter)
+        new_module = module.visit(transformer)
+        if not transformer.changed:
+            return module
+        if existing is None and transformer.used_logger:
+            new_module = add_logger(new_module, logger.name)
+        return new_module
+
+
+def _is_main_guard(test: cst.BaseExpression) -> bool:
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return False
+    target = test.comparisons[0]
+    if not isinstance(target.operator, cst.Equal):
+        return False
+    sides = (test.left, target.comparator)
+    return any(isinstance(s, cst.Name) and s.value == "__name__" for s in sides) and any(
+        string_value(s) == "__main__" for s in sides
+    )
+
+
+def _called_names(node: cst.CSTNode) -> set[str]:
+    names: set[str] = set()
+
+    class Collector(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            if isinstance(call.func, cst.Name):
+                names.add(call.func.value)
+
+    node.visit(Collector())
+    return names
+
+
+def _is_cli_decorator(decorator: cst.Decorator) -> bool:
+    expr = decorator.decorator
+    if isinstance(expr, cst.Call):
+        expr = expr.func
+    if isinstance(expr, cst.Attribute):
+        return expr.attr.value in CLI_DECORATORS
+    return isinstance(expr, cst.Name) and expr.value in CLI_DECORATORS
+
+
+class _Keep(Exception):
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+class _Rewriter(cst.CSTTransformer):
+    def __init__(
+        self,
+        options: PrintToLogging.Options,
+        scopes: dict,
+        global_scope: GlobalScope,
+        logger: ModuleLogger,
+        first_index: int,
+        reporter: Reporter,
+    ) -> None:
+        super().__init__()
+        self.options = options
+        self.scopes = scopes
+        self.global_scope = global_scope
+        self.logger = logger
+        self.first_index = first_index
+        self.reporter = reporter
+        self.changed = False
+        self.used_logger = False
+        self._top_index: dict[int, int] = {}
+        self._current_top = 0
+        self._context: list[str] = []  # "def", "class", "except"
+        self._main_bodies: set[int] = set()
+        self._main_depth = 0
+        self._cli_functions: set[str] = set()
+        self._cli_depth = 0
+        self._removed: set[int] = set()  # ids of Pass nodes standing for removed prints
+        self._keepalive: list[cst.CSTNode] = []
+        word_lists = (
+            ("debug", options.debug_words),
+            ("warning", options.warning_words),
+            ("error", options.error_words),
+        )
+        self._words = [
+            (level, re.compile(r"\b(?:" + "|".join(map(re.escape, words)) + r")\b", re.IGNORECASE))
+            for level, words in word_lists
+            if words
+        ]
+
+    # --- context tracking ---------------------------------------------------------------
+
+    def visit_Module(self, node: cst.Module) -> None:
+        for index, stmt in enumerate(node.body):
+            self._top_index[id(stmt)] = index
+            if isinstance(stmt, cst.If) and _is_main_guard(stmt.test):
+                self._cli_functions |= _called_names(stmt.body)
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        index = self._top_index.get(id(node))
+        if index is not None:
+            self._current_top = index
+        return super().on_visit(node)
+
+    def visit_If(self, node: cst.If) -> None:
+        if _is_main_guard(node.test):
+            self._main_bodies.add(id(node.body))
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        if id(node) in self._main_bodies:
+            self._main_depth += 1
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._context.append("def")
+        top_level = len(self._context) == 1
+        if any(_is_cli_decorator(d) for d in node.decorators) or (
+            top_level and node.name.value in self._cli_functions
+        ):
+            self._cli_depth += 1
+            self._context[-1] = "cli"
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        if self._context.pop() == "cli":
+            self._cli_depth -= 1
+        return updated
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._context.append("class")
+
+    def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassDef:
+        self._context.pop()
+        return updated
+
+    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+        self._context.append("except")
+
+    def leave_ExceptHandler(self, original: cst.ExceptHandler, updated: cst.ExceptHandler) -> cst.ExceptHandler:
+        self._context.pop()
+        return updated
+
+    def visit_ExceptStarHandler(self, node: cst.ExceptStarHandler) -> None:
+        self._context.append("except")
+
+    def leave_ExceptStarHandler(
+        self, original: cst.ExceptStarHandler, updated: cst.ExceptStarHandler
+    ) -> cst.ExceptStarHandler:
+        self._context.pop()
+        return updated
+
+    def _in_except(self) -> bool:
+        for kind in reversed(self._context):
+            if kind == "except":
+                return True
+            if kind in ("def", "cli", "class"):
+                return False
+        return False
+
+    def _runs_at_import(self) -> bool:
+        return not any(kind in ("def", "cli") for kind in self._context)
+
+    # --- the rewrite --------------------------------------------------------------------
+
+    def _scope(self, node: cst.CSTNode) -> Scope:
+        return self.scopes.get(node) or self.global_scope
+
+    def _is_builtin(self, scope: Scope, name: str) -> bool:
+        assignments = scope[name]
+        return bool(assignments) and all(isinstance(a, BuiltinAssignment) for a in assignments)
+
+    def _qualified(self, node: cst.CSTNode) -> set[str]:
+        return {q.name for q in self._scope(node).get_qualified_names_for(node)}
+
+    def leave_Expr(self, original: cst.Expr, updated: cst.Expr) -> cst.BaseSmallStatement:
+        call = original.value
+        if not isinstance(call, cst.Call):
+            return updated
+        target = self._target(call)
+        if target is None:
+            return updated
+        if self.reporter.suppressed(original):
+            return updated
+        try:
+            replacement = self._convert(call, target)
+        except _Keep as keep:
+            self.reporter.report(call, f"print kept: {keep.reason}", "note")
+            return updated
+        self.changed = True
+        if replacement is None:
+            self.reporter.report(call, "empty print() removed")
+            removed = cst.Pass()
+            self._removed.add(id(removed))
+            self._keepalive.append(removed)
+            return removed
+        new_call, level = replacement
+        self.reporter.report(call, f"print() -> {self.logger.name}.{level}()")
+        return updated.with_changes(value=new_call)
+
+    def _target(self, call: cst.Call) -> str | None:
+        func = call.func
+        if isinstance(func, cst.Name) and func.value == "print":
+            return "print"
+        last = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
+        if last == "print_exc" and "traceback.print_exc" in self._qualified(func):
+            return "print_exc"
+        return None
+
+    def _common_checks(self, call: cst.Call) -> Scope:
+        if self._main_depth:
+            raise _Keep("program output under `if __name__ == '__main__':`")
+        if self._cli_depth:
+            raise _Keep("program output in a command-line entry point")
+        scope = self._scope(call.func)
+        logger_assignments = scope[self.logger.name]
+        if self.logger.index is None:
+            if logger_assignments:
+                raise _Keep(f"the name '{self.logger.name}' means something else here")
+        elif any(a.scope is not self.global_scope for a in logger_assignments):
+            raise _Keep(f"the name '{self.logger.name}' is shadowed here")
+        if self._runs_at_import() and self._current_top < self.first_index:
+            raise _Keep("runs at import time before the module logger exists")
+        return scope
+
+    def _convert(self, call: cst.Call, target: str) -> tuple[cst.Call, Level] | None:
+        if target == "print_exc":
+            if call.args:
+                raise _Keep("traceback.print_exc() with arguments writes elsewhere")
+            if not self._in_except():
+                raise _Keep("traceback.print_exc() outside an except block")
+            self._common_checks(call)
+            level: Level = self.options.except_level
+            return self._log_call(level, [cst.Arg(cst.SimpleString('"Unhandled exception"'))]), level
+
+        scope = self._scope(call.func)
+        if not self._is_builtin(scope, "print"):
+            raise _Keep("print is not the builtin here")
+        self._common_checks(call)
+        values: list[cst.BaseExpression] = []
+        sep = " "
+        stderr = False
+        for arg in call.args:
+            if arg.star:
+                raise _Keep("print() with *args or **kwargs")
+            if arg.keyword is None:
+                values.append(arg.value)
+                continue
+            keyword = arg.keyword.value
+            value = arg.value
+            is_none = isinstance(value, cst.Name) and value.value == "None"
+            if keyword == "sep":
+                text = string_value(value)
+                if text is None and not is_none:
+                    raise _Keep("sep= is not a string literal")
+                sep = " " if text is None else text
+            elif keyword == "end":
+                if not is_none and string_value(value) != "\n":
+                    raise _Keep("end= other than a newline (partial-line output)")
+            elif keyword == "file":
+                names = self._qualified(value)
+                if "sys.stderr" in names:
+                    stderr = True
+                elif "sys.stdout" not in names and not is_none:
+                    raise _Keep("writes to a file or stream")
+            elif keyword == "flush":
+                if not (isinstance(value, (cst.Name, cst.Integer)) and (
+                    not isinstance(value, cst.Name) or value.value in ("True", "False", "None")
+                )):
+                    raise _Keep("flush= is not a constant")
+            else:
+                raise _Keep(f"unknown keyword {keyword}=")
+        if not values or (len(values) == 1 and string_value(values[0]) == ""):
+            return None
+        builtins_ok = all(self._is_builtin(scope, n) for n in ("format", "repr", "ascii"))
+        message = build_message(values, sep, self.logger.style, builtins_ok)
+        level = self._level(message.text, stderr)
+        args = [cst.Arg(message.format)] + [cst.Arg(a) for a in message.args]
+        return self._log_call(level, args), level
+
+    def _level(self, text: str, stderr: bool) -> Level:
+        found: Level | None = None
+        earliest = None
+        for level, pattern in self._words:
+            match = pattern.search(text)
+            if match and (earliest is None or match.start() < earliest):
+                found, earliest = level, match.start()  # type: ignore[assignment]
+        if self._in_except() and found not in ("debug", "warning"):
+            return self.options.except_level
+        if found is not None:
+            return found
+        return "warning" if stderr else "info"
+
+    def _log_call(self, level: Level, args: list[cst.Arg]) -> cst.Call:
+        self.used_logger = True
+        fixed = [a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in args]
+        return cst.Call(
+            func=cst.Attribute(value=cst.Name(self.logger.name), attr=cst.Name(level)), args=fixed
+        )
+
+    # --- removing empty prints without losing comments -----------------------------------
+
+    def leave_SimpleStatementLine(
+        self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
+    ) -> cst.SimpleStatementLine:
+        kept = [s for s in updated.body if id(s) not in self._removed]
+        if len(kept) == len(updated.body):
+            return updated
+        if kept:
+            kept[-1] = kept[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
+            return updated.with_changes(body=kept)
+        line = updated.with_changes(body=[cst.Pass()])
+        if not updated.trailing_whitespace.comment:
+            self._removed.add(id(line))
+            self._keepalive.append(line)
+        return line
+
+    def leave_SimpleStatementSuite(
+        self, original: cst.SimpleStatementSuite, updated: cst.SimpleStatementSuite
+    ) -> cst.SimpleStatementSuite:
+        kept = [s for s in updated.body if id(s) not in self._removed]
+        if len(kept) == len(updated.body):
+            return updated
+        if kept:
+            kept[-1] = kept[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
+        return updated.with_changes(body=kept or [cst.Pass()])
+
+    def _drop_removed(self, body: list) -> list:
+        out: list = []
+        carried: list[cst.EmptyLine] = []
+        for stmt in body:
+            if id(stmt) in self._removed:
+                carried.extend(stmt.leading_lines)
+                continue
+            if carried:
+                stmt = stmt.with_changes(leading_lines=[*carried, *stmt.leading_lines])
+                carried = []
+            out.append(stmt)
+        if carried or not out:
+            # Comments above a removed last line (or an emptied block) stay, above a `pass`.
+            out.append(cst.SimpleStatementLine(body=[cst.Pass()], leading_lines=carried))
+        return out
+
+    def leave_IndentedBlock(self, original: cst.IndentedBlock, updated: cst.IndentedBlock) -> cst.IndentedBlock:
+        if id(original) in self._main_bodies:
+            self._main_depth -= 1
+        if not any(id(s) in self._removed for s in updated.body):
+            return updated
+        return updated.with_changes(body=self._drop_removed(list(updated.body)))
+
+    def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
+        if not any(id(s) in self._removed for s in updated.body):
+            return updated
+        body = self._drop_removed(list(updated.body))
+        if len(body) == 1 and isinstance(body[0], cst.SimpleStatementLine) and not original.body:
+            body = []
+        return updated.with_changes(body=body)

@@ -1,0 +1,253 @@
+"""Configuration: ``.prodfix.yml`` or ``[tool.prodfix]`` in ``pyproject.toml`` → typed options.
+
+Both files take the same keys::
+
+    select: [print-to-logging]        # default: every codemod that is on by default
+    ignore: []
+    exclude: ["migrations/**"]        # gitignore-style globs, relative to the project root
+    codemods:
+      print-to-logging: {logger_name: log}
+
+The file is found by walking up from the first path given (stopping at the git work tree's
+top), ``--config FILE`` overrides. Every error names the file, the key path and, for YAML, the
+line; nothing is touched when the configuration is wrong.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from prodfix.codemods import registry
+from prodfix.codemods.base import Codemod
+
+CONFIG_NAMES = (".prodfix.yml", ".prodfix.yaml")
+TOP_KEYS = ("select", "ignore", "exclude", "codemods")
+
+
+class ConfigError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None = None
+    select: tuple[str, ...] | None = None
+    ignore: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    options: dict[str, Any] = field(default_factory=dict)  # codemod name -> Options instance
+
+    def options_for(self, codemod: type[Codemod]) -> Any:
+        return self.options.get(codemod.name) or codemod.Options()
+
+    def digest(self) -> str:
+        """A short stable hash of the effective configuration (for reports and caches)."""
+        payload = {
+            "select": self.select,
+            "ignore": self.ignore,
+            "exclude": self.exclude,
+            "options": {k: dataclasses.asdict(v) for k, v in sorted(self.options.items())},
+        }
+        return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def find_config(start: Path, stop: Path | None) -> Path | None:
+    folder = start if start.is_dir() else start.parent
+    for candidate_dir in [folder, *folder.parents]:
+        for name in CONFIG_NAMES:
+            if (candidate_dir / name).is_file():
+                return candidate_dir / name
+        pyproject = candidate_dir / "pyproject.toml"
+        if pyproject.is_file() and _has_tool_section(pyproject):
+            return pyproject
+        if stop is not None and candidate_dir == stop:
+            break
+    return None
+
+
+def _has_tool_section(pyproject: Path) -> bool:
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return "[tool.prodfix" in pyproject.read_text(encoding="utf-8", errors="replace")
+    return "prodfix" in data.get("tool", {})
+
+
+def load_config(path: Path | None) -> Config:
+    if path is None:
+        return Config()
+    if not path.is_file():
+        raise ConfigError(f"{path}: configuration file not found")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    if path.name == "pyproject.toml":
+        try:
+            data = tomllib.loads(text).get("tool", {}).get("prodfix", {})
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+        return _build(path, data, lines={}, prefix="tool.prodfix.")
+    data, lines = _load_yaml(path, text)
+    return _build(path, data, lines=lines, prefix="")
+
+
+def _load_yaml(path: Path, text: str) -> tuple[Any, dict[tuple, int]]:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}{where}: invalid YAML: {exc.problem or exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+    lines: dict[tuple, int] = {}
+
+    def convert(n: yaml.Node | None, key: tuple) -> Any:
+        if n is None:
+            return {}
+        lines[key] = n.start_mark.line + 1
+        if isinstance(n, yaml.MappingNode):
+            out = {}
+            for k_node, v_node in n.value:
+                k = _scalar(k_node)
+                lines[(*key, str(k))] = k_node.start_mark.line + 1
+                out[str(k)] = convert(v_node, (*key, str(k)))
+            return out
+        if isinstance(n, yaml.SequenceNode):
+            return [convert(v, (*key, i)) for i, v in enumerate(n.value)]
+        return _scalar(n)
+
+    return convert(node, ()), lines
+
+
+def _scalar(node: yaml.Node) -> Any:
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_object(node, deep=True)
+    finally:
+        loader.dispose()
+
+
+def _build(path: Path, data: Any, lines: dict[tuple, int], prefix: str) -> Config:
+    def where(key: tuple) -> str:
+        line = lines.get(key)
+        dotted = prefix + ".".join(str(k) for k in key)
+        return f"{path}:{line}: {dotted}" if line else f"{path}: {dotted}"
+
+    if data is None or data == {}:
+        return Config(path=path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the configuration must be a mapping of keys ({', '.join(TOP_KEYS)})")
+    for key in data:
+        if key not in TOP_KEYS:
+            raise ConfigError(f"{where((key,))}: unknown key (known: {', '.join(TOP_KEYS)})")
+
+    def names(key: str) -> tuple[str, ...] | None:
+        if key not in data:
+            return None
+        value = data[key]
+        if isinstance(value, str):
+            value = [v for v in value.split(",")]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where((key,))}: expected a list of strings")
+        return tuple(v.strip() for v in value if v.strip())
+
+    select = names("select")
+    ignore = names("ignore") or ()
+    exclude = names("exclude") or ()
+    for key, values in (("select", select or ()), ("ignore", ignore)):
+        try:
+            registry.resolve(list(values))
+        except registry.UnknownCodemod as exc:
+            raise ConfigError(f"{where((key,))}: {exc}") from None
+
+    options: dict[str, Any] = {}
+    raw_codemods = data.get("codemods", {}) or {}
+    if not isinstance(raw_codemods, dict):
+        raise ConfigError(f"{where(('codemods',))}: expected a mapping of codemod name to options")
+    for name, raw in raw_codemods.items():
+        try:
+            codemod = registry.lookup(name)
+        except registry.UnknownCodemod as exc:
+            raise ConfigError(f"{where(('codemods', name))}: {exc}") from None
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{where(('codemods', name))}: expected a mapping of options")
+        options[codemod.name] = build_options(codemod, raw, lambda k: where(("codemods", name, *k)))
+    return Config(path=path, select=select, ignore=ignore, exclude=exclude, options=options)
+
+
+def build_options(codemod: type[Codemod], raw: dict[str, Any], where: Any) -> Any:
+    hints = typing.get_type_hints(codemod.Options)
+    known = {f.name.replace("_", "-"): f.name for f in dataclasses.fields(codemod.Options)}
+    known.update({f.name: f.name for f in dataclasses.fields(codemod.Options)})
+    values = {}
+    for key, value in raw.items():
+        if key not in known:
+            names = ", ".join(f.name for f in dataclasses.fields(codemod.Options)) or "none"
+            raise ConfigError(f"{where((key,))}: unknown option for {codemod.name} (known: {names})")
+        attr = known[key]
+        try:
+            values[attr] = _coerce(value, hints[attr])
+        except TypeError as exc:
+            raise ConfigError(f"{where((key,))}: {exc}") from None
+    return codemod.Options(**values)
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def _coerce(value: Any, tp: Any) -> Any:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise TypeError(f"expected true or false, got {value!r}")
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise TypeError(f"expected an integer, got {value!r}")
+    if tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise TypeError(f"expected a number, got {value!r}")
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        raise TypeError(f"expected a string, got {value!r}")
+    if origin is typing.Literal:
+        if value in args:
+            return value
+        raise TypeError(f"expected one of {', '.join(map(repr, args))}, got {value!r}")
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise TypeError(f"expected a list, got {value!r}")
+        return tuple(_coerce(v, args[0]) for v in value)
+    if origin in (dict, types.MappingProxyType) or origin is typing.Mapping:
+        if not isinstance(value, dict):
+            raise TypeError(f"expected a mapping, got {value!r}")
+        return {_coerce(k, args[0]): _coerce(v, args[1]) for k, v in value.items()}
+    if origin in (typing.Union, types.UnionType):
+        errors = []
+        for option in args:
+            if option is type(None) and value is None:
+                return None
+            try:
+                return _coerce(value, option)
+            except TypeError as exc:
+                errors.append(str(exc))
+        raise TypeError(errors[-1] if errors else f"unexpected value {value!r}")
+    raise TypeError(f"unsupported option type {_type_name(tp)}")

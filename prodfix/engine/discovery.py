@@ -1,0 +1,170 @@
+"""Which files a run looks at: the files git would show, minus excludes, sorted.
+
+Inside a git work tree the list comes from ``git ls-files`` (tracked plus untracked files that
+are not ignored). Outside one, folders are walked and ``.gitignore`` files are honoured with
+pathspec's gitignore semantics. Virtualenvs, ``node_modules``, build folders and caches are
+always skipped; ``exclude`` globs (gitignore syntax, relative to the project root) add more.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pathspec
+
+SKIP_DIRS = frozenset(
+    {
+        ".git", ".hg", ".svn", ".venv", "venv", ".env", "env", "virtualenv", "__pycache__",
+        "node_modules", "build", "dist", ".eggs", ".tox", ".nox", ".mypy_cache",
+        ".pytest_cache", ".ruff_cache", ".hypothesis", "site-packages", "__pypackages__",
+    }
+)
+PYTHON_SUFFIXES = (".py", ".pyw")
+
+
+class DiscoveryError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Discovered:
+    root: Path
+    files: tuple[Path, ...]  # absolute, sorted by their path relative to root
+
+
+def git_toplevel(start: Path) -> Path | None:
+    folder = start if start.is_dir() else start.parent
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"],
+            cwd=folder, capture_output=True, text=True, check=False,
+        )
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    if out.returncode != 0 or not out.stdout.strip():
+        return None
+    return Path(out.stdout.strip()).resolve()
+
+
+def _skipped_dir(path: Path) -> bool:
+    return path.name in SKIP_DIRS or path.name.endswith(".egg-info") or (path / "pyvenv.cfg").is_file()
+
+
+def _skipped_rel(rel: str) -> bool:
+    parts = rel.split("/")[:-1]
+    return any(p in SKIP_DIRS or p.endswith(".egg-info") for p in parts)
+
+
+def relative(path: Path, root: Path) -> str:
+    return path.resolve().relative_to(root).as_posix()
+
+
+def _git_files(root: Path, folder: Path) -> list[Path]:
+    spec = relative(folder, root) or "."
+    out = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", spec],
+        cwd=root, capture_output=True, check=False,
+    )
+    if out.returncode != 0:
+        raise DiscoveryError(f"git ls-files failed in {root}: {out.stderr.decode(errors='replace').strip()}")
+    venv_cache: dict[Path, bool] = {}
+
+    def inside_venv(folder: Path) -> bool:
+        if folder == root or root not in folder.parents:
+            return False
+        if folder not in venv_cache:
+            venv_cache[folder] = (folder / "pyvenv.cfg").is_file() or inside_venv(folder.parent)
+        return venv_cache[folder]
+
+    found = []
+    for raw in sorted(set(out.stdout.split(b"\0"))):
+        if not raw:
+            continue
+        rel = os.fsdecode(raw)
+        if not rel.endswith(PYTHON_SUFFIXES) or _skipped_rel(rel):
+            continue
+        path = root / rel
+        if path.is_file() and not inside_venv(path.parent):
+            found.append(path)
+    return found
+
+
+def _ignore_specs_above(root: Path, folder: Path) -> list[tuple[Path, pathspec.PathSpec]]:
+    specs = []
+    chain = [folder, *folder.parents]
+    for parent in reversed(chain):
+        if parent != root and root not in parent.parents:
+            continue
+        spec = _load_gitignore(parent)
+        if spec is not None:
+            specs.append((parent, spec))
+    return specs
+
+
+def _load_gitignore(folder: Path) -> pathspec.PathSpec | None:
+    ignore = folder / ".gitignore"
+    if not ignore.is_file():
+        return None
+    lines = ignore.read_text(encoding="utf-8", errors="replace").splitlines()
+    return pathspec.GitIgnoreSpec.from_lines(lines)
+
+
+def _ignored(path: Path, is_dir: bool, specs: list[tuple[Path, pathspec.PathSpec]]) -> bool:
+    for base, spec in specs:
+        rel = path.relative_to(base).as_posix() + ("/" if is_dir else "")
+        if spec.match_file(rel):
+            return True
+    return False
+
+
+def _walk_files(root: Path, folder: Path) -> list[Path]:
+    found = []
+    inherited = _ignore_specs_above(root, folder.parent) if folder != root else []
+    stack = [(folder, inherited)]
+    while stack:
+        current, specs = stack.pop()
+        own = _load_gitignore(current)
+        if own is not None:
+            specs = [*specs, (current, own)]
+        try:
+            entries = sorted(os.scandir(current), key=lambda e: e.name)
+        except OSError as exc:
+            raise DiscoveryError(f"cannot list {current}: {exc.strerror}") from None
+        for entry in entries:
+            path = Path(entry.path)
+            if entry.is_dir(follow_symlinks=False):
+                if not _skipped_dir(path) and not _ignored(path, True, specs):
+                    stack.append((path, specs))
+            elif entry.is_file() and entry.name.endswith(PYTHON_SUFFIXES):
+                if not _ignored(path, False, specs):
+                    found.append(path)
+    return found
+
+
+def discover(paths: list[Path], root: Path, exclude: list[str], in_git: bool) -> Discovered:
+    """List the Python files under ``paths``; raise DiscoveryError for a path that does not exist."""
+    excluded = pathspec.GitIgnoreSpec.from_lines(exclude) if exclude else None
+    files: dict[str, Path] = {}
+    for given in paths:
+        path = given.resolve()
+        if not path.exists():
+            raise DiscoveryError(f"{given}: no such file or directory")
+        try:
+            path.relative_to(root)
+        except ValueError:
+            raise DiscoveryError(f"{given}: outside the project root {root}") from None
+        if path.is_file():
+            candidates = [path]
+        elif in_git:
+            candidates = _git_files(root, path)
+        else:
+            candidates = _walk_files(root, path)
+        for candidate in candidates:
+            rel = relative(candidate, root)
+            if excluded is not None and excluded.match_file(rel):
+                continue
+            files[rel] = candidate.resolve()
+    return Discovered(root=root, files=tuple(files[k] for k in sorted(files)))

@@ -1,0 +1,127 @@
+"""One file through the codemods: read, decode, prefilter, parse once, transform, verify, encode.
+
+Errors are data: a file that cannot be read, decoded or parsed, or a codemod that fails on it,
+ends up in ``FileResult.error`` / findings, never as an exception that stops the run.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper
+
+from prodfix.codemods.base import Codemod, FileContext, Finding, ProjectContext, Reporter
+from prodfix.codemods.common.suppression import Suppressions
+from prodfix.engine.source import DecodedSource, SourceError, decode_source, encode_source
+
+
+@dataclass(frozen=True)
+class FileError:
+    line: int
+    reason: str
+
+
+@dataclass
+class FileResult:
+    path: str  # relative to the project root, forward slashes
+    findings: list[Finding] = field(default_factory=list)
+    old_bytes: bytes | None = None  # set only when the file changes
+    old_text: str | None = None
+    new_text: str | None = None
+    new_bytes: bytes | None = None
+    error: FileError | None = None
+    parsed: bool = False
+    changed_by: tuple[str, ...] = ()  # codemod names that changed this file, in order
+
+    @property
+    def changed(self) -> bool:
+        return self.new_bytes is not None
+
+
+def process_file(
+    path: Path, rel: str, codemods: list[Codemod], project: ProjectContext
+) -> FileResult:
+    result = FileResult(path=rel)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        result.error = FileError(0, f"cannot read: {exc.strerror or exc}")
+        return result
+    try:
+        decoded = decode_source(data)
+    except SourceError as exc:
+        result.error = FileError(exc.line, exc.reason)
+        return result
+    result = process_source(decoded, rel, codemods, project, result)
+    if result.changed:
+        result.old_bytes = data
+    return result
+
+
+def process_source(
+    decoded: DecodedSource,
+    rel: str,
+    codemods: list[Codemod],
+    project: ProjectContext,
+    result: FileResult | None = None,
+) -> FileResult:
+    result = result if result is not None else FileResult(path=rel)
+    text = decoded.text
+    wanted = [c for c in codemods if c.wants(text, rel)]
+    if not wanted:
+        return result
+    try:
+        module = cst.parse_module(text)
+    except cst.ParserSyntaxError as exc:
+        result.error = FileError(exc.raw_line, f"syntax error: {exc.message}")
+        return result
+    except (RecursionError, MemoryError) as exc:
+        result.error = FileError(0, f"cannot parse: {type(exc).__name__}")
+        return result
+    result.parsed = True
+    file = FileContext(
+        path=rel, source=text, project=project, suppressions=Suppressions.from_source(text)
+    )
+    changed_by = []
+    for codemod in wanted:
+        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+        reporter = Reporter(codemod, file, wrapper)
+        try:
+            new_module = codemod.transform(wrapper, file, reporter)
+        except Exception as exc:  # a bug in one codemod must not end the run
+            result.findings.append(_internal(rel, codemod, f"{type(exc).__name__}: {exc}"))
+            continue
+        if new_module is not module:  # codemods return the same object when they change nothing
+            new_code = new_module.code
+            try:
+                ast.parse(new_code)
+            except (SyntaxError, ValueError) as exc:
+                result.findings.append(
+                    _internal(rel, codemod, f"its output does not parse ({exc}); change dropped")
+                )
+                continue
+            module = new_module
+            changed_by.append(codemod.name)
+        result.findings.extend(reporter.findings)
+    new_text = module.code
+    if new_text != text:
+        try:
+            result.new_bytes = encode_source(new_text, decoded)
+        except SourceError as exc:
+            result.error = FileError(exc.line, exc.reason)
+            return result
+        result.old_text = text
+        result.new_text = new_text
+        result.changed_by = tuple(changed_by)
+    result.findings.sort()
+    return result
+
+
+def _internal(rel: str, codemod: Codemod, message: str) -> Finding:
+    return Finding(
+        path=rel, line=1, column=1, codemod=codemod.name, code=codemod.code,
+        message=f"internal error, file left unchanged by this codemod: {message}", kind="warning",
+    )

@@ -1,0 +1,121 @@
+"""Everything decided before the first file is transformed: root, config, codemods, files.
+
+A ``Plan`` is computed once per run; building it raises ``PlanError`` (exit code 2) for a
+bad path, a broken configuration or an unknown codemod, before anything is read or written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from prodfix.codemods import registry
+from prodfix.codemods.base import Codemod, ProjectContext
+from prodfix.config import Config, ConfigError, find_config, load_config
+from prodfix.engine.discovery import DiscoveryError, discover, git_toplevel
+
+
+class PlanError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which codemods run, and why each one is on or off."""
+
+    enabled: tuple[type[Codemod], ...]
+    reasons: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Plan:
+    root: Path
+    in_git: bool
+    config: Config
+    selection: Selection
+    codemods: tuple[Codemod, ...]
+    files: tuple[tuple[Path, str], ...]  # (absolute path, path relative to root)
+    project: ProjectContext
+
+
+def _split(values: tuple[str, ...] | list[str] | None) -> list[str] | None:
+    if values is None:
+        return None
+    out: list[str] = []
+    for value in values:
+        out.extend(v.strip() for v in value.split(",") if v.strip())
+    return out
+
+
+def select_codemods(config: Config, select: list[str] | None, ignore: list[str]) -> Selection:
+    try:
+        if select is not None:
+            chosen, source = registry.resolve(select), "--select"
+        elif config.select is not None:
+            chosen, source = registry.resolve(list(config.select)), f"select in {config.path}"
+        else:
+            chosen, source = [c for c in registry.CODEMODS if c.default_enabled], "default"
+        ignored_cli = registry.resolve(ignore)
+        ignored_cfg = registry.resolve(list(config.ignore))
+    except registry.UnknownCodemod as exc:
+        raise PlanError(str(exc)) from None
+    reasons: dict[str, str] = {}
+    enabled = []
+    for codemod in registry.CODEMODS:
+        if codemod in ignored_cli:
+            reasons[codemod.name] = "off: --ignore"
+        elif codemod in ignored_cfg:
+            reasons[codemod.name] = f"off: ignore in {config.path}"
+        elif codemod in chosen:
+            reasons[codemod.name] = f"on: {source}"
+            enabled.append(codemod)
+        else:
+            reasons[codemod.name] = f"off: not in {source}" if source != "default" else "off: off by default"
+    return Selection(enabled=tuple(enabled), reasons=reasons)
+
+
+def make_plan(
+    paths: list[Path],
+    config_file: Path | None = None,
+    select: list[str] | None = None,
+    ignore: list[str] | None = None,
+    exclude: list[str] | None = None,
+) -> Plan:
+    paths = paths or [Path(".")]
+    for path in paths:
+        if not path.exists():
+            raise PlanError(f"{path}: no such file or directory")
+    first = paths[0].resolve()
+    top = git_toplevel(first)
+    try:
+        config_path = config_file if config_file is not None else find_config(first, top)
+        config = load_config(config_path)
+    except ConfigError as exc:
+        raise PlanError(str(exc)) from None
+    if top is not None:
+        root = top
+    elif config.path is not None and config_file is None:
+        root = config.path.parent.resolve()
+    else:
+        cwd = Path.cwd().resolve()
+        root = cwd if all(cwd == p.resolve() or cwd in p.resolve().parents for p in paths) else (
+            first if first.is_dir() else first.parent
+        )
+    selection = select_codemods(config, _split(select), _split(ignore) or [])
+    codemods = tuple(c(config.options_for(c)) for c in selection.enabled)
+    try:
+        found = discover(
+            paths, root, [*config.exclude, *(exclude or [])], in_git=top is not None
+        )
+    except DiscoveryError as exc:
+        raise PlanError(str(exc)) from None
+    files = tuple((path, path.relative_to(root).as_posix()) for path in found.files)
+    return Plan(
+        root=root,
+        in_git=top is not None,
+        config=config,
+        selection=selection,
+        codemods=codemods,
+        files=files,
+        project=ProjectContext(root=str(root)),
+    )

@@ -1,0 +1,57 @@
+"""Runs the pipeline over many files in worker processes and yields results in path order.
+
+Each worker receives the codemods and the project context once (pool initializer) and then
+only (path, relative path) pairs; it returns a small picklable FileResult. Results stream
+back in input order (``imap``), so memory does not grow with the number of files.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from prodfix.codemods.base import Codemod, ProjectContext
+from prodfix.engine.pipeline import FileResult, process_file
+
+_WORKER_STATE: tuple[list[Codemod], ProjectContext] | None = None
+# Below this many files a pool costs more than it saves.
+MIN_FILES_FOR_POOL = 8
+
+
+def _init_worker(codemods: list[Codemod], project: ProjectContext) -> None:
+    global _WORKER_STATE
+    _WORKER_STATE = (codemods, project)
+
+
+def _work(item: tuple[str, str]) -> FileResult:
+    assert _WORKER_STATE is not None
+    codemods, project = _WORKER_STATE
+    path, rel = item
+    return process_file(Path(path), rel, codemods, project)
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+def run_files(
+    files: list[tuple[Path, str]],
+    codemods: list[Codemod],
+    project: ProjectContext,
+    jobs: int,
+) -> Iterator[FileResult]:
+    if jobs <= 1 or len(files) < MIN_FILES_FOR_POOL:
+        for path, rel in files:
+            yield process_file(path, rel, codemods, project)
+        return
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    items = [(str(path), rel) for path, rel in files]
+    chunksize = max(1, min(16, len(items) // (jobs * 8)))
+    with context.Pool(jobs, initializer=_init_worker, initargs=(codemods, project)) as pool:
+        yield from pool.imap(_work, items, chunksize=chunksize)

@@ -1,0 +1,1 @@
+"""Rendering results: patches, findings (text, JSON, GitHub annotations) and summaries."""
