@@ -166,7 +166,9 @@ def check(paths, select, ignore, exclude, config_file, jobs, quiet, fmt, explain
     elif fmt == "github":
         click.echo(findings_output.render_github(collected), nl=False)
     else:
-        findings_output.render_text(Console(highlight=False), collected, plan.selection.enabled, explain)
+        # In a pipe or a CI log, no terminal width to respect: do not wrap rows.
+        console = Console(highlight=False) if sys.stdout.isatty() else Console(highlight=False, width=240)
+        findings_output.render_text(console, collected, plan.selection.enabled, explain)
     if not quiet:
         _stderr().print(tally.summary("would change"))
     raise click.exceptions.Exit(tally.exit_code(findings_fail=True))

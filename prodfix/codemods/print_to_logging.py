@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import libcst as cst
+import libcst.matchers as m
 import pathspec
 from libcst.metadata import BuiltinAssignment, GlobalScope, MetadataWrapper, Scope, ScopeProvider
 
@@ -190,6 +191,7 @@ class _Rewriter(cst.CSTTransformer):
         self._main_depth = 0
         self._cli_functions: set[str] = set()
         self._cli_depth = 0
+        self._print_exc_names: set[str] = set()  # local names of traceback.print_exc
         self._removed: set[int] = set()  # ids of Pass nodes standing for removed prints
         self._keepalive: list[cst.CSTNode] = []
         word_lists = (
@@ -208,6 +210,14 @@ class _Rewriter(cst.CSTTransformer):
     def visit_Module(self, node: cst.Module) -> None:
         for index, stmt in enumerate(node.body):
             self._top_index[id(stmt)] = index
+            if m.matches(stmt, m.SimpleStatementLine(body=[m.ImportFrom(module=m.Name("traceback"))])):
+                names = stmt.body[0].names  # type: ignore[attr-defined]
+                if not isinstance(names, cst.ImportStar):
+                    self._print_exc_names |= {
+                        a.evaluated_alias or a.evaluated_name
+                        for a in names
+                        if a.evaluated_name == "print_exc"
+                    }
             if isinstance(stmt, cst.If) and _is_main_guard(stmt.test):
                 self._cli_functions |= _called_names(stmt.body)
 
@@ -314,8 +324,11 @@ class _Rewriter(cst.CSTTransformer):
         func = call.func
         if isinstance(func, cst.Name) and func.value == "print":
             return "print"
-        last = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
-        if last == "print_exc" and "traceback.print_exc" in self._qualified(func):
+        if isinstance(func, cst.Attribute):
+            candidate = func.attr.value == "print_exc"
+        else:
+            candidate = isinstance(func, cst.Name) and func.value in self._print_exc_names
+        if candidate and "traceback.print_exc" in self._qualified(func):
             return "print_exc"
         return None
 

@@ -76,7 +76,7 @@ def process_source(
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
-        result.error = FileError(exc.raw_line, f"syntax error: {exc.message}")
+        result.error = _syntax_error(text, exc)
         return result
     except (RecursionError, MemoryError) as exc:
         result.error = FileError(0, f"cannot parse: {type(exc).__name__}")
@@ -118,6 +118,17 @@ def process_source(
         result.changed_by = tuple(changed_by)
     result.findings.sort()
     return result
+
+
+def _syntax_error(text: str, exc: cst.ParserSyntaxError) -> FileError:
+    """Python's own message and line when it agrees the code is invalid (clearer than libcst's)."""
+    try:
+        ast.parse(text)
+    except SyntaxError as py_exc:
+        return FileError(py_exc.lineno or 0, f"syntax error: {py_exc.msg}")
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    return FileError(exc.raw_line, f"cannot parse with libcst: {exc.message}")
 
 
 def _internal(rel: str, codemod: Codemod, message: str) -> Finding:

@@ -71,6 +71,18 @@ def imported_module_names(stmt: cst.CSTNode) -> list[str]:
     return names
 
 
+def first_imported_top(stmt: cst.CSTNode) -> str | None:
+    """The top-level package of the first import on this line (None for relative imports)."""
+    if not isinstance(stmt, cst.SimpleStatementLine) or not stmt.body:
+        return None
+    first = stmt.body[0]
+    if isinstance(first, cst.Import):
+        return (cst.helpers.get_full_name_for_node(first.names[0].name) or "").split(".")[0]
+    if isinstance(first, cst.ImportFrom) and not first.relative and first.module is not None:
+        return (cst.helpers.get_full_name_for_node(first.module) or "").split(".")[0]
+    return None
+
+
 def has_plain_import(body: Sequence[Statement], name: str, before: int) -> bool:
     return any(name in imported_module_names(stmt) for stmt in body[:before])
 
@@ -108,9 +120,7 @@ def add_plain_import(module: cst.Module, name: str) -> cst.Module:
             # First in the block: take over the blank/comment lines above the old first line;
             # a third-party import after it starts a new section.
             new = new.with_changes(leading_lines=following.leading_lines)
-            third_party = imported_module_names(following)[:1] and (
-                imported_module_names(following)[0].split(".")[0] not in stdlib
-            )
+            third_party = first_imported_top(following) not in stdlib
             body[position] = following.with_changes(
                 leading_lines=[cst.EmptyLine()] if third_party else []
             )

@@ -1,0 +1,34 @@
+"""Running one codemod on a source string, as the engine does."""
+
+from __future__ import annotations
+
+import json
+
+from prodfix.codemods import registry
+from prodfix.codemods.base import ProjectContext
+from prodfix.config import build_options
+from prodfix.engine.pipeline import FileResult, process_source
+from prodfix.engine.source import decode_source
+
+
+def header(source: str, key: str) -> str | None:
+    for line in source.splitlines()[:3]:
+        if line.startswith(f"# {key}:"):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
+def run_codemod(name: str, source: str, path: str = "app/module.py", options: dict | None = None) -> FileResult:
+    codemod_cls = registry.lookup(name)
+    opts = build_options(codemod_cls, options or {}, lambda key: str(key)) if options else None
+    decoded = decode_source(source.encode("utf-8"))
+    return process_source(decoded, path, [codemod_cls(opts)], ProjectContext(root="."))
+
+
+def transform(name: str, source: str) -> tuple[str, FileResult]:
+    """Apply the codemod as configured by the fixture's own header lines."""
+    raw_options = header(source, "options")
+    options = json.loads(raw_options) if raw_options else None
+    path = header(source, "fixture-path") or "app/module.py"
+    result = run_codemod(name, source, path, options)
+    return (result.new_text if result.changed else source), result

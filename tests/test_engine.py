@@ -1,0 +1,87 @@
+"""The pipeline's guarantees: ordering across processes, suppressions, invalid output dropped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import libcst as cst
+
+from prodfix.codemods.base import Codemod, ProjectContext, Rationale
+from prodfix.codemods.common.suppression import Suppressions
+from prodfix.codemods.print_to_logging import PrintToLogging
+from prodfix.engine.pipeline import process_source
+from prodfix.engine.runner import run_files
+from prodfix.engine.source import decode_source
+
+
+def test_parallel_results_are_identical_and_in_path_order(tmp_path: Path) -> None:
+    files = []
+    for i in range(40):
+        path = tmp_path / f"m{i:02d}.py"
+        body = "".join(f"def f{j}(x):\n    print('call', {j}, x)\n" for j in range(i % 7))
+        path.write_text("import os\n\n" + body)
+        files.append((path, path.name))
+    files.reverse()  # the runner keeps the order it is given
+    project = ProjectContext(root=str(tmp_path))
+    serial = list(run_files(files, [PrintToLogging()], project, jobs=1))
+    parallel = list(run_files(files, [PrintToLogging()], project, jobs=2))
+    assert [r.path for r in parallel] == [rel for _, rel in files]
+    assert [(r.path, r.new_bytes, r.findings) for r in parallel] == [
+        (r.path, r.new_bytes, r.findings) for r in serial
+    ]
+    assert sum(r.changed for r in parallel) == sum(1 for i in range(40) if i % 7)
+
+
+def test_suppression_comments() -> None:
+    source = "a = 1  # prodfix: ignore\nb = 2  # prodfix: ignore[print-to-logging, PF002]\ns = '# prodfix: ignore'\n"
+    sup = Suppressions.from_source(source)
+    assert sup.covers(1, 1, "anything", "PF999")
+    assert sup.covers(2, 2, "print-to-logging", "PF001")
+    assert sup.covers(2, 2, "add-timeouts", "PF002")
+    assert not sup.covers(2, 2, "add-retry", "PF003")
+    assert not sup.covers(3, 3, "anything", "PF999")  # inside a string, not a comment
+
+
+class _Broken(Codemod):
+    name = "broken"
+    code = "PF999"
+    summary = "emits code that does not parse"
+    rationale = Rationale("p", "i", "f", "low")
+
+    import re as _re
+
+    prefilter = _re.compile("x")
+
+    def transform(self, wrapper, file, reporter):
+        module = wrapper.module
+        bad = cst.parse_statement("y = 1\n").with_changes(
+            body=[cst.Expr(cst.Name("if"))]  # a keyword as a name: renders as invalid code
+        )
+        reporter.report(None, "would break")
+        return module.with_changes(body=[*module.body, bad])
+
+
+class _Crashing(_Broken):
+    name = "crashing"
+
+    def transform(self, wrapper, file, reporter):
+        raise RuntimeError("boom")
+
+
+def test_invalid_output_is_dropped_and_reported() -> None:
+    decoded = decode_source(b"x = 1\nprint('x')\n")
+    result = process_source(decoded, "m.py", [_Broken(), _Crashing(), PrintToLogging()], ProjectContext("."))
+    assert result.new_text == (
+        "import logging\n\nlogger = logging.getLogger(__name__)\n\nx = 1\nlogger.info('x')\n"
+    )
+    messages = [f.message for f in result.findings]
+    assert any("output does not parse" in m for m in messages)
+    assert any("RuntimeError: boom" in m for m in messages)
+    assert "would break" not in messages
+    assert result.changed_by == ("print-to-logging",)
+
+
+def test_unwanted_files_are_never_parsed() -> None:
+    decoded = decode_source(b"def broken(:\n")  # no print: the prefilter says no
+    result = process_source(decoded, "m.py", [PrintToLogging()], ProjectContext("."))
+    assert result.error is None and not result.parsed and not result.changed
