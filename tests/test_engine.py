@@ -85,3 +85,19 @@ def test_unwanted_files_are_never_parsed() -> None:
     decoded = decode_source(b"def broken(:\n")  # no print: the prefilter says no
     result = process_source(decoded, "m.py", [PrintToLogging()], ProjectContext("."))
     assert result.error is None and not result.parsed and not result.changed
+
+
+def test_trailing_whitespace_lines_survive() -> None:
+    # libcst alone drops some of these trailing lines; seen in a real Flask project.
+    source = b"def f():\n    print('x')\n    return 1\n    \n  \n    "
+    result = process_source(decode_source(source), "m.py", [PrintToLogging()], ProjectContext("."))
+    assert result.new_bytes is not None
+    assert result.new_bytes.endswith(b"    logger.info('x')\n    return 1\n    \n  \n    ")
+
+
+def test_crlf_trailing_blank_lines_survive() -> None:
+    source = b"print('x')\r\n\r\n\r\n"
+    result = process_source(decode_source(source), "m.py", [PrintToLogging()], ProjectContext("."))
+    assert result.new_bytes == (
+        b"import logging\r\n\r\nlogger = logging.getLogger(__name__)\r\n\r\nlogger.info('x')\r\n\r\n\r\n"
+    )

@@ -73,8 +73,13 @@ def process_source(
     wanted = [c for c in codemods if c.wants(text, rel)]
     if not wanted:
         return result
+    # Trailing blank lines made of spaces are not reproduced exactly by libcst: parse the code
+    # without them and put them back after rendering.
+    core = text.rstrip(" \t\r\n\f")
+    core = text[: len(core) + _line_end_length(text, len(core))]
+    tail = text[len(core) :]
     try:
-        module = cst.parse_module(text)
+        module = cst.parse_module(core)
     except cst.ParserSyntaxError as exc:
         result.error = _syntax_error(text, exc)
         return result
@@ -85,6 +90,7 @@ def process_source(
     file = FileContext(
         path=rel, source=text, project=project, suppressions=Suppressions.from_source(text)
     )
+    original = module
     changed_by = []
     for codemod in wanted:
         wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
@@ -106,7 +112,10 @@ def process_source(
             module = new_module
             changed_by.append(codemod.name)
         result.findings.extend(reporter.findings)
-    new_text = module.code
+    if module is not original and original.code != core:
+        result.error = FileError(0, "libcst cannot reproduce this file byte for byte; left unchanged")
+        return result
+    new_text = module.code + tail
     if new_text != text:
         try:
             result.new_bytes = encode_source(new_text, decoded)
@@ -118,6 +127,13 @@ def process_source(
         result.changed_by = tuple(changed_by)
     result.findings.sort()
     return result
+
+
+def _line_end_length(text: str, index: int) -> int:
+    """Length of the newline starting at ``index`` (0 when there is none)."""
+    if text.startswith("\r\n", index):
+        return 2
+    return 1 if text.startswith(("\n", "\r"), index) else 0
 
 
 def _syntax_error(text: str, exc: cst.ParserSyntaxError) -> FileError:
