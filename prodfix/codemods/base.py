@@ -92,6 +92,12 @@ class Reporter:
         self._wrapper = wrapper
         self._positions: object = None
         self.findings: list[Finding] = []
+        self.imports: list[tuple[str, str | None]] = []  # (module, name) for AddImportsVisitor
+
+    def need_import(self, module: str, name: str | None = None) -> None:
+        """Ask for ``import module`` / ``from module import name``; merged once per file."""
+        if (module, name) not in self.imports:
+            self.imports.append((module, name))
 
     def position(self, node: cst.CSTNode) -> tuple[int, int, int]:
         """(start line, start column, end line) of ``node``; column is 1-based.

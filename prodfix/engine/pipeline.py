@@ -11,9 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import libcst as cst
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import AddImportsVisitor, ImportItem
 from libcst.metadata import MetadataWrapper
 
 from prodfix.codemods.base import Codemod, FileContext, Finding, ProjectContext, Reporter
+from prodfix.codemods.common.imports import merge_from_import
 from prodfix.codemods.common.suppression import Suppressions
 from prodfix.engine.source import DecodedSource, SourceError, decode_source, encode_source
 
@@ -92,6 +95,7 @@ def process_source(
     )
     original = module
     changed_by = []
+    imports: list[tuple[str, str | None]] = []
     for codemod in wanted:
         wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
         reporter = Reporter(codemod, file, wrapper)
@@ -111,7 +115,20 @@ def process_source(
                 continue
             module = new_module
             changed_by.append(codemod.name)
+            imports.extend(i for i in reporter.imports if i not in imports)
         result.findings.extend(reporter.findings)
+    items = []
+    for source, name in imports:
+        merged = merge_from_import(module, source, name) if name is not None else None
+        if merged is None:
+            items.append(ImportItem(source, name))
+        else:
+            module = merged
+    if items:
+        # One pass for the imports still missing, merged with the existing ones.
+        module = MetadataWrapper(module, unsafe_skip_copy=True).visit(
+            AddImportsVisitor(CodemodContext(), items)
+        )
     if module is not original and original.code != core:
         result.error = FileError(0, "libcst cannot reproduce this file byte for byte; left unchanged")
         return result

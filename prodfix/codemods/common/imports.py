@@ -13,6 +13,8 @@ from collections.abc import Sequence
 import libcst as cst
 import libcst.matchers as m
 
+from prodfix.codemods.common.call_args import append_with_commas, separator_after
+
 Statement = cst.SimpleStatementLine | cst.BaseCompoundStatement
 
 
@@ -134,3 +136,50 @@ def _dotted(name: str) -> cst.Attribute | cst.Name:
     for part in parts[1:]:
         node = cst.Attribute(value=node, attr=cst.Name(part))
     return node
+
+
+def _name_rank(name: str) -> tuple[int, str]:
+    """isort/ruff ``order-by-type``: CONSTANTS, then Classes, then functions and variables."""
+    if name.isupper() and len(name) > 1:
+        return (0, name)
+    return (1, name) if name[:1].isupper() else (2, name)
+
+
+def merge_from_import(module: cst.Module, source: str, name: str) -> cst.Module | None:
+    """Add ``name`` to an existing top-level ``from source import ...`` (in sorted position when
+    the names are sorted). None when the module has no such import to merge into."""
+    for index, stmt in enumerate(module.body):
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small_index, small in enumerate(stmt.body):
+            if (
+                not isinstance(small, cst.ImportFrom)
+                or small.relative
+                or small.module is None
+                or isinstance(small.names, cst.ImportStar)
+                or cst.helpers.get_full_name_for_node(small.module) != source
+            ):
+                continue
+            names = list(small.names)
+            if any(a.asname is None and a.evaluated_name == name for a in names):
+                return module
+            new = cst.ImportAlias(name=cst.Name(name))
+            opening = small.lpar.whitespace_after if small.lpar is not None else None
+            separator = separator_after([*names, new], opening) if len(names) == 1 else separator_after(names, opening)
+            keys = [_name_rank(a.evaluated_name) for a in names]
+            position = len(names)
+            if keys == sorted(keys):
+                position = next((i for i, k in enumerate(keys) if k > _name_rank(name)), len(names))
+            if position == len(names):
+                if small.rpar is None:
+                    names[-1] = names[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+                updated_names = append_with_commas(names, [new], separator)
+            else:
+                comma = cst.Comma(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=separator)
+                updated_names = [*names[:position], new.with_changes(comma=comma), *names[position:]]
+            body = list(stmt.body)
+            body[small_index] = small.with_changes(names=updated_names)
+            statements = list(module.body)
+            statements[index] = stmt.with_changes(body=body)
+            return module.with_changes(body=statements)
+    return None
