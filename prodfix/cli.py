@@ -29,7 +29,7 @@ from prodfix.codemods import registry
 from prodfix.codemods.base import Finding
 from prodfix.engine.pipeline import FileResult
 from prodfix.engine.plan import Plan, PlanError, make_plan
-from prodfix.engine.runner import default_jobs, run_files
+from prodfix.engine.runner import default_jobs, run_project
 from prodfix.engine.writing import write_atomic
 from prodfix.output import findings as findings_output
 from prodfix.output.patch import file_patch
@@ -76,7 +76,7 @@ def _use_progress(count: int, quiet: bool) -> bool:
 
 
 def _results(plan: Plan, jobs: int | None, quiet: bool) -> Iterator[FileResult]:
-    stream = run_files(list(plan.files), list(plan.codemods), plan.project, jobs or default_jobs())
+    stream = run_project(list(plan.files), list(plan.codemods), plan.project, jobs or default_jobs())
     if not _use_progress(len(plan.files), quiet):
         yield from stream
         return
@@ -86,7 +86,7 @@ def _results(plan: Plan, jobs: int | None, quiet: bool) -> Iterator[FileResult]:
     ) as progress:
         task = progress.add_task("files", total=len(plan.files))
         for result in stream:
-            progress.advance(task)
+            progress.advance(task, advance=not result.project_level)
             yield result
 
 
@@ -105,7 +105,7 @@ class Tally:
         self.by_codemod: Counter[str] = Counter()
 
     def add(self, result: FileResult) -> None:
-        self.scanned += 1
+        self.scanned += not result.project_level
         self.changed += result.changed
         if result.error is not None:
             self.errors += 1

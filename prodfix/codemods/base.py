@@ -92,12 +92,19 @@ class Reporter:
         self._wrapper = wrapper
         self._positions: object = None
         self.findings: list[Finding] = []
-        self.imports: list[tuple[str, str | None]] = []  # (module, name) for AddImportsVisitor
+        # (module, name, alias): merged once per file, after every codemod ran
+        self.imports: list[tuple[str, str | None, str | None]] = []
+        self.dependencies: list[str] = []  # requirement strings the changed code needs
 
-    def need_import(self, module: str, name: str | None = None) -> None:
-        """Ask for ``import module`` / ``from module import name``; merged once per file."""
-        if (module, name) not in self.imports:
-            self.imports.append((module, name))
+    def need_import(self, module: str, name: str | None = None, alias: str | None = None) -> None:
+        """Ask for ``import module`` / ``from module import name [as alias]``."""
+        if (module, name, alias) not in self.imports:
+            self.imports.append((module, name, alias))
+
+    def need_dependency(self, requirement: str) -> None:
+        """Ask for a requirement (``tenacity>=8``) to be declared in the project's manifest."""
+        if requirement not in self.dependencies:
+            self.dependencies.append(requirement)
 
     def position(self, node: cst.CSTNode) -> tuple[int, int, int]:
         """(start line, start column, end line) of ``node``; column is 1-based.

@@ -38,6 +38,9 @@ class FileResult:
     error: FileError | None = None
     parsed: bool = False
     changed_by: tuple[str, ...] = ()  # codemod names that changed this file, in order
+    # (requirement, codemod name, codemod code) the new code needs declared in the manifest
+    dependencies: tuple[tuple[str, str, str], ...] = ()
+    project_level: bool = False  # a project file (the dependency manifest), not a scanned source
 
     @property
     def changed(self) -> bool:
@@ -95,7 +98,8 @@ def process_source(
     )
     original = module
     changed_by = []
-    imports: list[tuple[str, str | None]] = []
+    imports: list[tuple[str, str | None, str | None]] = []
+    dependencies: list[tuple[str, str, str]] = []
     for codemod in wanted:
         wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
         reporter = Reporter(codemod, file, wrapper)
@@ -116,12 +120,13 @@ def process_source(
             module = new_module
             changed_by.append(codemod.name)
             imports.extend(i for i in reporter.imports if i not in imports)
+            dependencies.extend((d, codemod.name, codemod.code) for d in reporter.dependencies)
         result.findings.extend(reporter.findings)
     items = []
-    for source, name in imports:
-        merged = merge_from_import(module, source, name) if name is not None else None
+    for source, name, alias in imports:
+        merged = merge_from_import(module, source, name) if name is not None and alias is None else None
         if merged is None:
-            items.append(ImportItem(source, name))
+            items.append(ImportItem(source, name, alias))
         else:
             module = merged
     if items:
@@ -142,6 +147,7 @@ def process_source(
         result.old_text = text
         result.new_text = new_text
         result.changed_by = tuple(changed_by)
+        result.dependencies = tuple(dependencies)
     result.findings.sort()
     return result
 

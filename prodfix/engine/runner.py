@@ -12,7 +12,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from prodfix.codemods.base import Codemod, ProjectContext
+from prodfix.codemods.base import Codemod, Finding, ProjectContext
+from prodfix.engine import manifest
 from prodfix.engine.pipeline import FileResult, process_file
 
 _WORKER_STATE: tuple[list[Codemod], ProjectContext] | None = None
@@ -55,3 +56,35 @@ def run_files(
     chunksize = max(1, min(16, len(items) // (jobs * 8)))
     with context.Pool(jobs, initializer=_init_worker, initargs=(codemods, project)) as pool:
         yield from pool.imap(_work, items, chunksize=chunksize)
+
+
+def run_project(
+    files: list[tuple[Path, str]],
+    codemods: list[Codemod],
+    project: ProjectContext,
+    jobs: int,
+) -> Iterator[FileResult]:
+    """Every file's result in order, then the dependency manifest's when changed code needs one."""
+    needed: dict[str, tuple[str, str]] = {}
+    for result in run_files(files, codemods, project, jobs):
+        for requirement, name, code in result.dependencies:
+            needed.setdefault(requirement, (name, code))
+        yield result
+    if needed:
+        yield manifest_result(Path(project.root), needed)
+
+
+def manifest_result(root: Path, needed: dict[str, tuple[str, str]]) -> FileResult:
+    edit = manifest.declare(root, sorted(needed))
+    name, code = next(iter(needed.values()))
+    changed = edit.new != edit.old
+    kind = "fix" if changed else ("warning" if not edit.path else "note")
+    finding = Finding(
+        path=edit.path or ".", line=1, column=1, codemod=name, code=code, message=edit.message, kind=kind
+    )
+    result = FileResult(path=edit.path or ".", findings=[finding], project_level=True)
+    if changed:
+        result.old_bytes, result.new_bytes = edit.old, edit.new
+        result.old_text = edit.old.decode("utf-8", errors="replace")
+        result.new_text = edit.new.decode("utf-8", errors="replace")
+    return result

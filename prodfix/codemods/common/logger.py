@@ -34,6 +34,7 @@ class ModuleLogger:
     name: str
     style: Style
     index: int | None  # top-level statement that binds it; None when it must be added
+    stdlib: bool = True  # a logging.Logger (not structlog or loguru)
 
 
 def _qualified(scope: Scope, node: cst.CSTNode) -> set[str]:
@@ -55,10 +56,11 @@ def find_module_logger(module: cst.Module, scope: GlobalScope) -> ModuleLogger |
                     for alias in small.names:
                         if cst.helpers.get_full_name_for_node(alias.name) == "logger":
                             bound = alias.evaluated_alias or "logger"
-                            return ModuleLogger(bound, "brace", index)
+                            return ModuleLogger(bound, "brace", index, stdlib=False)
             if isinstance(target, cst.Name) and isinstance(value, cst.Call):
-                if _qualified(scope, value.func) & PERCENT_FACTORIES:
-                    return ModuleLogger(target.value, "percent", index)
+                factories = _qualified(scope, value.func) & PERCENT_FACTORIES
+                if factories:
+                    return ModuleLogger(target.value, "percent", index, stdlib="logging.getLogger" in factories)
     return None
 
 

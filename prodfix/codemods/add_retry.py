@@ -1,0 +1,470 @@
+"""add-retry: start-up connections retry with bounded exponential backoff (tenacity).
+
+Why: in Docker and Kubernetes the app often starts before its database, cache or broker
+accepts connections. Without a retry the first connection error kills the process and the
+orchestrator enters a restart loop.
+
+Which functions (sync or async, module level or methods) -- both must hold:
+
+1. the body itself connects: ``engine.connect()``/``engine.begin()``, ``metadata.create_all``,
+   ``conn.run_sync(...create_all)``, ``psycopg2/psycopg/asyncpg/pymysql.connect``,
+   ``asyncpg.create_pool``, a Redis ``ping()``, ``MongoClient(...)`` followed by a command,
+   ``aio_pika.connect(_robust)``, ``pika.BlockingConnection``, kafka producers, ``SELECT 1``
+   probes (never ``sqlite3.connect``: a local file needs no retry);
+2. it is start-up code: its name matches ``name_patterns`` (``init_*``, ``connect*``,
+   ``setup_*``...), it is called from a FastAPI/Starlette lifespan, an ``on_event("startup")``
+   handler or a Flask app factory, or it is listed in ``targets`` (``path.py:qualname``).
+
+What it adds, closest to the ``def`` (under framework decorators)::
+
+    @retry(
+        stop=stop_after_attempt(5),
+        wait=wait_exponential(multiplier=1, max=30),
+        retry=retry_if_exception_type((OperationalError, ConnectionError, TimeoutError)),
+        before_sleep=before_sleep_log(logger, logging.WARNING),
+        reraise=True,
+    )
+
+The exceptions come from the libraries the function uses, referred to the way the module
+imports things; the module logger is reused or added (shared with print-to-logging); and
+``tenacity>=8`` is declared in the project's dependency manifest.
+
+What it leaves alone (reported): functions already decorated by tenacity, backoff, retrying or
+any ``retry*`` decorator, bodies that already loop with a sleep after catching an exception,
+generators, and functions taking a request or session (per-request work).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.metadata import GlobalScope, MetadataWrapper, ScopeProvider
+
+from prodfix.codemods.base import Codemod, FileContext, Rationale, Reporter
+from prodfix.codemods.common.import_refs import ModuleNames
+from prodfix.codemods.common.imports import add_plain_import
+from prodfix.codemods.common.logger import add_logger, choose_logger_name, find_module_logger, names_in_use
+from prodfix.codemods.print_message import string_value
+
+DEPENDENCY = "tenacity>=8"
+
+# qualified call -> connection kind
+CONNECT_CALLS = {
+    "psycopg2.connect": "psycopg2",
+    "psycopg.connect": "psycopg",
+    "psycopg.Connection.connect": "psycopg",
+    "psycopg.AsyncConnection.connect": "psycopg",
+    "asyncpg.connect": "asyncpg",
+    "asyncpg.create_pool": "asyncpg",
+    "pymysql.connect": "pymysql",
+    "aio_pika.connect": "aio_pika",
+    "aio_pika.connect_robust": "aio_pika",
+    "pika.BlockingConnection": "pika",
+    "kafka.KafkaProducer": "kafka",
+    "kafka.KafkaConsumer": "kafka",
+    "socket.create_connection": "socket",
+}
+MONGO_CLIENTS = frozenset({"pymongo.MongoClient", "motor.motor_asyncio.AsyncIOMotorClient"})
+AIOKAFKA = frozenset({"aiokafka.AIOKafkaProducer", "aiokafka.AIOKafkaConsumer"})
+# kind -> (qualified exception, alias to use when importing it by name)
+EXCEPTIONS: dict[str, list[tuple[str, str | None]]] = {
+    "sqlalchemy": [("sqlalchemy.exc.OperationalError", None), ("sqlalchemy.exc.InterfaceError", None)],
+    "redis": [
+        ("redis.exceptions.ConnectionError", "RedisConnectionError"),
+        ("redis.exceptions.TimeoutError", "RedisTimeoutError"),
+    ],
+    "psycopg2": [("psycopg2.OperationalError", "Psycopg2OperationalError")],
+    "psycopg": [("psycopg.OperationalError", "PsycopgOperationalError")],
+    "asyncpg": [("asyncpg.exceptions.CannotConnectNowError", None)],
+    "pymysql": [("pymysql.err.OperationalError", "PyMySQLOperationalError")],
+    "mongo": [("pymongo.errors.ConnectionFailure", None)],
+    "aio_pika": [("aio_pika.exceptions.AMQPConnectionError", None)],
+    "pika": [("pika.exceptions.AMQPConnectionError", "PikaAMQPConnectionError")],
+    "kafka": [("kafka.errors.NoBrokersAvailable", None)],
+    "aiokafka": [("aiokafka.errors.KafkaConnectionError", None)],
+}
+# Drivers that surface refused connections as plain OSError subclasses.
+OSERROR_KINDS = frozenset({"asyncpg", "socket", "aio_pika", "aiokafka", "generic"})
+TENACITY_NAMES = ("retry", "stop_after_attempt", "wait_exponential", "retry_if_exception_type", "before_sleep_log")
+RETRY_DECORATOR_PACKAGES = ("tenacity", "backoff", "retrying")
+REQUEST_PARAMS = frozenset({"request", "req", "session", "db_session", "websocket"})
+APP_FACTORIES = frozenset({"create_app", "make_app", "build_app", "app_factory", "get_app"})
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+@dataclass
+class _Function:
+    node: cst.FunctionDef
+    qualname: str
+    top_index: int
+    kinds: set[str] = field(default_factory=set)
+    mongo_created: bool = False
+    mongo_command: bool = False
+    has_retry_decorator: bool = False
+    has_retry_loop: bool = False
+    is_generator: bool = False
+    callees: set[str] = field(default_factory=set)  # plain-name calls in the body
+    startup_reason: str | None = None  # why the function itself is start-up code
+    is_startup_source: bool = False  # its callees are start-up code (lifespan, factory, hook)
+
+
+class AddRetry(Codemod):
+    name = "add-retry"
+    code = "PF003"
+    summary = "tenacity @retry with bounded exponential backoff on start-up connection functions"
+    rationale = Rationale(
+        problem="Start-up code connects to a database, cache or broker once, without a retry.",
+        impact=(
+            "When the dependency is not ready yet (containers start in any order) the first "
+            "connection error kills the process and the orchestrator enters a restart loop."
+        ),
+        fix="Retry the connection a bounded number of times with exponential backoff, logging each wait.",
+        severity="high",
+    )
+    prefilter = re.compile(
+        r"create_all|run_sync|\.(?:connect|begin|ping|start|command|server_info)\s*\(|MongoClient|"
+        r"pika|BlockingConnection|create_pool|Kafka|create_connection|SELECT\s+1",
+        re.IGNORECASE,
+    )
+    metadata = (ScopeProvider,)
+
+    @dataclass(frozen=True)
+    class Options:
+        attempts: int = 5
+        max_wait: float = 30
+        multiplier: float = 1
+        name_patterns: tuple[str, ...] = (
+            "init_*", "*_init", "connect*", "wait_for_*", "setup_*", "startup*", "on_startup",
+            "create_pool*",
+        )
+        targets: tuple[str, ...] = ()  # "path/to/module.py:function" or ":Class.method"
+
+    def transform(self, wrapper: MetadataWrapper, file: FileContext, reporter: Reporter) -> cst.Module:
+        module = wrapper.module
+        scopes = wrapper.resolve(ScopeProvider)
+        global_scope = scopes[module]
+        assert isinstance(global_scope, GlobalScope)
+        analyzer = _Analyzer(scopes)
+        module.visit(analyzer)
+        chosen = self._choose(analyzer, file, reporter)
+        if not chosen:
+            return module
+        names = ModuleNames(global_scope)
+        plan = _ImportPlan(names)
+        logger = find_module_logger(module, global_scope)
+        new_logger: str | None = None
+        if logger is None:
+            new_logger = choose_logger_name("logger", names_in_use(set(scopes.values())))
+        decorators: dict[int, str] = {}
+        for function in chosen:
+            kinds = function.kinds | ({"mongo"} if function.mongo_created and function.mongo_command else set())
+            exceptions = plan.exceptions(kinds)
+            if logger is not None and logger.stdlib and logger.index is not None and logger.index < function.top_index:
+                logger_ref = logger.name
+            elif logger is None and new_logger is not None:
+                logger_ref = new_logger
+            else:
+                logger_ref = "logging.getLogger(__name__)"
+            decorators[id(function.node)] = self._decorator_source(plan, exceptions, logger_ref)
+            reporter.report(
+                function.node,
+                f"{function.qualname}() connects at start-up ({function.startup_reason}) without a retry: "
+                f"added @retry ({self.options.attempts} attempts, exponential backoff up to "
+                f"{_number(self.options.max_wait)} s)",
+            )
+        new_module = module.visit(_Decorate(decorators))
+        for source, name, alias in plan.imports:
+            reporter.need_import(source, name, alias)
+        reporter.need_dependency(DEPENDENCY)
+        if logger is None and new_logger is not None:
+            return add_logger(new_module, new_logger)
+        return add_plain_import(new_module, "logging")
+
+    def _choose(self, analyzer: "_Analyzer", file: FileContext, reporter: Reporter) -> list[_Function]:
+        startup_names: dict[str, str] = {n: "startup event handler" for n in analyzer.startup_handlers}
+        for function in analyzer.functions:
+            name = function.node.name.value
+            if function.is_startup_source or name in analyzer.lifespans or name in analyzer.startup_handlers:
+                for callee in sorted(function.callees):
+                    startup_names.setdefault(callee, f"called from {function.qualname}()")
+        chosen = []
+        for function in analyzer.functions:
+            if not function.kinds and not (function.mongo_created and function.mongo_command):
+                continue
+            name = function.node.name.value
+            reason = function.startup_reason
+            if reason is None and any(fnmatch.fnmatchcase(name, p) for p in self.options.name_patterns):
+                reason = "name"
+            if reason is None and function.qualname in startup_names:
+                reason = startup_names[function.qualname]
+            if reason is None and any(
+                t == f"{file.path}:{function.qualname}" or t == f":{function.qualname}" for t in self.options.targets
+            ):
+                reason = "listed in targets"
+            if reason is None:
+                reporter.report(function.node, f"{function.qualname}() connects but is not start-up code; left alone", "note")
+                continue
+            skip = self._skip_reason(function)
+            if skip:
+                reporter.report(function.node, f"{function.qualname}(): {skip}; left alone", "note")
+                continue
+            if reporter.suppressed(function.node.name):
+                continue
+            function.startup_reason = reason
+            chosen.append(function)
+        return chosen
+
+    @staticmethod
+    def _skip_reason(function: _Function) -> str | None:
+        if function.has_retry_decorator:
+            return "already has a retry decorator"
+        if function.has_retry_loop:
+            return "already retries in a loop"
+        if function.is_generator:
+            return "is a generator"
+        params = function.node.params
+        for param in [*params.posonly_params, *params.params, *params.kwonly_params]:
+            annotation = cst.Module([]).code_for_node(param.annotation.annotation) if param.annotation else ""
+            if param.name.value in REQUEST_PARAMS or re.search(r"\b(?:Request|Session|WebSocket)\b", annotation):
+                return f"takes {param.name.value!r}: per-request work, not start-up"
+        return None
+
+    def _decorator_source(self, plan: "_ImportPlan", exceptions: list[str], logger_ref: str) -> str:
+        o = self.options
+        t = plan.tenacity
+        excs = ", ".join(exceptions)
+        return (
+            f"@{t('retry')}(\n"
+            f"    stop={t('stop_after_attempt')}({o.attempts}),\n"
+            f"    wait={t('wait_exponential')}(multiplier={_number(o.multiplier)}, max={_number(o.max_wait)}),\n"
+            f"    retry={t('retry_if_exception_type')}(({excs})),\n"
+            f"    before_sleep={t('before_sleep_log')}({logger_ref}, logging.WARNING),\n"
+            f"    reraise=True,\n"
+            f")\n"
+        )
+
+
+class _ImportPlan:
+    """Decides how each tenacity name and exception is spelled, and what must be imported."""
+
+    def __init__(self, names: ModuleNames) -> None:
+        self.names = names
+        self.imports: list[tuple[str, str | None, str | None]] = []
+        self._taken: set[str] = set()
+        refs = {n: names.reference(f"tenacity.{n}") for n in TENACITY_NAMES}
+        self._tenacity_module = any(r is None and not names.free(n) for n, r in refs.items())
+        if self._tenacity_module and names.reference("tenacity") is None:
+            self.imports.append(("tenacity", None, None))
+        self._tenacity_refs = refs
+
+    def tenacity(self, name: str) -> str:
+        if self._tenacity_module:
+            return f"{self.names.reference('tenacity') or 'tenacity'}.{name}"
+        ref = self._tenacity_refs[name]
+        if ref is not None:
+            return ref
+        if ("tenacity", name, None) not in self.imports:
+            self.imports.append(("tenacity", name, None))
+        return name
+
+    def exceptions(self, kinds: set[str]) -> list[str]:
+        out: list[str] = []
+        for kind in sorted(kinds):
+            for qualified, alias in EXCEPTIONS.get(kind, []):
+                out.append(self._spell(qualified, alias))
+        if kinds & OSERROR_KINDS:
+            out.append("OSError")
+        else:
+            out.extend(["ConnectionError", "TimeoutError"])
+        return list(dict.fromkeys(out))
+
+    def _spell(self, qualified: str, alias: str | None) -> str:
+        ref = self.names.reference(qualified)
+        if ref is not None:
+            return ref
+        source, _, name = qualified.rpartition(".")
+        local = name if alias is None else alias
+        if not self.names.free(local) and local not in self._taken:
+            local = alias or f"{source.split('.')[0].capitalize()}{name}"
+        self._taken.add(local)
+        entry = (source, name, None if local == name else local)
+        if entry not in self.imports:
+            self.imports.append(entry)
+        return local
+
+
+class _Analyzer(cst.CSTVisitor):
+    """Per function: what it connects to, whether it is start-up code, and reasons to skip it."""
+
+    def __init__(self, scopes: dict) -> None:
+        super().__init__()
+        self.scopes = scopes
+        self.functions: list[_Function] = []
+        self.lifespans: set[str] = set()  # names passed as FastAPI/Starlette(lifespan=...)
+        self.startup_handlers: set[str] = set()  # names given to add_event_handler("startup", ...)
+        self._stack: list[_Function | None] = []  # None for class bodies
+        self._names: list[str] = []
+        self._top_index = 0
+        self._top_ids: dict[int, int] = {}
+
+    def _qualified(self, node: cst.CSTNode) -> set[str]:
+        scope = self.scopes.get(node)
+        return {q.name for q in scope.get_qualified_names_for(node)} if scope is not None else set()
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self._top_ids = {id(stmt): i for i, stmt in enumerate(node.body)}
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        index = self._top_ids.get(id(node))
+        if index is not None:
+            self._top_index = index
+        return super().on_visit(node)
+
+    @property
+    def _current(self) -> _Function | None:
+        return self._stack[-1] if self._stack else None
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._stack.append(None)
+        self._names.append(node.name.value)
+
+    def leave_ClassDef(self, node: cst.ClassDef) -> None:
+        self._stack.pop()
+        self._names.pop()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._names.append(node.name.value)
+        function = _Function(node=node, qualname=".".join(self._names), top_index=self._top_index)
+        for decorator in node.decorators:
+            expr = decorator.decorator
+            func = expr.func if isinstance(expr, cst.Call) else expr
+            dotted = cst.helpers.get_full_name_for_node(func) or ""
+            qualified = self._qualified(func)
+            if dotted.split(".")[-1].startswith("retry") or any(
+                q.split(".")[0] in RETRY_DECORATOR_PACKAGES for q in qualified
+            ) or dotted.split(".")[0] in RETRY_DECORATOR_PACKAGES:
+                function.has_retry_decorator = True
+            if isinstance(expr, cst.Call) and dotted.endswith("on_event") and expr.args and (
+                string_value(expr.args[0].value) == "startup"
+            ):
+                function.startup_reason = "startup event handler"
+            if dotted.endswith("before_first_request") or dotted.endswith("before_serving"):
+                function.startup_reason = "startup hook"
+        if node.name.value == "lifespan" or node.name.value in APP_FACTORIES or function.startup_reason:
+            function.is_startup_source = True
+        self.functions.append(function)
+        self._stack.append(function)
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._stack.pop()
+        self._names.pop()
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_Yield(self, node: cst.Yield) -> None:
+        if self._current is not None:
+            self._current.is_generator = True
+
+    def visit_For(self, node: cst.For) -> None:
+        self._check_loop(node)
+
+    def visit_While(self, node: cst.While) -> None:
+        self._check_loop(node)
+
+    def _check_loop(self, loop: cst.For | cst.While) -> None:
+        function = self._current
+        if function is None:
+            return
+        finder = _LoopRetryFinder()
+        loop.body.visit(finder)
+        if finder.catches and finder.sleeps:
+            function.has_retry_loop = True
+
+    def visit_Call(self, node: cst.Call) -> None:
+        for arg in node.args:  # FastAPI(lifespan=...), Starlette(lifespan=...)
+            if arg.keyword is not None and arg.keyword.value == "lifespan" and isinstance(arg.value, cst.Name):
+                self.lifespans.add(arg.value.value)
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "add_event_handler" and len(node.args) >= 2:
+            if string_value(node.args[0].value) == "startup" and isinstance(node.args[1].value, cst.Name):
+                self.startup_handlers.add(node.args[1].value.value)
+        function = self._current
+        if function is None:
+            return
+        if isinstance(func, cst.Name):
+            function.callees.add(func.value)
+        qualified = self._qualified(func)
+        for name in qualified:
+            if name in CONNECT_CALLS:
+                function.kinds.add(CONNECT_CALLS[name])
+            if name in MONGO_CLIENTS:
+                function.mongo_created = True
+            if name in AIOKAFKA:
+                function.kinds.add("aiokafka")
+        if not isinstance(func, cst.Attribute):
+            return
+        attr = func.attr.value
+        receiver = (cst.helpers.get_full_name_for_node(func.value) or "").lower()
+        last = receiver.split(".")[-1]
+        if attr in ("connect", "begin") and "engine" in last and not qualified & {"sqlite3.connect"}:
+            function.kinds.add("sqlalchemy")
+        elif attr == "create_all" and receiver.endswith("metadata"):
+            function.kinds.add("sqlalchemy")
+        elif attr == "run_sync" and any(
+            isinstance(a.value, cst.Attribute) and a.value.attr.value == "create_all" for a in node.args
+        ):
+            function.kinds.add("sqlalchemy")
+        elif attr == "ping" and not node.args:
+            function.kinds.add("redis" if "mongo" not in receiver else "mongo")
+        elif attr in ("command", "server_info"):
+            function.mongo_command = True
+        elif attr == "execute" and node.args and _is_select_one(node.args[0].value):
+            function.kinds.add("sqlalchemy")
+
+
+def _is_select_one(expr: cst.BaseExpression) -> bool:
+    if isinstance(expr, cst.Call) and expr.args:
+        expr = expr.args[0].value
+    text = string_value(expr)
+    return text is not None and re.fullmatch(r"\s*select\s+1\s*;?\s*", text, re.IGNORECASE) is not None
+
+
+class _LoopRetryFinder(cst.CSTVisitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.catches = False
+        self.sleeps = False
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+        self.catches = True
+
+    def visit_Call(self, node: cst.Call) -> None:
+        name = cst.helpers.get_full_name_for_node(node.func) or ""
+        if name.split(".")[-1] == "sleep":
+            self.sleeps = True
+
+
+class _Decorate(cst.CSTTransformer):
+    """Adds the decorator closest to the ``def``, under any framework decorators."""
+
+    def __init__(self, decorators: dict[int, str]) -> None:
+        super().__init__()
+        self.decorators = decorators
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        source = self.decorators.get(id(original))
+        if source is None:
+            return updated
+        # Parsed at column 0: libcst indents continuation lines with the enclosing block.
+        decorator = cst.parse_module(source + "def _(): pass\n").body[0].decorators[0]  # type: ignore[attr-defined]
+        return updated.with_changes(decorators=[*updated.decorators, decorator])

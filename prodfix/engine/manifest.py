@@ -1,0 +1,180 @@
+"""Declaring a dependency that changed code now needs (``tenacity>=8``) in the project manifest.
+
+The manifest is the one the app installs from, first found of: ``requirements.txt`` (or the
+production ``requirements*.txt``), ``pyproject.toml`` (``[project] dependencies`` or
+``[tool.poetry.dependencies]``, edited with tomlkit so formatting and comments survive),
+``setup.cfg`` (``install_requires``) and ``Pipfile`` (``[packages]``). A requirement already
+present (under any spelling of the name, or through ``-r`` includes) is left as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import tomlkit
+from tomlkit.exceptions import TOMLKitError
+
+_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+@dataclass(frozen=True)
+class ManifestEdit:
+    path: str  # relative to the project root; "" when there is no manifest
+    old: bytes
+    new: bytes
+    message: str
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def requirement_name(requirement: str) -> str:
+    match = _NAME.match(requirement)
+    return canonical(match.group(1)) if match else ""
+
+
+def _newline(text: str) -> str:
+    return "\r\n" if "\r\n" in text else "\n"
+
+
+def _requirements_files(root: Path) -> list[Path]:
+    first = root / "requirements.txt"
+    if first.is_file():
+        return [first]
+    candidates = sorted(root.glob("requirements*.txt")) + sorted((root / "requirements").glob("*.txt"))
+    production = [p for p in candidates if not re.search(r"dev|test|doc|lint|ci", p.name, re.IGNORECASE)]
+    preferred = sorted(production, key=lambda p: (not re.search(r"base|prod|main|common", p.name), str(p)))
+    return preferred[:1]
+
+
+def _names_in_requirements(path: Path, seen: set[Path]) -> set[str]:
+    if path in seen or not path.is_file():
+        return set()
+    seen.add(path)
+    names = set()
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        line = line.split("#", 1)[0].strip()
+        include = re.match(r"^-(?:r|c|-requirement)\s*(\S+)", line)
+        if include:
+            names |= _names_in_requirements((path.parent / include.group(1)).resolve(), seen)
+        elif line and not line.startswith("-"):
+            names.add(requirement_name(line))
+    return names
+
+
+def _edit_requirements(text: str, requirement: str) -> str:
+    newline = _newline(text)
+    lines = text.splitlines(keepends=True)
+    names = [requirement_name(line) if line.strip() and not line.lstrip().startswith(("#", "-")) else None for line in lines]
+    listed = [n for n in names if n]
+    new_line = requirement + newline
+    if listed and listed == sorted(listed):
+        # A sorted file stays sorted.
+        for index, name in enumerate(names):
+            if name and name > requirement_name(requirement):
+                lines.insert(index, new_line)
+                return "".join(lines)
+    if text and not text.endswith(("\n", "\r")):
+        text += newline
+    return text + new_line
+
+
+def _edit_pyproject(text: str, requirement: str) -> str | None:
+    try:
+        doc = tomlkit.parse(text)
+    except TOMLKitError:
+        return None
+    name = requirement_name(requirement)
+    project = doc.get("project")
+    if project is not None and "dependencies" in project:
+        deps = project["dependencies"]
+        if any(requirement_name(str(d)) == name for d in deps):
+            return text
+        deps.append(requirement)
+        return tomlkit.dumps(doc)
+    poetry = doc.get("tool", {}).get("poetry", {}).get("dependencies")
+    if poetry is not None:
+        if any(canonical(k) == name for k in poetry):
+            return text
+        poetry[name] = _version(requirement)
+        return tomlkit.dumps(doc)
+    return None
+
+
+def _edit_setup_cfg(text: str, requirement: str) -> str | None:
+    newline = _newline(text)
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if re.match(r"^install_requires\s*=\s*$", line.rstrip("\r\n"))), None)
+    if start is None:
+        return None
+    end = start + 1
+    while end < len(lines) and lines[end].strip() and lines[end][:1] in (" ", "\t"):
+        end += 1
+    block = lines[start + 1 : end]
+    if any(requirement_name(line) == requirement_name(requirement) for line in block):
+        return text
+    indent = re.match(r"^\s*", block[0]).group(0) if block else "    "  # type: ignore[union-attr]
+    if block and not block[-1].endswith(("\n", "\r")):
+        lines[end - 1] += newline
+    lines.insert(end, f"{indent}{requirement}{newline}")
+    return "".join(lines)
+
+
+def _edit_pipfile(text: str, requirement: str) -> str | None:
+    try:
+        doc = tomlkit.parse(text)
+    except TOMLKitError:
+        return None
+    packages = doc.get("packages")
+    if packages is None:
+        return None
+    name = requirement_name(requirement)
+    if any(canonical(k) == name for k in packages):
+        return text
+    packages[name] = _version(requirement)
+    return tomlkit.dumps(doc)
+
+
+def _version(requirement: str) -> str:
+    """The version part of ``name>=8`` for Poetry and Pipfile tables (``>=8``), or ``*``."""
+    rest = requirement[len(_NAME.match(requirement).group(1)) :].strip()  # type: ignore[union-attr]
+    return rest or "*"
+
+
+def declare(root: Path, requirements: list[str]) -> ManifestEdit:
+    """Where and how ``requirements`` get declared; ``old == new`` when they already are."""
+    wanted = ", ".join(requirements)
+    for path in _requirements_files(root):
+        rel = path.relative_to(root).as_posix()
+        old = path.read_bytes()
+        present = _names_in_requirements(path.resolve(), set())
+        text = old.decode("utf-8", errors="surrogateescape")
+        for requirement in requirements:
+            if requirement_name(requirement) not in present:
+                text = _edit_requirements(text, requirement)
+        return _edit(rel, old, text, wanted)
+    for name, editor in (("pyproject.toml", _edit_pyproject), ("setup.cfg", _edit_setup_cfg), ("Pipfile", _edit_pipfile)):
+        path = root / name
+        if not path.is_file():
+            continue
+        old = path.read_bytes()
+        text: str | None = old.decode("utf-8", errors="surrogateescape")
+        for requirement in requirements:
+            text = editor(text, requirement) if text is not None else None
+        if text is not None:
+            return _edit(name, old, text, wanted)
+    return ManifestEdit(
+        "", b"", b"",
+        f"add {wanted} to the project's dependencies (no requirements.txt, pyproject.toml "
+        "dependencies, setup.cfg install_requires or Pipfile found)",
+    )
+
+
+def _edit(rel: str, old: bytes, text: str, wanted: str) -> ManifestEdit:
+    new = text.encode("utf-8", errors="surrogateescape")
+    if new == old:
+        return ManifestEdit(rel, old, old, f"{wanted} already declared in {rel}")
+    return ManifestEdit(rel, old, new, f"declared {wanted} in {rel}")

@@ -1,0 +1,243 @@
+"""add-retry: patched start-up code retries against a server that refuses at first; the
+dependency it needs is declared in the project's manifest."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import textwrap
+import threading
+from pathlib import Path
+
+import pytest
+
+from conftest import commit_all, prodfix_exe, run_git
+from helpers import run_codemod
+from prodfix.engine.manifest import declare
+
+# --- behaviour against a real local server -------------------------------------------------
+
+
+class FlakyRedis:
+    """A loopback server speaking just enough RESP: closes the first `failures` connections
+    at once, then answers every command (PING with +PONG, the rest with +OK)."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.connections = 0
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        self.sock.settimeout(0.1)
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            if self.connections <= self.failures:
+                conn.close()
+                continue
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    @staticmethod
+    def _answer(conn: socket.socket) -> None:
+        buffer = b""
+        with conn:
+            while True:
+                try:
+                    data = conn.recv(4096)
+                except OSError:
+                    return
+                if not data:
+                    return
+                buffer += data
+                while buffer.startswith(b"*"):
+                    parts = buffer.split(b"\r\n")
+                    count = int(parts[0][1:])
+                    needed = 1 + 2 * count
+                    if len(parts) <= needed:
+                        break
+                    command = parts[2].upper()
+                    buffer = b"\r\n".join(parts[needed:])
+                    conn.sendall(b"+PONG\r\n" if command == b"PING" else b"+OK\r\n")
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self.sock.close()
+
+
+STARTUP = """\
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+
+def init_redis(port):
+    # redis-py's own retry is off so that each attempt is one connection
+    client = redis.Redis(host="127.0.0.1", port=port, protocol=2, retry=Retry(NoBackoff(), 0))
+    return client.ping()
+"""
+
+ASYNC_STARTUP = """\
+import redis.asyncio
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+
+async def init_cache(port):
+    client = redis.asyncio.Redis(host="127.0.0.1", port=port, protocol=2, retry=Retry(NoBackoff(), 0))
+    try:
+        return await client.ping()
+    finally:
+        await client.aclose()
+"""
+
+OPTIONS = {"attempts": 4, "multiplier": 0.01, "max_wait": 0.05}
+
+
+def _patched(source: str) -> dict:
+    result = run_codemod("add-retry", source, options=OPTIONS)
+    assert result.changed and "@retry(" in result.new_text
+    namespace: dict = {"__name__": "patched_startup"}
+    exec(compile(result.new_text, "patched_startup.py", "exec"), namespace)
+    return namespace
+
+
+@pytest.mark.parametrize("failures", [0, 2, 3])
+def test_sync_startup_retries_until_the_server_answers(failures: int) -> None:
+    server = FlakyRedis(failures)
+    try:
+        init_redis = _patched(STARTUP)["init_redis"]
+        assert init_redis(server.port) is True
+        assert server.connections == failures + 1
+        assert init_redis.statistics["attempt_number"] == failures + 1
+    finally:
+        server.close()
+
+
+def test_sync_startup_gives_up_with_the_original_exception() -> None:
+    import redis
+
+    server = FlakyRedis(failures=100)
+    try:
+        init_redis = _patched(STARTUP)["init_redis"]
+        with pytest.raises(redis.exceptions.ConnectionError):
+            init_redis(server.port)
+        assert server.connections == OPTIONS["attempts"]
+    finally:
+        server.close()
+
+
+def test_async_startup_retries_and_gives_up() -> None:
+    import redis
+
+    server = FlakyRedis(failures=2)
+    try:
+        init_cache = _patched(ASYNC_STARTUP)["init_cache"]
+        assert asyncio.run(init_cache(server.port)) is True
+        assert server.connections == 3
+    finally:
+        server.close()
+    server = FlakyRedis(failures=100)
+    try:
+        with pytest.raises(redis.exceptions.ConnectionError):
+            asyncio.run(init_cache(server.port))
+        assert server.connections == OPTIONS["attempts"]
+    finally:
+        server.close()
+
+
+# --- the dependency manifest ---------------------------------------------------------------
+
+
+def _write(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(text.encode())
+
+
+def test_requirements_sorted_insert_and_append(tmp_path: Path) -> None:
+    _write(tmp_path, {"requirements.txt": "fastapi==0.110\nredis>=5\nsqlalchemy\n"})
+    edit = declare(tmp_path, ["tenacity>=8"])
+    assert edit.path == "requirements.txt"
+    assert edit.new == b"fastapi==0.110\nredis>=5\nsqlalchemy\ntenacity>=8\n"
+    _write(tmp_path, {"requirements.txt": "redis\r\nfastapi\r\n# no newline at end"})
+    assert declare(tmp_path, ["tenacity>=8"]).new == b"redis\r\nfastapi\r\n# no newline at end\r\ntenacity>=8\r\n"
+    _write(tmp_path, {"requirements.txt": "alembic\nzope.interface\n"})
+    assert declare(tmp_path, ["tenacity>=8"]).new == b"alembic\ntenacity>=8\nzope.interface\n"
+
+
+def test_already_declared_anywhere_it_counts(tmp_path: Path) -> None:
+    _write(tmp_path, {"requirements.txt": "-r requirements/base.txt\n", "requirements/base.txt": "Tenacity==8.2\n"})
+    edit = declare(tmp_path, ["tenacity>=8"])
+    assert edit.new == edit.old and "already declared" in edit.message
+
+
+def test_pyproject_project_and_poetry_keep_formatting(tmp_path: Path) -> None:
+    pyproject = '[project]\nname = "svc"\ndependencies = [\n    "fastapi",  # the web framework\n]\n'
+    _write(tmp_path, {"pyproject.toml": pyproject})
+    assert declare(tmp_path, ["tenacity>=8"]).new.decode() == (
+        '[project]\nname = "svc"\ndependencies = [\n    "fastapi",  # the web framework\n    "tenacity>=8",\n]\n'
+    )
+    poetry = '[tool.poetry.dependencies]\npython = "^3.11"  # pinned\n'
+    _write(tmp_path, {"pyproject.toml": poetry})
+    assert declare(tmp_path, ["tenacity>=8"]).new.decode() == (
+        '[tool.poetry.dependencies]\npython = "^3.11"  # pinned\ntenacity = ">=8"\n'
+    )
+
+
+def test_setup_cfg_and_pipfile(tmp_path: Path) -> None:
+    _write(tmp_path, {"setup.cfg": "[options]\ninstall_requires =\n    flask\n    redis\n\n[flake8]\nmax-line-length = 99\n"})
+    assert declare(tmp_path, ["tenacity>=8"]).new.decode() == (
+        "[options]\ninstall_requires =\n    flask\n    redis\n    tenacity>=8\n\n[flake8]\nmax-line-length = 99\n"
+    )
+    (tmp_path / "setup.cfg").unlink()
+    _write(tmp_path, {"Pipfile": '[packages]\nflask = "*"\n\n[dev-packages]\npytest = "*"\n'})
+    assert declare(tmp_path, ["tenacity>=8"]).new.decode() == (
+        '[packages]\nflask = "*"\ntenacity = ">=8"\n\n[dev-packages]\npytest = "*"\n'
+    )
+
+
+def test_no_manifest_is_a_warning(git_repo: Path) -> None:
+    (git_repo / "db.py").write_text("def init_db(engine):\n    engine.connect()\n")
+    commit_all(git_repo)
+    out = subprocess.run([prodfix_exe(), "check", "--select", "add-retry"], cwd=git_repo, capture_output=True, text=True)
+    assert out.returncode == 1
+    assert "add tenacity>=8 to the project's dependencies" in out.stdout
+
+
+def test_patch_declares_the_dependency_and_applies(git_repo: Path) -> None:
+    (git_repo / "requirements.txt").write_text("sqlalchemy\n")
+    (git_repo / "app").mkdir()
+    (git_repo / "app" / "db.py").write_text(textwrap.dedent(
+        """\
+        from sqlalchemy import create_engine
+
+        engine = create_engine("sqlite:///app.db")
+
+
+        def init_db():
+            engine.connect()
+        """
+    ))
+    commit_all(git_repo)
+    out = subprocess.run([prodfix_exe(), "diff", "--select", "add-retry"], cwd=git_repo, capture_output=True)
+    assert out.returncode == 0, out.stderr
+    assert b"+++ b/requirements.txt\n" in out.stdout and b"+tenacity>=8\n" in out.stdout
+    assert b"1 file scanned" in out.stderr
+    (git_repo / "p.patch").write_bytes(out.stdout)
+    run_git(git_repo, "apply", "p.patch")
+    (git_repo / "p.patch").unlink()
+    assert (git_repo / "requirements.txt").read_text() == "sqlalchemy\ntenacity>=8\n"
+    again = subprocess.run([prodfix_exe(), "diff", "--select", "add-retry"], cwd=git_repo, capture_output=True)
+    assert again.stdout == b""
