@@ -38,8 +38,10 @@ def test_patch_applies_and_sample_tests_still_pass(sample_backend: Path) -> None
     out = prodfix(sample_backend, "diff")
     assert out.returncode == 0, out.stderr
     patch = out.stdout
-    assert patch.startswith(b"diff --git a/app/orders.py b/app/orders.py\n")
+    assert patch.startswith(b"diff --git a/app/database.py b/app/database.py\n")
     assert b"+    logger.info(\"Processing order %s\", order[\"id\"])" in patch
+    assert b"+@retry(\n" in patch and b"+        timeout=30,\n" in patch
+    assert b"+++ b/requirements.txt\n" in patch and b"+tenacity>=8\n" in patch
     assert b"scripts/seed.py" not in patch and b"tests/test_orders.py" not in patch
     assert b"2 files scanned" not in out.stderr and b"would change" in out.stderr
     (sample_backend / "prodfix.patch").write_bytes(patch)
@@ -60,7 +62,7 @@ def test_fix_then_diff_is_empty_and_check_is_clean(sample_backend: Path) -> None
     assert before.returncode == 1
     fixed = prodfix(sample_backend, "fix")
     assert fixed.returncode == 0, fixed.stderr
-    assert b"2 changed" in fixed.stderr
+    assert b"5 changed" in fixed.stderr
     assert "log.info(" in (sample_backend / "app/store.py").read_text()
     assert prodfix(sample_backend, "diff").stdout == b""
     after = prodfix(sample_backend, "check")
@@ -80,7 +82,7 @@ def test_patch_file_option(sample_backend: Path, tmp_path: Path) -> None:
     target = tmp_path / "out.patch"
     out = prodfix(sample_backend, "diff", "--patch", str(target))
     assert out.returncode == 0 and out.stdout == b""
-    assert target.read_bytes().startswith(b"diff --git a/app/orders.py")
+    assert target.read_bytes().startswith(b"diff --git a/app/database.py")
 
 
 # --- bad input ----------------------------------------------------------------------------
@@ -213,14 +215,16 @@ def test_check_json_and_github(sample_backend: Path) -> None:
     out = prodfix(sample_backend, "check", "--format", "json")
     assert out.returncode == 1
     items = json.loads(out.stdout)
-    assert items[0] == {
+    assert {
         "codemod": "print-to-logging", "code": "PF001", "path": "app/orders.py", "line": 9,
         "column": 5, "message": "print() -> logger.info()", "fixable": True, "kind": "fix",
-    }
+    } in items
     assert [i["path"] for i in items] == sorted(i["path"] for i in items)
+    assert {i["codemod"] for i in items} == {"print-to-logging", "add-timeouts", "add-retry"}
     gh = prodfix(sample_backend, "check", "--format", "github")
-    assert gh.stdout.splitlines()[0] == (
+    assert (
         b"::warning file=app/orders.py,line=9,col=5,title=PF001 print-to-logging::print() -> logger.info()"
+        in gh.stdout.splitlines()
     )
 
 
