@@ -166,6 +166,10 @@ def check(paths, select, ignore, exclude, config_file, jobs, quiet, fmt, explain
     elif fmt == "github":
         click.echo(findings_output.render_github(collected), nl=False)
     else:
+        if explain and plan.project.modules is not None:
+            votes = ", ".join(f"{root or '.'} {n}" for root, n in plan.project.modules.votes) or "configured"
+            roots = ", ".join(r or "." for r in plan.project.modules.roots)
+            click.echo(f"fix-imports import root: {roots} (imports resolving under each candidate: {votes})")
         # In a pipe or a CI log, no terminal width to respect: do not wrap rows.
         console = Console(highlight=False) if sys.stdout.isatty() else Console(highlight=False, width=240)
         findings_output.render_text(console, collected, plan.selection.enabled, explain)
@@ -245,6 +249,9 @@ def show_config(paths, select, ignore, exclude, config_file, jobs, quiet) -> Non
     console.print(f"config:  {plan.config.path or 'none found (defaults)'}")
     console.print(f"exclude: {', '.join(plan.config.exclude) or '-'}")
     console.print(f"files:   {len(plan.files)}")
+    if plan.project.modules is not None:
+        votes = ", ".join(f"{root or '.'} {n}" for root, n in plan.project.modules.votes) or "configured"
+        console.print(f"import root: {', '.join(r or '.' for r in plan.project.modules.roots)} (vote: {votes})")
     for codemod in registry.CODEMODS:
         console.print(f"\n[bold]{codemod.code} {codemod.name}[/]: {plan.selection.reasons[codemod.name]}")
         for key, value in dataclasses.asdict(plan.config.options_for(codemod)).items():

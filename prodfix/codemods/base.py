@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider, ProviderT
@@ -65,6 +65,7 @@ class ProjectContext:
     """Facts about the project computed once per run, shared read-only by every file."""
 
     root: str
+    modules: Any = None  # engine.module_index.ModuleIndex, built when a codemod needs it
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,8 @@ class Codemod:
     prefilter: ClassVar[re.Pattern[str]]
     # libcst metadata providers the codemod reads (resolved only for files that pass the prefilter).
     metadata: ClassVar[tuple[ProviderT, ...]] = ()
+    # Whether the run must index the repository's modules first (ProjectContext.modules).
+    needs_module_index: ClassVar[bool] = False
 
     @dataclass(frozen=True)
     class Options:
@@ -160,7 +163,7 @@ class Codemod:
     def __init__(self, options: object | None = None) -> None:
         self.options = options if options is not None else self.Options()
 
-    def wants(self, source: str, path: str) -> bool:
+    def wants(self, source: str, path: str, project: ProjectContext | None = None) -> bool:
         return self.prefilter.search(source) is not None
 
     def transform(

@@ -37,7 +37,7 @@ import libcst.matchers as m
 import pathspec
 from libcst.metadata import BuiltinAssignment, GlobalScope, MetadataWrapper, Scope, ScopeProvider
 
-from prodfix.codemods.base import Codemod, FileContext, Rationale, Reporter
+from prodfix.codemods.base import Codemod, FileContext, ProjectContext, Rationale, Reporter
 from prodfix.codemods.common.logger import (
     ModuleLogger,
     add_logger,
@@ -97,10 +97,10 @@ class PrintToLogging(Codemod):
             self._keep = pathspec.GitIgnoreSpec.from_lines(self.options.keep_paths)
         return self._keep.match_file(path)
 
-    def wants(self, source: str, path: str) -> bool:
+    def wants(self, source: str, path: str, project: ProjectContext | None = None) -> bool:
         if source.startswith("#!") or self.keeps_path(path):
             return False
-        return super().wants(source, path)
+        return super().wants(source, path, project)
 
     def transform(self, wrapper: MetadataWrapper, file: FileContext, reporter: Reporter) -> cst.Module:
         module = wrapper.module

@@ -76,7 +76,7 @@ def process_source(
 ) -> FileResult:
     result = result if result is not None else FileResult(path=rel)
     text = decoded.text
-    wanted = [c for c in codemods if c.wants(text, rel)]
+    wanted = [c for c in codemods if c.wants(text, rel, project)]
     if not wanted:
         return result
     # Trailing blank lines made of spaces are not reproduced exactly by libcst: parse the code

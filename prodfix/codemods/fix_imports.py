@@ -1,0 +1,314 @@
+"""fix-imports: first-party imports that resolve, and configured renames applied everywhere.
+
+Why: a backend that imports itself under different roots (``from backend.app.core import db``
+here, ``from core import db`` there) works on one laptop and dies with ModuleNotFoundError in
+the container.
+
+How it decides (the module index and the import root come from the project context, computed
+once per run; ``prodfix check --explain`` shows the root vote):
+
+- an absolute import is first-party when its top-level name is a module or package somewhere in
+  the repository, not a stdlib module and not a declared dependency; third-party and stdlib
+  imports are never touched;
+- a first-party import that does not resolve under the root is rewritten when exactly one module
+  matches it by dotted suffix (``core.settings`` -> ``app.core.settings``); with several
+  candidates it is reported, listing them;
+- ``renames`` (``old.module[.Name]: new.module[.Name]``) rewrite imports and, for a renamed
+  name, its uses in the module; ``as`` aliases are kept;
+- relative imports that resolve are left alone; ones that climb to or above the root are
+  rewritten absolute.
+
+What it leaves alone (reported): imports inside ``try/except ImportError`` fallbacks (only
+renames apply there, and never inside the fallback branch), ambiguous candidates, and
+``sys.path.insert/append`` hacks (reported, not removed). Nothing is ever removed: re-exports
+in ``__init__.py`` keep every name.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, ScopeProvider
+
+from prodfix.codemods.base import Codemod, FileContext, ProjectContext, Rationale, Reporter
+
+_IMPORT_LINE = re.compile(
+    r"^[ \t]*(?:from[ \t]+(\.*)([A-Za-z_][\w.]*)?[ \t]+import\b|import[ \t]+([A-Za-z_][\w.]*(?:[ \t]*,[ \t]*[A-Za-z_][\w.]*)*))",
+    re.MULTILINE,
+)
+
+
+def _dotted(name: str) -> cst.Attribute | cst.Name:
+    parts = name.split(".")
+    node: cst.Attribute | cst.Name = cst.Name(parts[0])
+    for part in parts[1:]:
+        node = cst.Attribute(value=node, attr=cst.Name(part))
+    return node
+
+
+def _name_of(node: cst.CSTNode | None) -> str:
+    return cst.helpers.get_full_name_for_node(node) or "" if node is not None else ""
+
+
+class FixImports(Codemod):
+    name = "fix-imports"
+    code = "PF005"
+    summary = "first-party imports rewritten to the module that exists; configured renames applied"
+    rationale = Rationale(
+        problem="First-party imports use a path that only works from one working directory or an old module name.",
+        impact="The service dies at start-up with ModuleNotFoundError in the container or on another machine.",
+        fix="Import every first-party module through the one import root the app runs with, and apply renames everywhere.",
+        severity="high",
+    )
+    prefilter = re.compile(r"\bimport\b")
+    metadata = (ScopeProvider,)
+    needs_module_index = True
+
+    @dataclass(frozen=True)
+    class Options:
+        roots: tuple[str, ...] = ()
+        renames: dict[str, str] = field(default_factory=dict)
+        report_sys_path: bool = True
+
+    def wants(self, source: str, path: str, project: ProjectContext | None = None) -> bool:
+        index = project.modules if project is not None else None
+        if index is None or index.root_of(path) is None:
+            return False
+        if self.options.renames and any(old.split(".")[0] in source for old in self.options.renames):
+            return True
+        if self.options.report_sys_path and "sys.path" in source:
+            return True
+        for match in _IMPORT_LINE.finditer(source):
+            dots, module, plain = match.groups()
+            if dots:
+                if len(dots) > 1 or not module:
+                    return True
+                continue
+            names = [module] if module else [n.strip() for n in plain.split(",")]
+            if any(index.is_first_party(n) and not index.resolves(n) for n in names):
+                return True
+        return False
+
+    def transform(self, wrapper: MetadataWrapper, file: FileContext, reporter: Reporter) -> cst.Module:
+        index = file.project.modules
+        root = index.root_of(file.path)
+        rel = file.path[len(root) + 1 :] if root else file.path
+        package = rel.split("/")[:-1]
+        scopes = wrapper.resolve(ScopeProvider)
+        planner = _Planner(self.options, index, root, package, scopes, reporter)
+        wrapper.module.visit(planner)
+        if not planner.changes and not planner.name_renames and not planner.chain_renames:
+            return wrapper.module
+        return wrapper.module.visit(_Apply(planner))
+
+
+@dataclass
+class _Change:
+    node: cst.CSTNode  # the Import/ImportFrom to replace
+    replacement: cst.CSTNode
+
+
+class _Planner(cst.CSTVisitor):
+    """Decides every change first (with scope information), so the rewrite is one plain pass."""
+
+    def __init__(self, options, index, root: str, package: list[str], scopes: dict, reporter: Reporter) -> None:
+        super().__init__()
+        self.options = options
+        self.index = index
+        self.root = root
+        self.package = package
+        self.scopes = scopes
+        self.reporter = reporter
+        self.changes: dict[int, cst.CSTNode] = {}
+        self.name_renames: dict[int, str] = {}  # id(Name node) -> new identifier
+        self.chain_renames: dict[str, str] = {}  # dotted attribute chain -> new chain
+        self._try_import: list[str] = []  # "body" / "handler" for try-statements catching ImportError
+        self._keep: list[cst.CSTNode] = []
+
+    # --- context ------------------------------------------------------------------------
+
+    def visit_Try(self, node: cst.Try) -> bool:
+        catches = any(
+            h.type is not None and re.search(r"\b(?:ImportError|ModuleNotFoundError)\b", cst.Module([]).code_for_node(h.type))
+            for h in node.handlers
+        )
+        if not catches:
+            return True
+        self._try_import.append("body")
+        node.body.visit(self)
+        self._try_import[-1] = "handler"
+        for handler in node.handlers:
+            handler.visit(self)
+        self._try_import.pop()
+        if node.orelse is not None:
+            node.orelse.visit(self)
+        if node.finalbody is not None:
+            node.finalbody.visit(self)
+        return False
+
+    def visit_Call(self, node: cst.Call) -> None:
+        name = _name_of(node.func)
+        if self.options.report_sys_path and name in ("sys.path.insert", "sys.path.append", "sys.path.extend"):
+            self.reporter.report(
+                node,
+                f"{name}() makes imports depend on where the code is started from; "
+                "prefer one import root (PYTHONPATH or packaging) and absolute imports",
+                "warning",
+            )
+
+    # --- renames ------------------------------------------------------------------------
+
+    def _renamed_module(self, dotted: str) -> str | None:
+        renames = self.options.renames
+        for old in sorted(renames, key=len, reverse=True):
+            if dotted == old or dotted.startswith(old + "."):
+                return renames[old] + dotted[len(old) :]
+        return None
+
+    # --- imports ------------------------------------------------------------------------
+
+    def _fix_module(self, dotted: str, node: cst.CSTNode) -> str | None:
+        """The module path ``dotted`` should become, or None to leave it."""
+        renamed = self._renamed_module(dotted)
+        if renamed is not None:
+            if self._try_import and self._try_import[-1] == "handler":
+                self.reporter.report(node, f"{dotted}: inside an ImportError fallback; rename not applied", "note")
+                return None
+            return renamed
+        if not self.index.is_first_party(dotted) or self.index.resolves(dotted):
+            return None
+        if self._try_import:
+            self.reporter.report(node, f"{dotted} does not resolve but sits in an ImportError fallback; left alone", "note")
+            return None
+        candidates = self.index.candidates(dotted)
+        where = f"root '{self.root or '.'}'"
+        if len(candidates) == 1:
+            return candidates[0]
+        if not candidates:
+            self.reporter.report(node, f"{dotted} does not resolve under {where} and no module matches it", "warning")
+        else:
+            self.reporter.report(
+                node, f"{dotted} does not resolve under {where}; several modules match: {', '.join(candidates)}", "warning"
+            )
+        return None
+
+    def visit_Import(self, node: cst.Import) -> None:
+        if self.reporter.suppressed(node):
+            return
+        names = list(node.names)
+        changed = False
+        for i, alias in enumerate(names):
+            old = _name_of(alias.name)
+            new = self._fix_module(old, node)
+            if new is None or new == old:
+                continue
+            changed = True
+            names[i] = alias.with_changes(name=_dotted(new))
+            if alias.asname is None:
+                # `import a.b` binds `a`: uses spelled `a.b.x` must follow the new path.
+                self.chain_renames[old] = new
+            self.reporter.report(node, f"import {old} -> import {new}")
+        if changed:
+            self.changes[id(node)] = node.with_changes(names=names)
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        if self.reporter.suppressed(node):
+            return
+        level = len(node.relative)
+        module = _name_of(node.module)
+        if level:
+            self._relative(node, level, module)
+            return
+        new_module = self._fix_module(module, node) or module
+        names = node.names
+        if not isinstance(names, cst.ImportStar) and self.options.renames and not (
+            self._try_import and self._try_import[-1] == "handler"
+        ):
+            names, new_module = self._rename_names(node, module, new_module)
+        if new_module == module and names is node.names:
+            return
+        replacement = node.with_changes(module=_dotted(new_module), names=names)
+        self.changes[id(node)] = replacement
+        if new_module != module:
+            self.reporter.report(node, f"from {module} import ... -> from {new_module} import ...")
+
+    def _rename_names(self, node: cst.ImportFrom, module: str, new_module: str):
+        renames = self.options.renames
+        names = list(node.names)  # type: ignore[arg-type]
+        targets = set()
+        for i, alias in enumerate(names):
+            name = _name_of(alias.name)
+            key = f"{module}.{name}"
+            if key not in renames:
+                continue
+            target_module, _, target_name = renames[key].rpartition(".")
+            targets.add(target_module)
+            names[i] = alias.with_changes(name=cst.Name(target_name))
+            if alias.asname is None and target_name != name:
+                for node_id in self._uses(node, name):
+                    self.name_renames[node_id] = target_name
+            self.reporter.report(node, f"{key} -> {renames[key]}")
+        if not targets:
+            return node.names, new_module
+        renamed_all = all(f"{module}.{_name_of(a.name)}" in renames for a in node.names)  # type: ignore[union-attr]
+        target = targets.pop() if len(targets) == 1 else None
+        if target is None or (not renamed_all and target != new_module):
+            self.reporter.report(node, "renamed names move to different modules; split this import by hand", "warning")
+            return node.names, new_module
+        return names, target
+
+    def _uses(self, node: cst.ImportFrom, name: str) -> list[int]:
+        scope = self.scopes.get(node)
+        if scope is None:
+            return []
+        ids = []
+        for assignment in scope.assignments[name]:
+            if getattr(assignment, "node", None) is node:
+                for access in assignment.references:
+                    if isinstance(access.node, cst.Name):
+                        ids.append(id(access.node))
+        return ids
+
+    def _relative(self, node: cst.ImportFrom, level: int, module: str) -> None:
+        base = self.package[: len(self.package) - (level - 1)] if level - 1 <= len(self.package) else None
+        if base is None:
+            self.reporter.report(node, f"relative import climbs above the repository ({'.' * level}{module})", "warning")
+            return
+        target = ".".join([*base, *([module] if module else [])])
+        if base:  # stays inside a package: leave it, but say when it does not resolve
+            if target and not self.index.resolves_under(target, self.root):
+                self.reporter.report(node, f"relative import {'.' * level}{module} does not resolve", "warning")
+            return
+        # Climbs to the root itself: beyond the top-level package, fails at run time.
+        if not module or not self.index.resolves_under(module, self.root):
+            self.reporter.report(node, f"relative import {'.' * level}{module} climbs above the import root", "warning")
+            return
+        self.changes[id(node)] = node.with_changes(relative=[], module=_dotted(module))
+        self.reporter.report(node, f"from {'.' * level}{module} import ... climbs above the import root -> from {module} import ...")
+
+
+class _Apply(cst.CSTTransformer):
+    def __init__(self, planner: _Planner) -> None:
+        super().__init__()
+        self.planner = planner
+
+    def leave_Import(self, original: cst.Import, updated: cst.Import) -> cst.Import:
+        replacement = self.planner.changes.get(id(original))
+        return replacement if isinstance(replacement, cst.Import) else updated  # type: ignore[return-value]
+
+    def leave_ImportFrom(self, original: cst.ImportFrom, updated: cst.ImportFrom) -> cst.ImportFrom:
+        replacement = self.planner.changes.get(id(original))
+        return replacement if isinstance(replacement, cst.ImportFrom) else updated  # type: ignore[return-value]
+
+    def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.Name:
+        new = self.planner.name_renames.get(id(original))
+        return updated.with_changes(value=new) if new else updated
+
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
+        if not self.planner.chain_renames:
+            return updated
+        name = _name_of(original)
+        new = self.planner.chain_renames.get(name)
+        return _dotted(new) if new else updated

@@ -1,0 +1,181 @@
+"""The first-party module index and the import root(s), computed once per run (project context).
+
+Every ``.py`` file and every folder holding one (namespace packages included) is indexed by
+its path relative to the repository. The import root is the folder that ``sys.path`` starts
+from when the app runs; when not configured it is chosen by a vote: among the candidates (the
+repository root, ``src/``, folders holding ``pyproject.toml``/``setup.cfg``/``pytest.ini``/
+``manage.py``/a ``Dockerfile``, pytest ``pythonpath`` entries), the one under which the most
+existing first-party absolute imports resolve wins.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import tomllib
+from collections import Counter
+from configparser import ConfigParser, Error as ConfigParserError
+from dataclasses import dataclass
+from pathlib import Path
+
+from prodfix.engine.manifest import canonical
+
+ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", "pytest.ini", "tox.ini", "manage.py", "Dockerfile")
+_IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+([A-Za-z_][\w.]*)[ \t]+import\b|import[ \t]+([A-Za-z_][\w.]*(?:[ \t]*,[ \t]*[A-Za-z_][\w.]*)*))", re.MULTILINE)
+_REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class ModuleIndex:
+    files: frozenset[str]  # repository-relative .py paths
+    dirs: frozenset[str]  # every folder that holds a .py file, at any depth
+    roots: tuple[str, ...]  # import roots, repository-relative ("" is the repository root)
+    votes: tuple[tuple[str, int], ...]  # (candidate root, imports resolving under it), best first
+    dependencies: frozenset[str]  # canonical names of declared third-party dependencies
+    top_names: frozenset[str]  # every module or package name found anywhere in the repository
+
+    @staticmethod
+    def _join(root: str, dotted: str) -> str:
+        path = dotted.replace(".", "/")
+        return f"{root}/{path}" if root else path
+
+    def resolves_under(self, dotted: str, root: str) -> bool:
+        path = self._join(root, dotted)
+        return f"{path}.py" in self.files or path in self.dirs
+
+    def resolves(self, dotted: str) -> bool:
+        return any(self.resolves_under(dotted, root) for root in self.roots)
+
+    def is_first_party(self, dotted: str) -> bool:
+        top = dotted.split(".")[0]
+        return (
+            top in self.top_names
+            and top not in sys.stdlib_module_names
+            and canonical(top) not in self.dependencies
+        )
+
+    def root_of(self, path: str) -> str | None:
+        """The (deepest) import root a repository-relative file lives under."""
+        under = [r for r in self.roots if r == "" or path.startswith(r + "/")]
+        return max(under, key=len) if under else None
+
+    def modules_under(self, root: str) -> list[str]:
+        prefix = f"{root}/" if root else ""
+        names = set()
+        for file in self.files:
+            if file.startswith(prefix):
+                rel = file[len(prefix) : -3]
+                if rel.endswith("/__init__"):
+                    rel = rel[: -len("/__init__")]
+                names.add(rel.replace("/", "."))
+        for folder in self.dirs:
+            if folder.startswith(prefix):
+                names.add(folder[len(prefix) :].replace("/", "."))
+        return sorted(n for n in names if n and all(p.isidentifier() for p in n.split(".")))
+
+    def candidates(self, dotted: str) -> list[str]:
+        """Modules under the roots that ``dotted`` most likely meant, matched by dotted suffix."""
+        found = set()
+        for root in self.roots:
+            for name in self.modules_under(root):
+                if name.endswith("." + dotted) or dotted.endswith("." + name):
+                    found.add(name)
+        return sorted(found)
+
+
+def _declared_dependencies(root: Path) -> frozenset[str]:
+    names: set[str] = set()
+    for path in [*root.glob("requirements*.txt"), *(root / "requirements").glob("*.txt")]:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        names |= {canonical(m.group(1)) for m in _REQUIREMENT.finditer(text) if not m.group(0).lstrip().startswith("-")}
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+            data = {}
+        for requirement in data.get("project", {}).get("dependencies", []):
+            match = _REQUIREMENT.match(str(requirement))
+            if match:
+                names.add(canonical(match.group(1)))
+        names |= {canonical(k) for k in data.get("tool", {}).get("poetry", {}).get("dependencies", {})}
+    return frozenset(names)
+
+
+def _pytest_pythonpath(folder: Path) -> list[Path]:
+    entries: list[str] = []
+    pyproject = folder / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            options = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {}).get("pytest", {}).get("ini_options", {})
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+            options = {}
+        value = options.get("pythonpath", [])
+        entries += value.split() if isinstance(value, str) else [str(v) for v in value]
+    for name, section in (("pytest.ini", "pytest"), ("setup.cfg", "tool:pytest"), ("tox.ini", "pytest")):
+        config = folder / name
+        if config.is_file():
+            parser = ConfigParser()
+            try:
+                parser.read(config, encoding="utf-8")
+            except (ConfigParserError, UnicodeDecodeError):
+                continue
+            entries += parser.get(section, "pythonpath", fallback="").split()
+    return [folder / e for e in entries]
+
+
+def _candidate_roots(root: Path, dirs: frozenset[str]) -> list[str]:
+    candidates = {""}
+    if "src" in dirs:
+        candidates.add("src")
+    for marker in ROOT_MARKERS:
+        for found in root.glob(f"**/{marker}"):
+            rel = found.parent.relative_to(root).as_posix()
+            if any(part.startswith(".") or part in ("node_modules", "venv", ".venv") for part in rel.split("/")):
+                continue
+            candidates.add("" if rel == "." else rel)
+            for entry in _pytest_pythonpath(found.parent):
+                try:
+                    rel_entry = entry.resolve().relative_to(root).as_posix()
+                except ValueError:
+                    continue
+                candidates.add("" if rel_entry == "." else rel_entry)
+    return sorted(c for c in candidates if c == "" or c in dirs)
+
+
+def build_index(root: Path, files: list[str], configured_roots: tuple[str, ...] = ()) -> ModuleIndex:
+    file_set = frozenset(files)
+    dirs: set[str] = set()
+    tops: set[str] = set()
+    for file in files:
+        parts = file.split("/")
+        tops.add(parts[-1][:-3])
+        for i in range(1, len(parts)):
+            dirs.add("/".join(parts[:i]))
+            tops.add(parts[i - 1])
+    dir_set = frozenset(dirs)
+    dependencies = _declared_dependencies(root)
+    index = ModuleIndex(file_set, dir_set, (), (), dependencies, frozenset(tops))
+    if configured_roots:
+        roots = tuple("" if r in (".", "") else r.strip("/") for r in configured_roots)
+        return ModuleIndex(file_set, dir_set, roots, (), dependencies, frozenset(tops))
+    imports: Counter[str] = Counter()
+    for file in files:
+        try:
+            text = (root / file).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        for match in _IMPORT.finditer(text):
+            if match.group(1):
+                imports[match.group(1)] += 1
+            else:
+                for name in match.group(2).split(","):
+                    imports[name.strip()] += 1
+    first_party = {name: n for name, n in imports.items() if index.is_first_party(name)}
+    votes = []
+    for candidate in _candidate_roots(root, dir_set):
+        score = sum(n for name, n in first_party.items() if index.resolves_under(name, candidate))
+        votes.append((candidate, score))
+    votes.sort(key=lambda v: (-v[1], v[0].count("/") if v[0] else -1, v[0]))
+    roots = (votes[0][0],) if votes else ("",)
+    return ModuleIndex(file_set, dir_set, roots, tuple(votes), dependencies, frozenset(tops))

@@ -1,0 +1,89 @@
+"""fix-imports end to end: sample repositories whose own tests fail with ModuleNotFoundError
+before the fix and pass after it."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, commit_all, prodfix_exe
+from prodfix.engine.plan import make_plan
+
+CASES = FIXTURES / "fix_imports"
+
+
+def _repo(git_repo: Path, case: str) -> Path:
+    shutil.copytree(CASES / case, git_repo, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.expected.py"))
+    return git_repo
+
+
+def _pytest(cwd: Path) -> subprocess.CompletedProcess:
+    # The pytest script, not `python -m pytest`: the working directory must not be on sys.path,
+    # only what the sample's own configuration (pythonpath) puts there, as in its CI.
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("pytest")), "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=cwd, capture_output=True, text=True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("case", "tests_from", "remove"),
+    [
+        ("backend_layout", "backend", None),
+        ("src_layout", ".", None),
+        ("renames", ".", "app/services/database_manager_v4.py"),
+    ],
+)
+def test_sample_tests_fail_before_and_pass_after(git_repo: Path, case: str, tests_from: str, remove: str | None) -> None:
+    repo = _repo(git_repo, case)
+    if remove:
+        (repo / remove).unlink()  # the old module is gone, as after a real upgrade
+    commit_all(repo)
+    before = _pytest(repo / tests_from)
+    assert before.returncode != 0 and "ModuleNotFoundError" in before.stdout, before.stdout
+    fixed = subprocess.run([prodfix_exe(), "fix"], cwd=repo, capture_output=True, text=True)
+    assert fixed.returncode == 0, fixed.stderr
+    after = _pytest(repo / tests_from)
+    assert after.returncode == 0, after.stdout + after.stderr
+    again = subprocess.run([prodfix_exe(), "diff"], cwd=repo, capture_output=True)
+    assert again.stdout == b""
+
+
+def test_vote_and_reports(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(CASES / "backend_layout", repo, ignore=shutil.ignore_patterns("*.expected.py"))
+    plan = make_plan([repo])
+    index = plan.project.modules
+    assert index.roots == ("backend",)
+    assert dict(index.votes)["backend"] > dict(index.votes)[""]
+    out = subprocess.run([prodfix_exe(), "check", "--explain"], cwd=repo, capture_output=True, text=True)
+    assert "import root: backend" in out.stdout
+    assert "sys.path.insert() makes imports depend on where the code is started from" in out.stdout
+    assert "core.fast does not resolve but sits in an ImportError fallback; left alone" in out.stdout
+
+
+def test_ambiguous_import_lists_candidates(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(CASES / "ambiguous", repo)
+    out = subprocess.run([prodfix_exe(), "check"], cwd=repo, capture_output=True, text=True)
+    assert out.returncode == 1
+    assert "utils does not resolve under root '.'; several modules match: a.utils, b.utils" in out.stdout
+
+
+def test_third_party_and_resolving_imports_are_never_touched(git_repo: Path) -> None:
+    (git_repo / "requirements.txt").write_text("redis\n")
+    (git_repo / "app").mkdir()
+    (git_repo / "app" / "__init__.py").write_text("")
+    (git_repo / "app" / "main.py").write_text(
+        "import os\nimport redis\nimport yaml\nfrom app import helpers\nfrom . import helpers as h\n"
+    )
+    (git_repo / "app" / "helpers.py").write_text("")
+    (git_repo / "redis").mkdir()  # a local folder named like a declared dependency
+    (git_repo / "redis" / "conf.py").write_text("")
+    commit_all(git_repo)
+    out = subprocess.run([prodfix_exe(), "diff", "--select", "fix-imports"], cwd=git_repo, capture_output=True)
+    assert out.returncode == 0 and out.stdout == b""
