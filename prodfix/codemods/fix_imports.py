@@ -74,10 +74,12 @@ class FixImports(Codemod):
 
     def wants(self, source: str, path: str, project: ProjectContext | None = None) -> bool:
         index = project.modules if project is not None else None
-        if index is None or index.root_of(path) is None:
+        if index is None:
             return False
         if self.options.renames and any(old.split(".")[0] in source for old in self.options.renames):
             return True
+        if index.root_of(path) is None:
+            return False
         if self.options.report_sys_path and "sys.path" in source:
             return True
         for match in _IMPORT_LINE.finditer(source):
@@ -87,17 +89,17 @@ class FixImports(Codemod):
                     return True
                 continue
             names = [module] if module else [n.strip() for n in plain.split(",")]
-            if any(index.is_first_party(n) and not index.resolves(n) for n in names):
+            if any(index.is_first_party(n) and not index.resolves(n, path) for n in names):
                 return True
         return False
 
     def transform(self, wrapper: MetadataWrapper, file: FileContext, reporter: Reporter) -> cst.Module:
         index = file.project.modules
-        root = index.root_of(file.path)
+        root = index.root_of(file.path)  # None: no import root known, renames only
         rel = file.path[len(root) + 1 :] if root else file.path
         package = rel.split("/")[:-1]
         scopes = wrapper.resolve(ScopeProvider)
-        planner = _Planner(self.options, index, root, package, scopes, reporter)
+        planner = _Planner(self.options, index, root, package, scopes, reporter, file.path)
         wrapper.module.visit(planner)
         if not planner.changes and not planner.name_renames and not planner.chain_renames:
             return wrapper.module
@@ -113,8 +115,11 @@ class _Change:
 class _Planner(cst.CSTVisitor):
     """Decides every change first (with scope information), so the rewrite is one plain pass."""
 
-    def __init__(self, options, index, root: str, package: list[str], scopes: dict, reporter: Reporter) -> None:
+    def __init__(
+        self, options, index, root: str, package: list[str], scopes: dict, reporter: Reporter, path: str
+    ) -> None:
         super().__init__()
+        self.path = path
         self.options = options
         self.index = index
         self.root = root
@@ -177,7 +182,7 @@ class _Planner(cst.CSTVisitor):
                 self.reporter.report(node, f"{dotted}: inside an ImportError fallback; rename not applied", "note")
                 return None
             return renamed
-        if not self.index.is_first_party(dotted) or self.index.resolves(dotted):
+        if self.root is None or not self.index.is_first_party(dotted) or self.index.resolves(dotted, self.path):
             return None
         if self._try_import:
             self.reporter.report(node, f"{dotted} does not resolve but sits in an ImportError fallback; left alone", "note")
@@ -272,6 +277,8 @@ class _Planner(cst.CSTVisitor):
         return ids
 
     def _relative(self, node: cst.ImportFrom, level: int, module: str) -> None:
+        if self.root is None:
+            return
         base = self.package[: len(self.package) - (level - 1)] if level - 1 <= len(self.package) else None
         if base is None:
             self.reporter.report(node, f"relative import climbs above the repository ({'.' * level}{module})", "warning")

@@ -43,8 +43,11 @@ class ModuleIndex:
         path = self._join(root, dotted)
         return f"{path}.py" in self.files or path in self.dirs
 
-    def resolves(self, dotted: str) -> bool:
-        return any(self.resolves_under(dotted, root) for root in self.roots)
+    def resolves(self, dotted: str, importer: str | None = None) -> bool:
+        """Under a root, or next to ``importer`` (a script's own folder is on sys.path)."""
+        if any(self.resolves_under(dotted, root) for root in self.roots):
+            return True
+        return importer is not None and self.resolves_under(dotted, importer.rpartition("/")[0])
 
     def is_first_party(self, dotted: str) -> bool:
         top = dotted.split(".")[0]
@@ -83,12 +86,20 @@ class ModuleIndex:
         return sorted(found)
 
 
-def _declared_dependencies(root: Path) -> frozenset[str]:
+def _declared_dependencies(root: Path, dirs: frozenset[str]) -> frozenset[str]:
+    """Dependencies declared anywhere in the repository (a backend/ folder often has its own)."""
+    folders = [root, *(root / d for d in dirs if d.count("/") < 2)]
     names: set[str] = set()
-    for path in [*root.glob("requirements*.txt"), *(root / "requirements").glob("*.txt")]:
-        text = path.read_text(encoding="utf-8", errors="replace")
-        names |= {canonical(m.group(1)) for m in _REQUIREMENT.finditer(text) if not m.group(0).lstrip().startswith("-")}
-    pyproject = root / "pyproject.toml"
+    for folder in folders:
+        for path in [*folder.glob("requirements*.txt"), *(folder / "requirements").glob("*.txt")]:
+            text = path.read_text(encoding="utf-8", errors="replace")
+            names |= {canonical(m.group(1)) for m in _REQUIREMENT.finditer(text) if not m.group(0).lstrip().startswith("-")}
+        names |= _pyproject_dependencies(folder / "pyproject.toml")
+    return frozenset(names)
+
+
+def _pyproject_dependencies(pyproject: Path) -> set[str]:
+    names: set[str] = set()
     if pyproject.is_file():
         try:
             data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
@@ -99,7 +110,11 @@ def _declared_dependencies(root: Path) -> frozenset[str]:
             if match:
                 names.add(canonical(match.group(1)))
         names |= {canonical(k) for k in data.get("tool", {}).get("poetry", {}).get("dependencies", {})}
-    return frozenset(names)
+        for group in data.get("project", {}).get("optional-dependencies", {}).values():
+            names |= {canonical(m.group(1)) for r in group if (m := _REQUIREMENT.match(str(r)))}
+        for group in data.get("dependency-groups", {}).values():
+            names |= {canonical(m.group(1)) for r in group if isinstance(r, str) and (m := _REQUIREMENT.match(r))}
+    return names
 
 
 def _pytest_pythonpath(folder: Path) -> list[Path]:
@@ -124,10 +139,17 @@ def _pytest_pythonpath(folder: Path) -> list[Path]:
     return [folder / e for e in entries]
 
 
-def _candidate_roots(root: Path, dirs: frozenset[str]) -> list[str]:
+def _candidate_roots(root: Path, dirs: frozenset[str], files: frozenset[str]) -> list[str]:
     candidates = {""}
     if "src" in dirs:
         candidates.add("src")
+    # The folder above each top-most regular package (backend/ above backend/app/__init__.py).
+    for file in files:
+        if file.endswith("/__init__.py"):
+            package = file[: -len("/__init__.py")]
+            parent = package.rpartition("/")[0]
+            if f"{parent}/__init__.py" not in files and parent.count("/") < 3:
+                candidates.add(parent)
     for marker in ROOT_MARKERS:
         for found in root.glob(f"**/{marker}"):
             rel = found.parent.relative_to(root).as_posix()
@@ -154,7 +176,7 @@ def build_index(root: Path, files: list[str], configured_roots: tuple[str, ...] 
             dirs.add("/".join(parts[:i]))
             tops.add(parts[i - 1])
     dir_set = frozenset(dirs)
-    dependencies = _declared_dependencies(root)
+    dependencies = _declared_dependencies(root, dir_set)
     index = ModuleIndex(file_set, dir_set, (), (), dependencies, frozenset(tops))
     if configured_roots:
         roots = tuple("" if r in (".", "") else r.strip("/") for r in configured_roots)
@@ -173,9 +195,10 @@ def build_index(root: Path, files: list[str], configured_roots: tuple[str, ...] 
                     imports[name.strip()] += 1
     first_party = {name: n for name, n in imports.items() if index.is_first_party(name)}
     votes = []
-    for candidate in _candidate_roots(root, dir_set):
+    for candidate in _candidate_roots(root, dir_set, file_set):
         score = sum(n for name, n in first_party.items() if index.resolves_under(name, candidate))
         votes.append((candidate, score))
     votes.sort(key=lambda v: (-v[1], v[0].count("/") if v[0] else -1, v[0]))
-    roots = (votes[0][0],) if votes else ("",)
+    # Without a single resolving first-party import there is no evidence of the root: no rewrites.
+    roots = (votes[0][0],) if votes and votes[0][1] > 0 else ()
     return ModuleIndex(file_set, dir_set, roots, tuple(votes), dependencies, frozenset(tops))
