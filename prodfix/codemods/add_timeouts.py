@@ -166,10 +166,9 @@ class AddTimeouts(Codemod):
         module = wrapper.module
         scopes = wrapper.resolve(ScopeProvider)
         sessions = _SessionFinder(scopes)
-        module.visit(sessions)
-        aliases = _AliasFinder()
-        module.visit(aliases)
-        rewriter = _Rewriter(self.options, scopes, sessions, reporter, TRIGGER_NAMES | aliases.names)
+        if "ession" in file.source:  # Session / session: the only way a session can exist
+            module.visit(sessions)
+        rewriter = _Rewriter(self.options, scopes, sessions, reporter, TRIGGER_NAMES | _aliases(module))
         rewriter.blocking_redis = BLOCKING_REDIS.search(file.source) is not None
         new_module = module.visit(rewriter)
         return new_module if rewriter.changed else module
@@ -182,19 +181,18 @@ def _qualified(scopes: dict, node: cst.CSTNode) -> set[str]:
     return {q.name for q in scope.get_qualified_names_for(node)}
 
 
-class _AliasFinder(cst.CSTVisitor):
+def _aliases(module: cst.Module) -> frozenset[str]:
     """Local names under which a trigger is imported: ``from requests import post as http_post``."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.names: set[str] = set()
-
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-        if isinstance(node.names, cst.ImportStar):
-            return
-        for alias in node.names:
-            if alias.asname is not None and alias.evaluated_name in TRIGGER_NAMES:
-                self.names.add(alias.evaluated_alias or "")
+    names = set()
+    for stmt in module.body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            if isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
+                for alias in small.names:
+                    if alias.asname is not None and alias.evaluated_name in TRIGGER_NAMES:
+                        names.add(alias.evaluated_alias or "")
+    return frozenset(names)
 
 
 class _SessionFinder(cst.CSTVisitor):
