@@ -66,6 +66,7 @@ class ProjectContext:
 
     root: str
     modules: Any = None  # engine.module_index.ModuleIndex, built when a codemod needs it
+    closable_classes: Any = None  # qualified class name -> "sync"/"async" (close-resources)
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,8 @@ class Codemod:
     metadata: ClassVar[tuple[ProviderT, ...]] = ()
     # Whether the run must index the repository's modules first (ProjectContext.modules).
     needs_module_index: ClassVar[bool] = False
+    # Whether the run must find the repository's classes that close something first.
+    needs_closable_classes: ClassVar[bool] = False
 
     @dataclass(frozen=True)
     class Options:

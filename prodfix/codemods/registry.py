@@ -7,11 +7,12 @@ import difflib
 from prodfix.codemods.add_retry import AddRetry
 from prodfix.codemods.add_timeouts import AddTimeouts
 from prodfix.codemods.base import Codemod
+from prodfix.codemods.close_resources import CloseResources
 from prodfix.codemods.fix_imports import FixImports
 from prodfix.codemods.print_to_logging import PrintToLogging
 
 # Order matters: each codemod sees the tree the previous one produced.
-CODEMODS: tuple[type[Codemod], ...] = (FixImports, AddTimeouts, AddRetry, PrintToLogging)
+CODEMODS: tuple[type[Codemod], ...] = (FixImports, AddTimeouts, AddRetry, CloseResources, PrintToLogging)
 
 BY_KEY: dict[str, type[Codemod]] = {
     **{c.name: c for c in CODEMODS},

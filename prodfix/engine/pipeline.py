@@ -16,7 +16,7 @@ from libcst.codemod.visitors import AddImportsVisitor, ImportItem
 from libcst.metadata import MetadataWrapper
 
 from prodfix.codemods.base import Codemod, FileContext, Finding, ProjectContext, Reporter
-from prodfix.codemods.common.imports import merge_from_import
+from prodfix.codemods.common.imports import add_plain_import, merge_from_import
 from prodfix.codemods.common.suppression import Suppressions
 from prodfix.engine.source import DecodedSource, SourceError, decode_source, encode_source
 
@@ -124,7 +124,10 @@ def process_source(
         result.findings.extend(reporter.findings)
     items = []
     for source, name, alias in imports:
-        merged = merge_from_import(module, source, name) if name is not None and alias is None else None
+        if name is None and alias is None:
+            module = add_plain_import(module, source)  # sorted into the import block
+            continue
+        merged = merge_from_import(module, source, name) if alias is None else None
         if merged is None:
             items.append(ImportItem(source, name, alias))
         else:

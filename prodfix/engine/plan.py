@@ -13,6 +13,7 @@ from prodfix.codemods import registry
 from prodfix.codemods.base import Codemod, ProjectContext
 from prodfix.config import Config, ConfigError, find_config, load_config
 from prodfix.engine.discovery import DiscoveryError, discover, git_toplevel
+from prodfix.engine.closable_classes import find_closable_classes
 from prodfix.engine.module_index import build_index
 
 
@@ -111,12 +112,16 @@ def make_plan(
     except DiscoveryError as exc:
         raise PlanError(str(exc)) from None
     files = tuple((path, path.relative_to(root).as_posix()) for path in found.files)
-    modules = None
+    modules = closable = None
     indexed = [c for c in codemods if c.needs_module_index]
-    if indexed:
-        everything = discover([root], root, [], in_git=top is not None)
+    if indexed or any(c.needs_closable_classes for c in codemods):
+        everything = [p.relative_to(root).as_posix() for p in discover([root], root, [], in_git=top is not None).files]
         configured_roots = tuple(r for c in indexed for r in getattr(c.options, "roots", ()))
-        modules = build_index(root, [p.relative_to(root).as_posix() for p in everything.files], configured_roots)
+        modules = build_index(root, everything, configured_roots)
+        if any(c.needs_closable_classes for c in codemods):
+            closable = find_closable_classes(root, everything, modules.roots)
+        if not indexed:
+            modules = None
     return Plan(
         root=root,
         in_git=top is not None,
@@ -124,5 +129,5 @@ def make_plan(
         selection=selection,
         codemods=codemods,
         files=files,
-        project=ProjectContext(root=str(root), modules=modules),
+        project=ProjectContext(root=str(root), modules=modules, closable_classes=closable),
     )

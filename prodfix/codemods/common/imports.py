@@ -97,20 +97,21 @@ def add_plain_import(module: cst.Module, name: str) -> cst.Module:
         return module
     new = cst.SimpleStatementLine(body=[cst.Import(names=[cst.ImportAlias(name=_dotted(name))])])
     stdlib = sys.stdlib_module_names
+    in_stdlib = name.split(".")[0] in stdlib
+    # isort sections: the import joins the lines of its own section (stdlib or not), plain
+    # imports in alphabetical order and before the section's from-imports.
+    section = [i for i in range(start, end) if first_imported_top(body[i]) is not None
+               and (first_imported_top(body[i]) in stdlib) == in_stdlib]
     position = None
-    last_stdlib = None
-    for i in range(start, end):
-        names = imported_module_names(body[i])
-        if not names:
-            continue
-        top = names[0].split(".")[0]
-        if top in stdlib:
-            last_stdlib = i
-            if names[0].lower() > name.lower():
-                position = i
-                break
+    for i in section:
+        plain = imported_module_names(body[i])
+        if not plain or plain[0].lower() > name.lower():
+            position = i
+            break
     if position is None:
-        position = last_stdlib + 1 if last_stdlib is not None else start
+        position = section[-1] + 1 if section else (start if in_stdlib else end)
+    if not section and not in_stdlib and position == end and end > start:
+        new = new.with_changes(leading_lines=[cst.EmptyLine()])  # a new third-party section
     if position == start and position < len(body):
         following = body[position]
         if start == end:

@@ -1,0 +1,633 @@
+"""close-resources: files, sessions and clients closed by ``with`` / ``async with``.
+
+Why: a file or client that is never closed leaks descriptors and pooled connections until the
+process dies; under load that is "too many open files" or an exhausted pool.
+
+What changes, inside functions, where it is provably safe:
+
+1. ``f = open(...)`` ... ``f.close()`` in one block -> ``with open(...) as f:`` around the
+   statements that use ``f`` (also when it is never closed);
+2. ``x = open(...)`` + ``try: ... finally: x.close()`` -> ``with ... as x:`` (other statements
+   of the ``finally`` stay in a ``finally`` around the ``with``);
+3. ``open(p).read()``, ``json.load(open(p))`` as a statement or an assignment -> a ``with``
+   block binding a fresh name (in a ``return`` it is left alone, as ruff's SIM115 does);
+4. the same for clients and other closables: ``requests.Session``, ``httpx.Client``,
+   ``httpx.AsyncClient`` and ``aiohttp.ClientSession`` (``async with``, only in ``async def``),
+   ``urlopen``, ``socket.socket``, ``zipfile.ZipFile``, ``tarfile.open``,
+   ``tempfile.(Named)TemporaryFile``, thread/process pool executors, and
+   ``sqlite3.connect`` through ``contextlib.closing`` (its own context manager does not close);
+5. a class that stores such a client on ``self`` in ``__init__`` and defines ``close()`` /
+   ``aclose()`` but no context-manager protocol gains ``__enter__``/``__exit__`` (or the async
+   pair); ``svc = Cls(...)`` + ``try/finally: svc.close()`` then becomes ``with Cls(...) as svc``.
+
+What it leaves alone (reported with the reason): a resource that escapes (returned, yielded,
+stored, passed to a function that may keep it, captured by a closure, iterated lazily), a
+close inside a condition or loop, a name rebound or used after its close, module-level
+handles, ``global``/``nonlocal`` names, FastAPI dependency generators and ``ExitStack`` users.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+import libcst as cst
+from libcst.metadata import BuiltinAssignment, MetadataWrapper, ScopeProvider
+
+from prodfix.codemods.base import Codemod, FileContext, Rationale, Reporter
+from prodfix.engine.closable_classes import class_modes
+
+# qualified constructor -> (mode, close method); mode "sync" or "async"
+CLOSABLES: dict[str, tuple[str, str]] = {
+    "builtins.open": ("sync", "close"),
+    "io.open": ("sync", "close"),
+    "codecs.open": ("sync", "close"),
+    "requests.Session": ("sync", "close"),
+    "requests.session": ("sync", "close"),
+    "httpx.Client": ("sync", "close"),
+    "httpx.AsyncClient": ("async", "aclose"),
+    "aiohttp.ClientSession": ("async", "close"),
+    "urllib.request.urlopen": ("sync", "close"),
+    "socket.socket": ("sync", "close"),
+    "zipfile.ZipFile": ("sync", "close"),
+    "tarfile.open": ("sync", "close"),
+    "tempfile.NamedTemporaryFile": ("sync", "close"),
+    "tempfile.TemporaryFile": ("sync", "close"),
+    "concurrent.futures.ThreadPoolExecutor": ("sync", "shutdown"),
+    "concurrent.futures.ProcessPoolExecutor": ("sync", "shutdown"),
+    "sqlite3.connect": ("closing", "close"),
+}
+FILE_OPENERS = frozenset({"builtins.open", "io.open", "codecs.open"})
+# Functions that consume a file completely before returning (safe to pass the handle to).
+EAGER_CONSUMERS = frozenset(
+    {
+        "json.load", "json.dump", "pickle.load", "pickle.dump", "yaml.safe_load", "yaml.load",
+        "yaml.safe_dump", "yaml.dump", "tomllib.load", "shutil.copyfileobj", "toml.load",
+    }
+)
+DATA_ATTRIBUTES = frozenset({"name", "closed", "mode", "encoding", "status_code", "headers", "url"})
+FRESH_NAMES = ("f", "fh", "handle", "stream")
+
+
+@dataclass(frozen=True)
+class _Closable:
+    mode: str  # "sync", "async" or "closing"
+    close: str  # method name that closes it
+    label: str
+
+
+class CloseResources(Codemod):
+    name = "close-resources"
+    code = "PF004"
+    summary = "files, sessions and clients closed by with/async with; owning classes gain the protocol"
+    rationale = Rationale(
+        problem="Files, sessions and clients are opened without a context manager.",
+        impact="An exception skips the close: descriptors and pooled connections leak until 'too many open files' or an exhausted pool.",
+        fix="Open them in a with/async with block (or give the owning class __enter__/__exit__) so they close on every path.",
+        severity="medium",
+    )
+    prefilter = re.compile(
+        r"\bopen\s*\(|Session\s*\(|Client\s*\(|urlopen|socket\s*\(|ZipFile|tarfile|TemporaryFile|"
+        r"PoolExecutor|sqlite3|def (?:a?close)\b"
+    )
+    metadata = (ScopeProvider,)
+    needs_closable_classes = True
+
+    @dataclass(frozen=True)
+    class Options:
+        pass
+
+    def transform(self, wrapper: MetadataWrapper, file: FileContext, reporter: Reporter) -> cst.Module:
+        module = wrapper.module
+        scopes = wrapper.resolve(ScopeProvider)
+        rewriter = _Rewriter(scopes, reporter, _Classes(file.source), file.source, file.project.closable_classes or {})
+        new_module = module.visit(rewriter)
+        rewriter.report_unmanaged()
+        if not rewriter.changed:
+            return module
+        if rewriter.needs_contextlib:
+            reporter.need_import("contextlib")
+        return new_module
+
+
+# --- rule 5: classes that own a closable ------------------------------------------------------
+
+
+class _Classes:
+    """This module's classes with (or due to gain) the protocol; the heuristic is shared with the
+    repository-wide scan in engine/closable_classes.py."""
+
+    def __init__(self, source: str) -> None:
+        try:
+            modes = class_modes(ast.parse(source))
+        except (SyntaxError, ValueError):
+            modes = {}
+        self.protocol = {name: mode for name, (mode, _) in modes.items()}
+        self.to_extend = {name: (mode, close) for name, (mode, close) in modes.items() if close is not None}
+
+
+def _protocol_methods(mode: str, close: str) -> list[cst.FunctionDef]:
+    if mode == "async":
+        source = (
+            "async def __aenter__(self):\n    return self\n\n"
+            f"async def __aexit__(self, exc_type, exc, tb):\n    await self.{close}()\n"
+        )
+    else:
+        source = (
+            "def __enter__(self):\n    return self\n\n"
+            f"def __exit__(self, exc_type, exc, tb):\n    self.{close}()\n"
+        )
+    methods = list(cst.parse_module(source).body)
+    return [m.with_changes(leading_lines=[cst.EmptyLine(indent=False)]) for m in methods]  # type: ignore[misc]
+
+
+# --- the rewrite ------------------------------------------------------------------------------
+
+
+class _Skip(Exception):
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+class _Uses(cst.CSTVisitor):
+    """How a name is used in some statements: used at all, escapes (and why), rebound."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+        self.used = False
+        self.escape: str | None = None
+        self.rebound = False
+        self._allowed: set[int] = set()
+        self._nested = 0
+
+    def _mark(self, reason: str) -> None:
+        if self.escape is None:
+            self.escape = reason
+
+    def _is_name(self, node: cst.CSTNode | None) -> bool:
+        return isinstance(node, cst.Name) and node.value == self.name
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._nested += 1
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._nested -= 1
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        self._nested += 1
+
+    def leave_Lambda(self, node: cst.Lambda) -> None:
+        self._nested -= 1
+
+    def visit_GeneratorExp(self, node: cst.GeneratorExp) -> None:
+        self._nested += 1
+
+    def leave_GeneratorExp(self, node: cst.GeneratorExp) -> None:
+        self._nested -= 1
+
+    def visit_Global(self, node: cst.Global) -> None:
+        if any(n.name.value == self.name for n in node.names):
+            self._mark("declared global")
+
+    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
+        if any(n.name.value == self.name for n in node.names):
+            self._mark("declared nonlocal")
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if isinstance(node.value, cst.Attribute):
+            self._allowed.add(id(node.value))  # x.client.get(...): a chain, not a bound method
+        if self._is_name(node.value):
+            self._allowed.add(id(node.value))
+            if id(node) not in self._allowed and node.attr.value not in DATA_ATTRIBUTES:
+                self._mark(f"has its method .{node.attr.value} passed on uncalled (it may outlive the block)")
+
+    def visit_Subscript(self, node: cst.Subscript) -> None:
+        if isinstance(node.value, cst.Attribute):
+            self._allowed.add(id(node.value))
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if isinstance(node.func, cst.Attribute):
+            self._allowed.add(id(node.func))
+        callee = cst.helpers.get_full_name_for_node(node.func) or ""
+        for arg in node.args:
+            if not self._is_name(arg.value):
+                continue
+            if callee in EAGER_CONSUMERS or (callee == "print" and arg.keyword is not None and arg.keyword.value == "file"):
+                self._allowed.add(id(arg.value))
+            elif callee in ("next", "len"):
+                self._allowed.add(id(arg.value))
+
+    def visit_For(self, node: cst.For) -> None:
+        if self._is_name(node.iter):
+            self._allowed.add(id(node.iter))
+        self._target(node.target)
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        if self._is_name(node.iter) and not self._nested:
+            self._allowed.add(id(node.iter))
+        self._target(node.target)
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self._target(node.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._target(node.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._target(node.target)
+
+    def visit_AsName(self, node: cst.AsName) -> None:
+        self._target(node.name)
+
+    def _target(self, target: cst.CSTNode) -> None:
+        if self._is_name(target):
+            self.rebound = True
+            self._allowed.add(id(target))
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._target(element.value)
+
+    def visit_Del(self, node: cst.Del) -> None:
+        if self._is_name(node.target):
+            self._mark("deleted")
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value != self.name:
+            return
+        self.used = True
+        if self._nested:
+            self._mark("used inside a nested function, lambda or generator (it may outlive the block)")
+        elif id(node) not in self._allowed:
+            self._mark("escapes (returned, yielded, stored or passed on)")
+
+
+def _count_names(nodes: list[cst.CSTNode]) -> Counter:
+    counts: Counter = Counter()
+
+    class Count(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            counts[node.value] += 1
+
+    for node in nodes:
+        node.visit(Count())
+    return counts
+
+
+def _uses(name: str, statements: list[cst.CSTNode]) -> _Uses:
+    visitor = _Uses(name)
+    for stmt in statements:
+        stmt.visit(visitor)
+    return visitor
+
+
+def _close_call(stmt: cst.CSTNode, name: str, method: str) -> bool:
+    """``name.method()`` or ``await name.method()`` as a whole statement."""
+    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+        return False
+    expr = stmt.body[0]
+    if not isinstance(expr, cst.Expr):
+        return False
+    value = expr.value
+    if isinstance(value, cst.Await):
+        value = value.expression
+    methods = {method, "close", "aclose"} if method != "shutdown" else {"shutdown"}
+    return (
+        isinstance(value, cst.Call)
+        and isinstance(value.func, cst.Attribute)
+        and isinstance(value.func.value, cst.Name)
+        and value.func.value.value == name
+        and value.func.attr.value in methods
+        and (method != "shutdown" or not value.args)
+    )
+
+
+def _mentions_close(stmt: cst.CSTNode, name: str) -> bool:
+    text = cst.Module([]).code_for_node(stmt)
+    return re.search(rf"\b{re.escape(name)}\.(?:a?close|shutdown)\s*\(", text) is not None
+
+
+class _Rewriter(cst.CSTTransformer):
+    def __init__(self, scopes: dict, reporter: Reporter, classes: _Classes, source: str, project_classes: dict) -> None:
+        super().__init__()
+        self.scopes = scopes
+        self.reporter = reporter
+        self.classes = classes
+        self.project_classes = project_classes
+        self.changed = False
+        self.needs_contextlib = False
+        self._functions: list[cst.FunctionDef] = []
+        self._flag_cache: dict[int, tuple[bool, bool]] = {}
+        self._class_depth = 0
+        self._name_counts: dict[int, Counter] = {}
+        self._converted: set[int] = set()  # ids of constructor calls now inside a with
+        self._reported: set[int] = set()  # ids of statements already reported as left alone
+        self.openers: list[cst.Call] = []  # every file-opener call outside a with item
+        self._managed: set[int] = set()
+        self._function_of: dict[int, cst.FunctionDef] = {}
+
+    # --- where we are ---------------------------------------------------------------------
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        self._managed.add(id(node.item))
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        last = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+        if last == "open" and id(node) not in self._managed:
+            closable = self._closable(node)
+            if closable is not None and closable.label in ("open", "io.open", "codecs.open"):
+                self.openers.append(node)
+                if self._functions:
+                    self._function_of[id(node)] = self._functions[-1]
+
+    def report_unmanaged(self) -> None:
+        """Every file opened outside a with that was neither converted nor explained (SIM115)."""
+        for call in self.openers:
+            if id(call) in self._converted or id(call) in self._reported or self.reporter.suppressed(call):
+                continue
+            function = self._function_of.get(id(call))
+            if function is None:
+                where = "at module level"
+            elif self._flags(function)[0]:
+                where = "in a dependency generator (yield inside try/finally is its lifecycle)"
+            elif self._flags(function)[1]:
+                where = "in a function that manages resources with ExitStack"
+            else:
+                where = "in a shape this codemod does not rewrite"
+            self.reporter.report(call, f"open() without a context manager {where}; left alone", "warning")
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._functions.append(node)
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        self._functions.pop()
+        return updated
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._class_depth += 1
+
+    def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassDef:
+        self._class_depth -= 1
+        top_level = self._class_depth == 0 and not self._functions
+        extend = self.classes.to_extend.get(original.name.value) if top_level else None
+        if extend is None or self.reporter.suppressed(original.name):
+            return updated
+        mode, close = extend
+        body = list(updated.body.body)  # type: ignore[union-attr]
+        at = next(
+            (i + 1 for i, s in enumerate(body) if isinstance(s, cst.FunctionDef) and s.name.value == close),
+            len(body),
+        )
+        body[at:at] = _protocol_methods(mode, close)
+        self.changed = True
+        pair = "__aenter__/__aexit__" if mode == "async" else "__enter__/__exit__"
+        self.reporter.report(original, f"class {original.name.value} owns a client and has {close}(): added {pair}")
+        return updated.with_changes(body=updated.body.with_changes(body=body))
+
+    def _names_near(self, node: cst.CSTNode) -> set[str]:
+        """Names bound or read in the scope of ``node`` and in every scope around it."""
+        names: set[str] = set()
+        scope = self.scopes.get(node)
+        while scope is not None:
+            names.update(a.name for a in scope.assignments)
+            names.update(a.node.value for a in scope.accesses if isinstance(a.node, cst.Name))
+            parent = getattr(scope, "parent", None)
+            scope = parent if parent is not scope else None
+        return names
+
+    def _check_not_used_elsewhere(self, name: str, block_part: list, where: str) -> None:
+        """The name must not appear in the function outside this block's statements from the
+        assignment on (e.g. returned after an enclosing try): otherwise it escapes the block."""
+        function = self._functions[-1]
+        if id(function) not in self._name_counts:
+            self._name_counts[id(function)] = _count_names([function.body])
+        if self._name_counts[id(function)][name] > _count_names(block_part)[name]:
+            raise _Skip(f"{where}: {name} is also used outside this block; left alone")
+
+    def _in_function(self) -> bool:
+        return bool(self._functions)
+
+    def _async_function(self) -> bool:
+        return bool(self._functions) and self._functions[-1].asynchronous is not None
+
+    # --- what is a closable -----------------------------------------------------------------
+
+    def _closable(self, call: cst.BaseExpression) -> _Closable | None:
+        if not isinstance(call, cst.Call):
+            return None
+        scope = self.scopes.get(call.func)
+        if scope is None:
+            return None
+        names = {q.name for q in scope.get_qualified_names_for(call.func)}
+        if isinstance(call.func, cst.Name) and call.func.value == "open":
+            assignments = scope["open"]
+            if assignments and all(isinstance(a, BuiltinAssignment) for a in assignments):
+                names.add("builtins.open")
+        for name in sorted(names):
+            if name in CLOSABLES:
+                mode, close = CLOSABLES[name]
+                return _Closable(mode, close, name.replace("builtins.", ""))
+        if isinstance(call.func, cst.Name) and call.func.value in self.classes.protocol:
+            mode = self.classes.protocol[call.func.value]
+            return _Closable(mode, "aclose" if mode == "async" else "close", call.func.value)
+        for name in sorted(names):
+            if name in self.project_classes:  # a class elsewhere in the repository
+                mode = self.project_classes[name]
+                return _Closable(mode, "aclose" if mode == "async" else "close", name.rpartition(".")[2])
+        return None
+
+    # --- blocks -----------------------------------------------------------------------------
+
+    def leave_IndentedBlock(self, original: cst.IndentedBlock, updated: cst.IndentedBlock) -> cst.IndentedBlock:
+        if not self._in_function() or self._flags(self._functions[-1])[0]:
+            return updated
+        body = self._rewrite_block(list(original.body), list(updated.body))
+        if body is None:
+            return updated
+        return updated.with_changes(body=body)
+
+    def _flags(self, function: cst.FunctionDef) -> tuple[bool, bool]:
+        """(a dependency generator: yield inside try/finally is the lifecycle, uses ExitStack)."""
+        if id(function) not in self._flag_cache:
+            text = cst.Module([]).code_for_node(function)
+            generator = bool(re.search(r"\byield\b", text)) and "finally" in text
+            self._flag_cache[id(function)] = (generator, "ExitStack" in text)
+        return self._flag_cache[id(function)]
+
+    def _rewrite_block(self, originals: list, statements: list) -> list | None:
+        """Rewrite resources in one block; ``originals`` are the unmodified nodes (None for new ones)."""
+        originals, statements = list(originals), list(statements)
+        changed = False
+        i = 0
+        while i < len(statements):
+            original = originals[i]
+            result = None
+            if original is not None:
+                try:
+                    result = self._try_at(original, originals, statements, i)
+                except _Skip as skip:
+                    self.reporter.report(original, skip.reason, "warning")
+                    value = getattr(original.body[0], "value", None) if isinstance(original, cst.SimpleStatementLine) else None
+                    self._reported.add(id(value))
+            if result is None:
+                i += 1
+                continue
+            replacement, consumed, drop = result
+            if drop is not None:
+                del statements[drop], originals[drop]
+            statements[i : i + consumed] = [replacement]
+            originals[i : i + consumed] = [None]
+            i += 1
+            changed = True
+        if changed:
+            self.changed = True
+            return statements
+        return None
+
+    def _try_at(self, original: cst.CSTNode, originals: list, statements: list, i: int):
+        inline = self._inline(original)
+        if inline is not None:
+            return inline, 1, None
+        if not (isinstance(original, cst.SimpleStatementLine) and len(original.body) == 1):
+            return None
+        assign = original.body[0]
+        if not (isinstance(assign, cst.Assign) and len(assign.targets) == 1 and isinstance(assign.targets[0].target, cst.Name)):
+            return None
+        closable = self._closable(assign.value)
+        if closable is None:
+            return None
+        if self.reporter.suppressed(original):
+            return None
+        name = assign.targets[0].target.value
+        where = f"{name} = {closable.label}(...)"
+        if closable.mode == "async" and not self._async_function():
+            raise _Skip(f"{where}: an async client outside async def; close it with await")
+        if self._flags(self._functions[-1])[1]:
+            raise _Skip(f"{where}: this function manages resources with ExitStack; left alone")
+        rest = statements[i + 1 :]
+        # Rule 2: try/finally that closes it.
+        if rest and isinstance(rest[0], cst.Try) and rest[0].finalbody is not None:
+            final = list(rest[0].finalbody.body.body)  # type: ignore[union-attr]
+            closes = [k for k, s in enumerate(final) if _close_call(s, name, closable.close)]
+            if closes:
+                return self._wrap_try(original, closable, name, rest[0], final, closes[0], rest[1:], where), 2, None
+        # Rule 1: a close later in the same block, or none at all.
+        close_at = next((k for k, s in enumerate(rest) if _close_call(s, name, closable.close)), None)
+        region = rest if close_at is None else rest[:close_at]
+        after = [] if close_at is None else rest[close_at + 1 :]
+        if any(_mentions_close(s, name) for s in region):
+            raise _Skip(f"{where}: closed inside a condition, loop or try; left alone")
+        uses = _uses(name, region)
+        if uses.escape:
+            raise _Skip(f"{where}: {name} {uses.escape}; left alone")
+        if uses.rebound:
+            raise _Skip(f"{where}: {name} is rebound before it is closed; left alone")
+        later = _uses(name, after)
+        if later.used:
+            raise _Skip(f"{where}: {name} is used after it is closed; left alone")
+        self._check_not_used_elsewhere(name, statements[i:], where)
+        # Closed later: everything up to the close goes inside. Never closed: up to the last use.
+        last = len(region) - 1 if close_at is not None else max(
+            (k for k, s in enumerate(region) if _uses(name, [s]).used), default=-1
+        )
+        inside = region[: last + 1]
+        # Resources opened inside the new block are handled now, so that a second run finds nothing.
+        inside = self._rewrite_block(originals[i + 1 : i + 2 + last], inside) or inside
+        with_stmt = self._with(original, closable, name, inside or [cst.SimpleStatementLine([cst.Pass()])])
+        self._converted.add(id(assign.value))
+        self.reporter.report(original, f"{where}: now closed by {'async with' if closable.mode == 'async' else 'with'}")
+        drop = None if close_at is None else i + 1 + close_at
+        return with_stmt, 1 + last + 1, drop
+
+    def _wrap_try(self, line, closable, name, try_stmt: cst.Try, final, close_index, after, where):
+        region = [try_stmt.body, *try_stmt.handlers, *( [try_stmt.orelse] if try_stmt.orelse else [])]
+        uses = _uses(name, region)
+        if uses.escape:
+            raise _Skip(f"{where}: {name} {uses.escape}; left alone")
+        if uses.rebound:
+            raise _Skip(f"{where}: {name} is rebound before it is closed; left alone")
+        remaining_final = final[:close_index] + final[close_index + 1 :]
+        if _uses(name, [*remaining_final, *after]).used:
+            raise _Skip(f"{where}: {name} is used after it is closed; left alone")
+        self._check_not_used_elsewhere(name, [line, try_stmt, *after], where)  # all from the assignment on
+        if try_stmt.handlers or try_stmt.orelse:
+            inner = [try_stmt.with_changes(finalbody=None, leading_lines=[])]
+        else:
+            inner = list(try_stmt.body.body)  # type: ignore[union-attr]
+        with_stmt = self._with(line, closable, name, inner)
+        self._converted.add(id(line.body[0].value))
+        if remaining_final:
+            # The rest of the finally still runs on every path, around the with.
+            outer = cst.Try(
+                body=cst.IndentedBlock(body=[with_stmt.with_changes(leading_lines=[])]),
+                finalbody=try_stmt.finalbody.with_changes(  # type: ignore[union-attr]
+                    body=try_stmt.finalbody.body.with_changes(body=remaining_final)  # type: ignore[union-attr]
+                ),
+                leading_lines=with_stmt.leading_lines,
+            )
+            result = outer
+        else:
+            result = with_stmt
+        self.reporter.report(line, f"{where} + try/finally close: now closed by {'async with' if closable.mode == 'async' else 'with'}")
+        return result
+
+    def _with(self, line: cst.SimpleStatementLine, closable: _Closable, name: str, body: list) -> cst.With:
+        assign = line.body[0]
+        value = assign.value  # type: ignore[union-attr]
+        if closable.mode == "closing":
+            self.needs_contextlib = True
+            value = cst.Call(func=cst.Attribute(value=cst.Name("contextlib"), attr=cst.Name("closing")), args=[cst.Arg(value)])
+        return cst.With(
+            items=[cst.WithItem(item=value, asname=cst.AsName(name=cst.Name(name)))],
+            body=cst.IndentedBlock(body=body, header=line.trailing_whitespace),
+            asynchronous=cst.Asynchronous() if closable.mode == "async" else None,
+            leading_lines=line.leading_lines,
+        )
+
+    # --- rule 3: inline use -----------------------------------------------------------------
+
+    def _inline(self, original: cst.CSTNode):
+        if not (isinstance(original, cst.SimpleStatementLine) and len(original.body) == 1):
+            return None
+        small = original.body[0]
+        value = getattr(small, "value", None)
+        # A return is left as it is: ruff's SIM115 accepts it, and so do we.
+        if not isinstance(small, (cst.Expr, cst.Assign)) or not isinstance(value, cst.Call):
+            return None
+        opener = None
+        if isinstance(value.func, cst.Attribute) and isinstance(value.func.value, cst.Call):
+            opener = value.func.value  # open(p).read()
+        else:
+            callee = cst.helpers.get_full_name_for_node(value.func) or ""
+            if callee in EAGER_CONSUMERS:  # json.load(open(p)), json.dump(obj, open(p, "w"))
+                opener = next((a.value for a in value.args if isinstance(a.value, cst.Call)), None)
+        if opener is None:
+            return None
+        closable = self._closable(opener)
+        if closable is None or closable.mode != "sync" or closable.label not in ("open", "io.open", "codecs.open"):
+            return None
+        if self.reporter.suppressed(original):
+            return None
+        fresh = next((n for n in FRESH_NAMES if n not in self._names_near(small)), None)
+        if fresh is None:
+            raise _Skip(f"{closable.label}(...) used inline: no free name to bind it; left alone")
+        new_small = _replace_node(small, opener, cst.Name(fresh))
+        line = original.with_changes(body=[new_small], leading_lines=[], trailing_whitespace=cst.TrailingWhitespace())
+        self._converted.add(id(opener))
+        self.reporter.report(original, f"{closable.label}(...) used inline: now read inside a with block")
+        return cst.With(
+            items=[cst.WithItem(item=opener, asname=cst.AsName(name=cst.Name(fresh)))],
+            body=cst.IndentedBlock(body=[line], header=original.trailing_whitespace),
+            leading_lines=original.leading_lines,
+        )
+
+
+def _replace_node(tree: cst.CSTNode, target: cst.CSTNode, replacement: cst.CSTNode) -> cst.CSTNode:
+    class Replace(cst.CSTTransformer):
+        def on_leave(self, original, updated):
+            return replacement if original is target else updated
+
+    return tree.visit(Replace())

@@ -1,0 +1,76 @@
+"""Classes in the repository that close something: they have (or close-resources gives them) a
+context-manager protocol, so ``svc = Cls(...)`` + ``try/finally: svc.close()`` in any file can
+become ``with Cls(...) as svc``. Computed once per run (project context) with ``ast``, only
+over files that define a ``close``/``aclose`` method.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+OWNED = re.compile(r"(?:Client|Session|Connection|Pool|Executor|ZipFile|socket|open|urlopen|connect)$")
+
+
+def _owns_closable(init: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    for node in ast.walk(init):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+            func = node.value.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            stores_on_self = any(
+                isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"
+                for t in node.targets
+            )
+            if stores_on_self and OWNED.search(name):
+                return True
+    return False
+
+
+def class_modes(tree: ast.Module) -> dict[str, tuple[str, str | None]]:
+    """Top-level class name -> (mode, close method to call from the protocol it lacks, or None
+    when it already has the protocol), for classes with or due to gain the protocol."""
+    modes: dict[str, tuple[str, str | None]] = {}
+    for node in tree.body:
+        if not isinstance(node, ast.ClassDef):
+            continue
+        methods = {m.name: m for m in node.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        if "__enter__" in methods:
+            modes[node.name] = ("sync", None)
+        elif "__aenter__" in methods:
+            modes[node.name] = ("async", None)
+        elif ("close" in methods or "aclose" in methods) and "__init__" in methods and _owns_closable(methods["__init__"]):
+            close = methods.get("aclose") or methods["close"]
+            mode = "async" if isinstance(close, ast.AsyncFunctionDef) else "sync"
+            modes[node.name] = (mode, close.name)
+    return modes
+
+
+def _module_name(rel: str, roots: tuple[str, ...]) -> str:
+    under = [r for r in roots if r == "" or rel.startswith(r + "/")]
+    root = max(under, key=len) if under else ""
+    path = rel[len(root) + 1 :] if root else rel
+    path = path[:-3]
+    if path.endswith("/__init__"):
+        path = path[: -len("/__init__")]
+    return path.replace("/", ".")
+
+
+def find_closable_classes(root: Path, files: list[str], roots: tuple[str, ...]) -> dict[str, str]:
+    """Qualified class name (``app.clients.ApiClient``) -> mode, across the repository."""
+    found: dict[str, str] = {}
+    for rel in files:
+        try:
+            text = (root / rel).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        if not re.search(r"def a?close\b|def __a?enter__", text):
+            continue
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError):
+            continue
+        module = _module_name(rel, roots)
+        for name, (mode, _) in class_modes(tree).items():
+            found[f"{module}.{name}"] = mode
+    return found
