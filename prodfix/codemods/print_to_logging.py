@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 import libcst as cst
-import libcst.matchers as m
 import pathspec
 from libcst.metadata import BuiltinAssignment, GlobalScope, MetadataWrapper, Scope, ScopeProvider
 
@@ -210,8 +209,9 @@ class _Rewriter(cst.CSTTransformer):
     def visit_Module(self, node: cst.Module) -> None:
         for index, stmt in enumerate(node.body):
             self._top_index[id(stmt)] = index
-            if m.matches(stmt, m.SimpleStatementLine(body=[m.ImportFrom(module=m.Name("traceback"))])):
-                names = stmt.body[0].names  # type: ignore[attr-defined]
+            small = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 else None
+            if isinstance(small, cst.ImportFrom) and isinstance(small.module, cst.Name) and small.module.value == "traceback":
+                names = small.names
                 if not isinstance(names, cst.ImportStar):
                     self._print_exc_names |= {
                         a.evaluated_alias or a.evaluated_name

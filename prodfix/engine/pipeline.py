@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor, ImportItem
 from libcst.metadata import MetadataWrapper
 
 from prodfix.codemods.base import Codemod, FileContext, Finding, ProjectContext, Reporter
@@ -122,21 +120,24 @@ def process_source(
             imports.extend(i for i in reporter.imports if i not in imports)
             dependencies.extend((d, codemod.name, codemod.code) for d in reporter.dependencies)
         result.findings.extend(reporter.findings)
-    items = []
+    items: list = []
     for source, name, alias in imports:
         if name is None and alias is None:
             module = add_plain_import(module, source)  # sorted into the import block
             continue
         merged = merge_from_import(module, source, name) if alias is None else None
         if merged is None:
-            items.append(ImportItem(source, name, alias))
+            items.append((source, name, alias))
         else:
             module = merged
     if items:
-        # One pass for the imports still missing, merged with the existing ones.
-        module = MetadataWrapper(module, unsafe_skip_copy=True).visit(
-            AddImportsVisitor(CodemodContext(), items)
-        )
+        # One pass for the imports still missing, merged with the existing ones. Imported here:
+        # libcst's codemod package costs a third of a second to import, and most runs add none.
+        from libcst.codemod import CodemodContext
+        from libcst.codemod.visitors import AddImportsVisitor, ImportItem
+
+        visitor = AddImportsVisitor(CodemodContext(), [ImportItem(*item) for item in items])
+        module = MetadataWrapper(module, unsafe_skip_copy=True).visit(visitor)
     if module is not original and original.code != core:
         result.error = FileError(0, "libcst cannot reproduce this file byte for byte; left unchanged")
         return result

@@ -11,18 +11,22 @@ import sys
 from collections.abc import Sequence
 
 import libcst as cst
-import libcst.matchers as m
 
 from prodfix.codemods.common.call_args import append_with_commas, separator_after
 
 Statement = cst.SimpleStatementLine | cst.BaseCompoundStatement
 
 
+def _only_small(stmt: cst.CSTNode) -> cst.BaseSmallStatement | None:
+    """The single small statement of a one-statement line."""
+    if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
+        return stmt.body[0]
+    return None
+
+
 def _is_docstring(stmt: cst.CSTNode) -> bool:
-    return m.matches(
-        stmt,
-        m.SimpleStatementLine(body=[m.Expr(value=m.SimpleString() | m.ConcatenatedString())]),
-    )
+    small = _only_small(stmt)
+    return isinstance(small, cst.Expr) and isinstance(small.value, (cst.SimpleString, cst.ConcatenatedString))
 
 
 def _is_import_line(stmt: cst.CSTNode) -> bool:
@@ -32,9 +36,8 @@ def _is_import_line(stmt: cst.CSTNode) -> bool:
 
 
 def _is_future(stmt: cst.CSTNode) -> bool:
-    return m.matches(
-        stmt, m.SimpleStatementLine(body=[m.ImportFrom(module=m.Name("__future__"))])
-    )
+    small = _only_small(stmt)
+    return isinstance(small, cst.ImportFrom) and isinstance(small.module, cst.Name) and small.module.value == "__future__"
 
 
 def _is_guarded_import(stmt: cst.CSTNode) -> bool:
