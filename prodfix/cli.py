@@ -5,7 +5,8 @@ Exit codes (every command):
 \b
   0  success; for `check`: nothing to change
   1  `check` only: something would change or needs attention
-  2  usage or configuration error (nothing was read or written)
+  2  usage or configuration error, or `fix` refusing to rewrite uncommitted files
+     (nothing was written)
   3  some files could not be processed (decode or syntax error); the rest were
 """
 
@@ -33,6 +34,7 @@ from prodfix.engine.runner import default_jobs, run_project
 from prodfix.engine.writing import write_atomic
 from prodfix.output import findings as findings_output
 from prodfix.output.patch import file_patch
+from prodfix.vcs.worktree import uncommitted_paths
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_ERRORS = 0, 1, 2, 3
 PROGRESS_MIN_FILES = 50
@@ -220,20 +222,40 @@ def diff(paths, select, ignore, exclude, config_file, jobs, quiet, patch_file) -
 
 @main.command()
 @_common
-def fix(paths, select, ignore, exclude, config_file, jobs, quiet) -> None:
-    """Apply the changes in place (atomically: a file is either old or new, never half)."""
+@click.option("--allow-dirty", is_flag=True, help="Also rewrite files that have uncommitted changes (by default prodfix refuses, so that its edits never mix with yours).")
+def fix(paths, select, ignore, exclude, config_file, jobs, quiet, allow_dirty) -> None:
+    """Apply the changes in place (atomically: a file is either old or new, never half).
+
+    In a git work tree, files with uncommitted changes are not rewritten unless --allow-dirty
+    is given; nothing is written then, and the exit code is 2.
+    """
     plan = _plan(paths, select, ignore, exclude, config_file)
     tally = Tally()
+    changed = []
     for result in _results(plan, jobs, quiet):
         tally.add(result)
         if result.changed:
-            assert result.new_bytes is not None
-            target = plan.root / result.path
-            if target.read_bytes() != result.old_bytes:
-                tally.errors += 1
-                _stderr().print(f"[red]error:[/] {result.path}: changed on disk during the run; left as it is")
-                continue
-            write_atomic(target, result.new_bytes)
+            changed.append(result)
+    if plan.in_git and not allow_dirty and changed:
+        try:
+            dirty = uncommitted_paths(plan.root)
+        except RuntimeError as exc:
+            raise _fail(f"cannot read the work tree's state: {exc}") from None
+        blocked = [r.path for r in changed if r.path in dirty]
+        if blocked:
+            listed = ", ".join(blocked[:10]) + (f" and {len(blocked) - 10} more" if len(blocked) > 10 else "")
+            raise _fail(
+                f"refusing to rewrite {_plural(len(blocked), 'file')} with uncommitted changes: {listed}. "
+                "Commit or stash them first, or pass --allow-dirty. Nothing was written."
+            )
+    for result in changed:
+        assert result.new_bytes is not None
+        target = plan.root / result.path
+        if target.read_bytes() != result.old_bytes:
+            tally.errors += 1
+            _stderr().print(f"[red]error:[/] {result.path}: changed on disk during the run; left as it is")
+            continue
+        write_atomic(target, result.new_bytes)
     if not quiet:
         _stderr().print(tally.summary("changed"))
     raise click.exceptions.Exit(tally.exit_code())

@@ -138,10 +138,29 @@ def test_fix_keeps_file_mode(git_repo: Path) -> None:
     target = git_repo / "tool.py"
     target.write_text("def f():\n    print('hi')\n")
     target.chmod(0o750)
+    commit_all(git_repo)
     assert invoke(git_repo, "fix", "-q").exit_code == 0
     assert stat.S_IMODE(target.stat().st_mode) == 0o750
     assert "logger.info('hi')" in target.read_text()
     assert not [p for p in git_repo.iterdir() if "prodfix-tmp" in p.name]
+
+
+def test_fix_refuses_uncommitted_files_and_writes_nothing(sample_backend: Path) -> None:
+    orders = sample_backend / "app" / "orders.py"
+    edited = orders.read_text() + "\n# my work in progress\n"
+    orders.write_text(edited)
+    untracked = sample_backend / "app" / "draft.py"
+    untracked.write_text("def f():\n    print('draft')\n")
+    before = {p: p.read_bytes() for p in sample_backend.rglob("*.py")}
+    out = prodfix(sample_backend, "fix")
+    assert out.returncode == 2
+    assert b"refusing to rewrite 2 files with uncommitted changes: app/draft.py, app/orders.py" in out.stderr
+    assert {p: p.read_bytes() for p in sample_backend.rglob("*.py")} == before
+    assert run_git(sample_backend, "stash", "list") == ""
+    forced = prodfix(sample_backend, "fix", "--allow-dirty")
+    assert forced.returncode == 0
+    assert "# my work in progress" in orders.read_text() and "logger.info(" in orders.read_text()
+    assert "logger.info('draft')" in untracked.read_text()
 
 
 def test_unknown_codemod_suggests(tmp_path: Path) -> None:
@@ -192,6 +211,7 @@ def test_options_reach_the_codemod_from_pyproject(git_repo: Path) -> None:
     (git_repo / "svc.py").write_text("def f():\n    print('hi')\n")
     (git_repo / "legacy").mkdir()
     (git_repo / "legacy" / "old.py").write_text("def f():\n    print('old')\n")
+    commit_all(git_repo)
     result = invoke(git_repo, "fix", "-q")
     assert result.exit_code == 0, result.output
     assert "_log = logging.getLogger(__name__)" in (git_repo / "svc.py").read_text()

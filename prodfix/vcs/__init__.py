@@ -1,0 +1,1 @@
+"""Git: the state of the user's work tree (and, later, branches and forges)."""
