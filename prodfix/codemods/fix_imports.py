@@ -100,6 +100,8 @@ class FixImports(Codemod):
         package = rel.split("/")[:-1]
         scopes = wrapper.resolve(ScopeProvider)
         planner = _Planner(self.options, index, root, package, scopes, reporter, file.path)
+        # Imports in a module that edits sys.path are probably made to work by that edit.
+        planner.path_hack = re.search(r"\bsys\.path\.(?:insert|append|extend)\s*\(", file.source) is not None
         wrapper.module.visit(planner)
         if not planner.changes and not planner.name_renames and not planner.chain_renames:
             return wrapper.module
@@ -120,6 +122,7 @@ class _Planner(cst.CSTVisitor):
     ) -> None:
         super().__init__()
         self.path = path
+        self.path_hack = False
         self.options = options
         self.index = index
         self.root = root
@@ -189,6 +192,24 @@ class _Planner(cst.CSTVisitor):
             return None
         candidates = self.index.candidates(dotted)
         where = f"root '{self.root or '.'}'"
+        # The importer's top-level regular package; a namespace folder (tests/) or a module at the
+        # root has none, and then nothing is rewritten: too little evidence of what was meant.
+        top = self.package[0] if self.package else None
+        init = f"{self.root}/{top}/__init__.py" if self.root else f"{top}/__init__.py"
+        own_package = top if top is not None and init in self.index.files else None
+        if len(candidates) == 1 and self.path_hack:
+            self.reporter.report(node, f"{dotted} does not resolve under {where}, but this module edits sys.path; left alone", "warning")
+            return None
+        if len(candidates) == 1 and candidates[0].split(".")[0] != own_package:
+            # A match in another top-level package is more likely a third-party name (requests)
+            # that happens to exist somewhere in the repository than the module meant.
+            self.reporter.report(
+                node,
+                f"{dotted} does not resolve under {where}; the only match, {candidates[0]}, is outside "
+                "this module's own package; left alone",
+                "warning",
+            )
+            return None
         if len(candidates) == 1:
             return candidates[0]
         if not candidates:

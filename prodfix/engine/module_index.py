@@ -44,10 +44,19 @@ class ModuleIndex:
         return f"{path}.py" in self.files or path in self.dirs
 
     def resolves(self, dotted: str, importer: str | None = None) -> bool:
-        """Under a root, or next to ``importer`` (a script's own folder is on sys.path)."""
+        """Under a root; or, for ``importer``, under its own folder (a script's folder is on
+        sys.path) or its package base, the first folder above it that is not a package (what
+        pytest and test runners such as Django's put on sys.path)."""
         if any(self.resolves_under(dotted, root) for root in self.roots):
             return True
-        return importer is not None and self.resolves_under(dotted, importer.rpartition("/")[0])
+        if importer is None:
+            return False
+        folder = importer.rpartition("/")[0]
+        if self.resolves_under(dotted, folder):
+            return True
+        while folder and f"{folder}/__init__.py" in self.files:
+            folder = folder.rpartition("/")[0]
+        return self.resolves_under(dotted, folder)
 
     def is_first_party(self, dotted: str) -> bool:
         top = dotted.split(".")[0]
