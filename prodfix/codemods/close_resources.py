@@ -599,6 +599,8 @@ class _Rewriter(cst.CSTTransformer):
             return None
         opener = None
         if isinstance(value.func, cst.Attribute) and isinstance(value.func.value, cst.Call):
+            if value.func.attr.value == "close":
+                return None  # open(p, "w").close(): closed at once (SIM115 accepts it too)
             opener = value.func.value  # open(p).read()
         else:
             callee = cst.helpers.get_full_name_for_node(value.func) or ""

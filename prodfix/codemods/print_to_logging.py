@@ -52,6 +52,8 @@ Level = Literal["debug", "info", "warning", "error", "exception"]
 DEFAULT_KEEP_PATHS = (
     "tests/", "test/", "scripts/", "bin/", "examples/", "docs/",
     "test_*.py", "*_test.py", "conftest.py", "__main__.py", "manage.py", "setup.py",
+    # command-line code whose prints are its output: Django management commands, CLI packages
+    "management/", "commands/", "cli/", "cli.py",
 )
 CLI_DECORATORS = frozenset({"command", "group", "callback"})
 
@@ -191,6 +193,10 @@ class _Rewriter(cst.CSTTransformer):
         self._cli_functions: set[str] = set()
         self._cli_depth = 0
         self._print_exc_names: set[str] = set()  # local names of traceback.print_exc
+        # logger.exception() lines made from prints / from print_exc(): a print_exc right after
+        # such a print would log the same traceback twice.
+        self._exception_exprs: set[int] = set()
+        self._print_exc_exprs: set[int] = set()
         self._removed: set[int] = set()  # ids of Pass nodes standing for removed prints
         self._keepalive: list[cst.CSTNode] = []
         word_lists = (
@@ -317,8 +323,13 @@ class _Rewriter(cst.CSTTransformer):
             self._keepalive.append(removed)
             return removed
         new_call, level = replacement
-        self.reporter.report(call, f"print() -> {self.logger.name}.{level}()")
-        return updated.with_changes(value=new_call)
+        label = "traceback.print_exc()" if target == "print_exc" else "print()"
+        self.reporter.report(call, f"{label} -> {self.logger.name}.{level}()")
+        new_expr = updated.with_changes(value=new_call)
+        self._keepalive.append(new_expr)
+        if level == "exception":
+            (self._print_exc_exprs if target == "print_exc" else self._exception_exprs).add(id(new_expr))
+        return new_expr
 
     def _target(self, call: cst.Call) -> str | None:
         func = call.func
@@ -466,9 +477,27 @@ class _Rewriter(cst.CSTTransformer):
             out.append(cst.SimpleStatementLine(body=[cst.Pass()], leading_lines=carried))
         return out
 
+    def _single_expr(self, stmt: cst.CSTNode) -> int | None:
+        if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
+            return id(stmt.body[0])
+        return None
+
+    def _drop_double_tracebacks(self, body: list) -> list:
+        out = list(body)
+        for k in range(1, len(out)):
+            if self._single_expr(out[k]) in self._print_exc_exprs and self._single_expr(out[k - 1]) in self._exception_exprs:
+                if out[k].trailing_whitespace.comment is None:
+                    marker = out[k].with_changes(body=[cst.Pass()])
+                    self._removed.add(id(marker))
+                    self._keepalive.append(marker)
+                    out[k] = marker
+        return out
+
     def leave_IndentedBlock(self, original: cst.IndentedBlock, updated: cst.IndentedBlock) -> cst.IndentedBlock:
         if id(original) in self._main_bodies:
             self._main_depth -= 1
+        if self._print_exc_exprs and self._exception_exprs:
+            updated = updated.with_changes(body=self._drop_double_tracebacks(list(updated.body)))
         if not any(id(s) in self._removed for s in updated.body):
             return updated
         return updated.with_changes(body=self._drop_removed(list(updated.body)))
