@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 from prodfix.codemods import registry
 from prodfix.codemods.base import ProjectContext
@@ -32,3 +35,13 @@ def transform(name: str, source: str) -> tuple[str, FileResult]:
     path = header(source, "fixture-path") or "app/module.py"
     result = run_codemod(name, source, path, options)
     return (result.new_text if result.changed else source), result
+
+
+def ruff_rows(rule: str, path: Path) -> set[int]:
+    """Lines ruff reports for one rule in one file (ruff is a test dependency)."""
+    ruff = Path(sys.executable).with_name("ruff")
+    out = subprocess.run(
+        [str(ruff), "check", "--no-cache", "--select", rule, "--output-format", "json", str(path)],
+        capture_output=True, text=True,
+    )
+    return {item["location"]["row"] for item in json.loads(out.stdout)}

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
 import subprocess
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,24 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from helpers import run_codemod
+from helpers import ruff_rows, run_codemod
 
 FIXTURES = Path(__file__).parent / "fixtures" / "add_timeouts"
-
-
-def _ruff_s113(path: Path) -> set[int]:
-    ruff = Path(sys.executable).with_name("ruff")
-    out = subprocess.run(
-        [str(ruff), "check", "--no-cache", "--select", "S113", "--output-format", "json", str(path)],
-        capture_output=True, text=True,
-    )
-    return {item["location"]["row"] for item in json.loads(out.stdout)}
 
 
 @pytest.mark.parametrize("case", ["requests_calls", "requests_sessions", "requests_kwargs_kept", "httpx_none"])
 def test_every_s113_call_is_handled_and_nothing_else_among_requests(case: str) -> None:
     path = FIXTURES / f"{case}.py"
-    reported = _ruff_s113(path)
+    reported = ruff_rows("S113", path)
     result = run_codemod("add-timeouts", path.read_text())
     fixed = {f.line for f in result.findings if f.kind == "fix" and not f.message.startswith("requests session")}
     warned = {f.line for f in result.findings if f.kind == "warning"}

@@ -3,7 +3,6 @@ resources closed."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import subprocess
 import sys
@@ -14,25 +13,16 @@ from pathlib import Path
 import pytest
 
 from conftest import commit_all, prodfix_exe
-from helpers import run_codemod
+from helpers import ruff_rows, run_codemod
 from test_add_timeouts import http_server  # noqa: F401  (a real loopback HTTP server fixture)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "close_resources"
 
 
-def _sim115(path: Path) -> set[int]:
-    ruff = Path(sys.executable).with_name("ruff")
-    out = subprocess.run(
-        [str(ruff), "check", "--no-cache", "--select", "SIM115", "--output-format", "json", str(path)],
-        capture_output=True, text=True,
-    )
-    return {item["location"]["row"] for item in json.loads(out.stdout)}
-
-
 @pytest.mark.parametrize("case", sorted(p.stem for p in FIXTURES.glob("*.py") if not p.name.endswith(".expected.py")))
 def test_every_sim115_case_is_converted_or_explained(case: str) -> None:
     path = FIXTURES / f"{case}.py"
-    flagged = _sim115(path)
+    flagged = ruff_rows("SIM115", path)
     result = run_codemod("close-resources", path.read_text())
     handled = {f.line for f in result.findings if f.kind in ("fix", "warning")}
     missing = {line for line in flagged if line not in handled and "prodfix: ignore" not in path.read_text().splitlines()[line - 1]}
@@ -111,7 +101,7 @@ def test_inline_and_try_finally_under_resource_warnings(tmp_path: Path) -> None:
         f"""
         import gc, sys, warnings
         sys.path.insert(0, {str(Path(__file__).parent)!r})
-        from helpers import run_codemod
+        from helpers import ruff_rows, run_codemod
         warnings.simplefilter("error", ResourceWarning)
         source = open({str(FIXTURES / "inline_use.py")!r}).read()
         namespace = {{"__name__": "converted"}}

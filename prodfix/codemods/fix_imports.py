@@ -33,19 +33,12 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, ScopeProvider
 
 from prodfix.codemods.base import Codemod, FileContext, ProjectContext, Rationale, Reporter
+from prodfix.codemods.common.imports import dotted_node
 
 _IMPORT_LINE = re.compile(
     r"^[ \t]*(?:from[ \t]+(\.*)([A-Za-z_][\w.]*)?[ \t]+import\b|import[ \t]+([A-Za-z_][\w.]*(?:[ \t]*,[ \t]*[A-Za-z_][\w.]*)*))",
     re.MULTILINE,
 )
-
-
-def _dotted(name: str) -> cst.Attribute | cst.Name:
-    parts = name.split(".")
-    node: cst.Attribute | cst.Name = cst.Name(parts[0])
-    for part in parts[1:]:
-        node = cst.Attribute(value=node, attr=cst.Name(part))
-    return node
 
 
 def _name_of(node: cst.CSTNode | None) -> str:
@@ -231,7 +224,7 @@ class _Planner(cst.CSTVisitor):
             if new is None or new == old:
                 continue
             changed = True
-            names[i] = alias.with_changes(name=_dotted(new))
+            names[i] = alias.with_changes(name=dotted_node(new))
             if alias.asname is None:
                 # `import a.b` binds `a`: uses spelled `a.b.x` must follow the new path.
                 self.chain_renames[old] = new
@@ -255,7 +248,7 @@ class _Planner(cst.CSTVisitor):
             names, new_module = self._rename_names(node, module, new_module)
         if new_module == module and names is node.names:
             return
-        replacement = node.with_changes(module=_dotted(new_module), names=names)
+        replacement = node.with_changes(module=dotted_node(new_module), names=names)
         self.changes[id(node)] = replacement
         if new_module != module:
             self.reporter.report(node, f"from {module} import ... -> from {new_module} import ...")
@@ -313,7 +306,7 @@ class _Planner(cst.CSTVisitor):
         if not module or not self.index.resolves_under(module, self.root):
             self.reporter.report(node, f"relative import {'.' * level}{module} climbs above the import root", "warning")
             return
-        self.changes[id(node)] = node.with_changes(relative=[], module=_dotted(module))
+        self.changes[id(node)] = node.with_changes(relative=[], module=dotted_node(module))
         self.reporter.report(node, f"from {'.' * level}{module} import ... climbs above the import root -> from {module} import ...")
 
 
@@ -339,4 +332,4 @@ class _Apply(cst.CSTTransformer):
             return updated
         name = _name_of(original)
         new = self.planner.chain_renames.get(name)
-        return _dotted(new) if new else updated
+        return dotted_node(new) if new else updated

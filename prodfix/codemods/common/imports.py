@@ -98,7 +98,7 @@ def add_plain_import(module: cst.Module, name: str) -> cst.Module:
     start, end = import_block(body)
     if has_plain_import(body, name, end):
         return module
-    new = cst.SimpleStatementLine(body=[cst.Import(names=[cst.ImportAlias(name=_dotted(name))])])
+    new = cst.SimpleStatementLine(body=[cst.Import(names=[cst.ImportAlias(name=dotted_node(name))])])
     stdlib = sys.stdlib_module_names
     in_stdlib = name.split(".")[0] in stdlib
     # isort sections: the import joins the lines of its own section (stdlib or not), plain
@@ -134,7 +134,8 @@ def add_plain_import(module: cst.Module, name: str) -> cst.Module:
     return module.with_changes(body=body)
 
 
-def _dotted(name: str) -> cst.Attribute | cst.Name:
+def dotted_node(name: str) -> cst.Attribute | cst.Name:
+    """``a.b.c`` as a Name/Attribute expression."""
     parts = name.split(".")
     node: cst.Attribute | cst.Name = cst.Name(parts[0])
     for part in parts[1:]:
