@@ -180,6 +180,16 @@ def check(paths, select, ignore, exclude, config_file, jobs, quiet, fmt, explain
     raise click.exceptions.Exit(tally.exit_code(findings_fail=True))
 
 
+def _stream_patches(plan: Plan, jobs: int | None, quiet: bool, sink: Callable[[bytes], object]) -> Tally:
+    tally = Tally()
+    for result in _results(plan, jobs, quiet):
+        tally.add(result)
+        patch = file_patch(result)
+        if patch:
+            sink(patch)
+    return tally
+
+
 @main.command()
 @_common
 @click.option("--patch", "patch_file", type=click.Path(path_type=Path, dir_okay=False), help="Write the patch to this file instead of stdout.")
@@ -189,32 +199,25 @@ def diff(paths, select, ignore, exclude, config_file, jobs, quiet, patch_file) -
     On a terminal the diff is colored; in a pipe it is a plain patch that `git apply` takes.
     """
     plan = _plan(paths, select, ignore, exclude, config_file)
-    tally = Tally()
     terminal = patch_file is None and sys.stdout.isatty()
     console = Console(highlight=False)
-    handle = None
-    if patch_file is not None:
+
+    def show(patch: bytes) -> None:
+        if terminal:
+            text = patch.decode("utf-8", errors="replace")
+            console.print(Syntax(text, "diff", theme="ansi_dark", background_color="default", word_wrap=True))
+        else:
+            sys.stdout.buffer.write(patch)
+            sys.stdout.buffer.flush()
+
+    if patch_file is None:
+        tally = _stream_patches(plan, jobs, quiet, show)
+    else:
         try:
-            handle = open(patch_file, "wb")
+            with open(patch_file, "wb") as handle:
+                tally = _stream_patches(plan, jobs, quiet, handle.write)
         except OSError as exc:
             raise _fail(f"{patch_file}: cannot write the patch: {exc.strerror}") from None
-    try:
-        for result in _results(plan, jobs, quiet):
-            tally.add(result)
-            patch = file_patch(result)
-            if not patch:
-                continue
-            if handle is not None:
-                handle.write(patch)
-            elif terminal:
-                text = patch.decode("utf-8", errors="replace")
-                console.print(Syntax(text, "diff", theme="ansi_dark", background_color="default", word_wrap=True))
-            else:
-                sys.stdout.buffer.write(patch)
-                sys.stdout.buffer.flush()
-    finally:
-        if handle is not None:
-            handle.close()
     if not quiet:
         _stderr().print(tally.summary("would change"))
     raise click.exceptions.Exit(tally.exit_code())
