@@ -16,8 +16,6 @@ line; nothing is touched when the configuration is wrong.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import tomllib
 import types
 import typing
@@ -48,16 +46,6 @@ class Config:
 
     def options_for(self, codemod: type[Codemod]) -> Any:
         return self.options.get(codemod.name) or codemod.Options()
-
-    def digest(self) -> str:
-        """A short stable hash of the effective configuration (for reports and caches)."""
-        payload = {
-            "select": self.select,
-            "ignore": self.ignore,
-            "exclude": self.exclude,
-            "options": {k: dataclasses.asdict(v) for k, v in sorted(self.options.items())},
-        }
-        return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
 def find_config(start: Path, stop: Path | None) -> Path | None:

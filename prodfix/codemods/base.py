@@ -7,7 +7,6 @@ in through :class:`FileContext`.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
@@ -173,7 +172,3 @@ class Codemod:
         self, wrapper: MetadataWrapper, file: FileContext, reporter: Reporter
     ) -> cst.Module:
         raise NotImplementedError
-
-    @classmethod
-    def option_fields(cls) -> tuple[dataclasses.Field, ...]:
-        return dataclasses.fields(cls.Options)
