@@ -199,8 +199,9 @@ class AddRetry(Codemod):
                 continue
             name = function.node.name.value
             reason = function.startup_reason
-            if reason is None and any(fnmatch.fnmatchcase(name, p) for p in self.options.name_patterns):
-                reason = "name"
+            pattern = next((p for p in self.options.name_patterns if fnmatch.fnmatchcase(name, p)), None)
+            if reason is None and pattern is not None:
+                reason = f"its name matches {pattern}"
             if reason is None and function.qualname in startup_names:
                 reason = startup_names[function.qualname]
             if reason is None and any(
