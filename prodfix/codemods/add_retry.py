@@ -171,7 +171,7 @@ class AddRetry(Codemod):
                 logger_ref = new_logger
             else:
                 logger_ref = "logging.getLogger(__name__)"
-            decorators[id(function.node)] = self._decorator_source(plan, exceptions, logger_ref)
+            decorators[id(function.node)] = self._decorator_source(plan, exceptions, logger_ref, module.default_indent)
             reporter.report(
                 function.node,
                 f"{function.qualname}() connects at start-up ({function.startup_reason}) without a retry: "
@@ -236,17 +236,18 @@ class AddRetry(Codemod):
                 return f"takes {param.name.value!r}: per-request work, not start-up"
         return None
 
-    def _decorator_source(self, plan: "_ImportPlan", exceptions: list[str], logger_ref: str) -> str:
+    def _decorator_source(self, plan: "_ImportPlan", exceptions: list[str], logger_ref: str, indent: str) -> str:
+        """The decorator's text; its arguments are indented the way the file indents (spaces or tabs)."""
         o = self.options
         t = plan.tenacity
         excs = ", ".join(exceptions)
         return (
             f"@{t('retry')}(\n"
-            f"    stop={t('stop_after_attempt')}({o.attempts}),\n"
-            f"    wait={t('wait_exponential')}(multiplier={_number(o.multiplier)}, max={_number(o.max_wait)}),\n"
-            f"    retry={t('retry_if_exception_type')}(({excs})),\n"
-            f"    before_sleep={t('before_sleep_log')}({logger_ref}, logging.WARNING),\n"
-            f"    reraise=True,\n"
+            f"{indent}stop={t('stop_after_attempt')}({o.attempts}),\n"
+            f"{indent}wait={t('wait_exponential')}(multiplier={_number(o.multiplier)}, max={_number(o.max_wait)}),\n"
+            f"{indent}retry={t('retry_if_exception_type')}(({excs})),\n"
+            f"{indent}before_sleep={t('before_sleep_log')}({logger_ref}, logging.WARNING),\n"
+            f"{indent}reraise=True,\n"
             f")\n"
         )
 
