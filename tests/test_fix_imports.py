@@ -87,3 +87,14 @@ def test_third_party_and_resolving_imports_are_never_touched(git_repo: Path) -> 
     commit_all(git_repo)
     out = subprocess.run([prodfix_exe(), "diff", "--select", "fix-imports"], cwd=git_repo, capture_output=True)
     assert out.returncode == 0 and out.stdout == b""
+
+
+def test_dockerfile_pythonpath_is_a_root_candidate(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / "service" / "handlers").mkdir(parents=True)
+    (repo / "Dockerfile").write_text("FROM python:3.12\nWORKDIR /app\nCOPY . /app\nENV PYTHONPATH=/app/service\n")
+    (repo / "service" / "handlers" / "orders.py").write_text("def handle():\n    return 1\n")
+    (repo / "service" / "main.py").write_text("from handlers.orders import handle\n")
+    (repo / ".prodfix.yml").write_text("select: [fix-imports]\n")
+    index = make_plan([repo]).project.modules
+    assert ("service", 1) in index.votes and index.roots == ("service",)

@@ -148,6 +148,33 @@ def _pytest_pythonpath(folder: Path) -> list[Path]:
     return [folder / e for e in entries]
 
 
+_DOCKER_PATHS = re.compile(
+    r"^\s*(?:ENV\s+PYTHONPATH(?:\s*=\s*|\s+)|WORKDIR\s+)[\"']?([^\s\"']+)", re.IGNORECASE | re.MULTILINE
+)
+
+
+def _dockerfile_roots(dockerfile: Path, root: Path, dirs: frozenset[str]) -> set[str]:
+    """Folders a Dockerfile puts on PYTHONPATH or works in, mapped back into the repository:
+    ``/app/backend`` is ``backend`` (relative to the Dockerfile's folder) when that folder exists."""
+    try:
+        text = dockerfile.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return set()
+    base = dockerfile.parent.relative_to(root).as_posix()
+    base = "" if base == "." else base
+    found = set()
+    for match in _DOCKER_PATHS.finditer(text):
+        for entry in match.group(1).split(":"):
+            parts = [p for p in entry.strip("/").split("/") if p and not p.startswith("$")]
+            for start in range(len(parts)):
+                rel = "/".join(parts[start:])
+                candidate = f"{base}/{rel}" if base else rel
+                if candidate in dirs:
+                    found.add(candidate)
+                    break
+    return found
+
+
 def _candidate_roots(root: Path, dirs: frozenset[str], files: frozenset[str]) -> list[str]:
     candidates = {""}
     if "src" in dirs:
@@ -162,9 +189,11 @@ def _candidate_roots(root: Path, dirs: frozenset[str], files: frozenset[str]) ->
     for marker in ROOT_MARKERS:
         for found in root.glob(f"**/{marker}"):
             rel = found.parent.relative_to(root).as_posix()
-            if any(part.startswith(".") or part in ("node_modules", "venv", ".venv") for part in rel.split("/")):
+            if rel != "." and any(part.startswith(".") or part in ("node_modules", "venv") for part in rel.split("/")):
                 continue
             candidates.add("" if rel == "." else rel)
+            if marker == "Dockerfile":
+                candidates |= _dockerfile_roots(found, root, dirs)
             for entry in _pytest_pythonpath(found.parent):
                 try:
                     rel_entry = entry.resolve().relative_to(root).as_posix()

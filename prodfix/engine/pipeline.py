@@ -98,8 +98,12 @@ def process_source(
     changed_by = []
     imports: list[tuple[str, str | None, str | None]] = []
     dependencies: list[tuple[str, str, str]] = []
+    wrapper: MetadataWrapper | None = None
     for codemod in wanted:
-        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+        # Metadata (scopes, positions) is computed once per tree: a wrapper is kept for as long
+        # as no codemod has changed the module, so codemods that only report share it.
+        if wrapper is None or wrapper.module is not module:
+            wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
         reporter = Reporter(codemod, file, wrapper)
         try:
             new_module = codemod.transform(wrapper, file, reporter)
