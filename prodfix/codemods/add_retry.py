@@ -127,10 +127,10 @@ class AddRetry(Codemod):
         fix="Retry the connection a bounded number of times with exponential backoff, logging each wait.",
         severity="high",
     )
+    # What a connecting body must contain (Mongo and Kafka are recognised by their client class).
     prefilter = re.compile(
-        r"create_all|run_sync|\.(?:connect|begin|ping|start|command|server_info)\s*\(|MongoClient|"
-        r"pika|BlockingConnection|create_pool|Kafka|create_connection|SELECT\s+1",
-        re.IGNORECASE,
+        r"create_all|run_sync|\.(?:connect|begin|ping)\s*\(|MongoClient|AsyncIOMotorClient|"
+        r"\bpika\b|aio_pika|create_pool|Kafka|create_connection|[Ss][Ee][Ll][Ee][Cc][Tt]\s+1\b"
     )
     metadata = (ScopeProvider,)
 

@@ -71,6 +71,12 @@ DATA_ATTRIBUTES = frozenset({"name", "closed", "mode", "encoding", "status_code"
 FRESH_NAMES = ("f", "fh", "handle", "stream")
 
 
+_ANY_OPENER = re.compile(
+    r"\bopen\s*\(|Session\s*\(|Client\s*\(|urlopen|socket\s*\(|ZipFile|tarfile\.open|TemporaryFile|"
+    r"PoolExecutor|sqlite3\.connect|def a?close\b"
+)
+
+
 @dataclass(frozen=True)
 class _Closable:
     mode: str  # "sync", "async" or "closing"
@@ -88,12 +94,26 @@ class CloseResources(Codemod):
         fix="Open them in a with/async with block (or give the owning class __enter__/__exit__) so they close on every path.",
         severity="medium",
     )
+    # An opener on a line that does not start a with statement, or a class that closes something.
     prefilter = re.compile(
-        r"\bopen\s*\(|Session\s*\(|Client\s*\(|urlopen|socket\s*\(|ZipFile|tarfile|TemporaryFile|"
-        r"PoolExecutor|sqlite3|def (?:a?close)\b"
+        r"^(?![ \t]*(?:async[ \t]+)?with\b).*(?:\bopen\s*\(|Session\s*\(|Client\s*\(|urlopen|"
+        r"socket\s*\(|ZipFile|tarfile\.open|TemporaryFile|PoolExecutor|sqlite3\.connect)|def a?close\b",
+        re.MULTILINE,
     )
     metadata = (ScopeProvider,)
     needs_closable_classes = True
+
+    def wants(self, source: str, path: str, project=None) -> bool:
+        # The cheap test first; the line-anchored one (not inside a with) only where it can match.
+        if _ANY_OPENER.search(source) and super().wants(source, path, project):
+            return True
+        classes = project.closable_classes if project is not None else None
+        if not classes or not re.search(r"\.a?close\(\)", source):
+            return False
+        if not hasattr(self, "_class_pattern"):
+            names = sorted({q.rpartition(".")[2] for q in classes})
+            self._class_pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, names)) + r")\s*\(")
+        return self._class_pattern.search(source) is not None
 
     @dataclass(frozen=True)
     class Options:

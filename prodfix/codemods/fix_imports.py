@@ -71,14 +71,16 @@ class FixImports(Codemod):
             return False
         if self.options.renames and any(old.split(".")[0] in source for old in self.options.renames):
             return True
-        if index.root_of(path) is None:
+        root = index.root_of(path)
+        if root is None:
             return False
+        depth = (path[len(root) + 1 :] if root else path).count("/")  # packages above the file
         if self.options.report_sys_path and "sys.path" in source:
             return True
         for match in _IMPORT_LINE.finditer(source):
             dots, module, plain = match.groups()
             if dots:
-                if len(dots) > 1 or not module:
+                if len(dots) - 1 >= depth:  # climbs to or above the root: rewritten absolute
                     return True
                 continue
             names = [module] if module else [n.strip() for n in plain.split(",")]
