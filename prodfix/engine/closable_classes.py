@@ -1,14 +1,14 @@
 """Classes in the repository that close something: they have (or close-resources gives them) a
 context-manager protocol, so ``svc = Cls(...)`` + ``try/finally: svc.close()`` in any file can
 become ``with Cls(...) as svc``. Computed once per run (project context) with ``ast``, only
-over files that define a ``close``/``aclose`` method.
+over files that define a ``close``/``aclose`` method, from the same single read of the
+repository as the module index.
 """
 
 from __future__ import annotations
 
 import ast
 import re
-from pathlib import Path
 
 OWNED = re.compile(r"(?:Client|Session|Connection|Pool|Executor|ZipFile|socket|open|urlopen|connect)$")
 
@@ -56,21 +56,21 @@ def _module_name(rel: str, roots: tuple[str, ...]) -> str:
     return path.replace("/", ".")
 
 
-def find_closable_classes(root: Path, files: list[str], roots: tuple[str, ...]) -> dict[str, str]:
-    """Qualified class name (``app.clients.ApiClient``) -> mode, across the repository."""
+def file_class_modes(text: str) -> dict[str, tuple[str, str | None]]:
+    """``class_modes`` of one source text; empty when it defines nothing that closes."""
+    if not re.search(r"def a?close\b|def __a?enter__", text):
+        return {}
+    try:
+        return class_modes(ast.parse(text))
+    except (SyntaxError, ValueError):
+        return {}
+
+
+def qualify(per_file: dict[str, dict[str, tuple[str, str | None]]], roots: tuple[str, ...]) -> dict[str, str]:
+    """Qualified class name (``app.clients.ApiClient``) -> mode, once the import roots are known."""
     found: dict[str, str] = {}
-    for rel in files:
-        try:
-            text = (root / rel).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue
-        if not re.search(r"def a?close\b|def __a?enter__", text):
-            continue
-        try:
-            tree = ast.parse(text)
-        except (SyntaxError, ValueError):
-            continue
+    for rel, modes in per_file.items():
         module = _module_name(rel, roots)
-        for name, (mode, _) in class_modes(tree).items():
+        for name, (mode, _) in modes.items():
             found[f"{module}.{name}"] = mode
     return found

@@ -203,7 +203,20 @@ def _candidate_roots(root: Path, dirs: frozenset[str], files: frozenset[str]) ->
     return sorted(c for c in candidates if c == "" or c in dirs)
 
 
-def build_index(root: Path, files: list[str], configured_roots: tuple[str, ...] = ()) -> ModuleIndex:
+def count_imports(text: str, counts: Counter[str]) -> None:
+    """Add the absolute imports of one source text (a cheap line scan, no parse)."""
+    for match in _IMPORT.finditer(text):
+        if match.group(1):
+            counts[match.group(1)] += 1
+        else:
+            for name in match.group(2).split(","):
+                counts[name.strip()] += 1
+
+
+def build_index(
+    root: Path, files: list[str], imports: Counter[str], configured_roots: tuple[str, ...] = ()
+) -> ModuleIndex:
+    """``imports``: the repository's absolute imports counted by ``count_imports``, for the vote."""
     file_set = frozenset(files)
     dirs: set[str] = set()
     tops: set[str] = set()
@@ -219,18 +232,6 @@ def build_index(root: Path, files: list[str], configured_roots: tuple[str, ...] 
     if configured_roots:
         roots = tuple("" if r in (".", "") else r.strip("/") for r in configured_roots)
         return ModuleIndex(file_set, dir_set, roots, (), dependencies, frozenset(tops))
-    imports: Counter[str] = Counter()
-    for file in files:
-        try:
-            text = (root / file).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        for match in _IMPORT.finditer(text):
-            if match.group(1):
-                imports[match.group(1)] += 1
-            else:
-                for name in match.group(2).split(","):
-                    imports[name.strip()] += 1
     first_party = {name: n for name, n in imports.items() if index.is_first_party(name)}
     votes = []
     for candidate in _candidate_roots(root, dir_set, file_set):

@@ -6,6 +6,7 @@ bad path, a broken configuration or an unknown codemod, before anything is read 
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,8 +14,8 @@ from prodfix.codemods import registry
 from prodfix.codemods.base import Codemod, ProjectContext
 from prodfix.config import Config, ConfigError, find_config, load_config
 from prodfix.engine.discovery import DiscoveryError, discover, git_toplevel
-from prodfix.engine.closable_classes import find_closable_classes
-from prodfix.engine.module_index import build_index
+from prodfix.engine.closable_classes import file_class_modes, qualify
+from prodfix.engine.module_index import build_index, count_imports
 
 
 class PlanError(Exception):
@@ -76,6 +77,31 @@ def select_codemods(config: Config, select: list[str] | None, ignore: list[str])
     return Selection(enabled=tuple(enabled), reasons=reasons)
 
 
+def _project_facts(root: Path, in_git: bool, codemods: tuple[Codemod, ...]):
+    """The module index and the closable classes, from one read of every file in the repository."""
+    indexed = [c for c in codemods if c.needs_module_index]
+    want_classes = any(c.needs_closable_classes for c in codemods)
+    if not indexed and not want_classes:
+        return None, None
+    everything = [p.relative_to(root).as_posix() for p in discover([root], root, [], in_git=in_git).files]
+    imports: Counter[str] = Counter()
+    per_file = {}
+    for rel in everything:
+        try:
+            text = (root / rel).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        count_imports(text, imports)
+        if want_classes:
+            modes = file_class_modes(text)
+            if modes:
+                per_file[rel] = modes
+    configured_roots = tuple(r for c in indexed for r in getattr(c.options, "roots", ()))
+    modules = build_index(root, everything, imports, configured_roots)
+    closable = qualify(per_file, modules.roots) if want_classes else None
+    return (modules if indexed else None), closable
+
+
 def make_plan(
     paths: list[Path],
     config_file: Path | None = None,
@@ -112,16 +138,7 @@ def make_plan(
     except DiscoveryError as exc:
         raise PlanError(str(exc)) from None
     files = tuple((path, path.relative_to(root).as_posix()) for path in found.files)
-    modules = closable = None
-    indexed = [c for c in codemods if c.needs_module_index]
-    if indexed or any(c.needs_closable_classes for c in codemods):
-        everything = [p.relative_to(root).as_posix() for p in discover([root], root, [], in_git=top is not None).files]
-        configured_roots = tuple(r for c in indexed for r in getattr(c.options, "roots", ()))
-        modules = build_index(root, everything, configured_roots)
-        if any(c.needs_closable_classes for c in codemods):
-            closable = find_closable_classes(root, everything, modules.roots)
-        if not indexed:
-            modules = None
+    modules, closable = _project_facts(root, top is not None, codemods)
     return Plan(
         root=root,
         in_git=top is not None,
