@@ -14,7 +14,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper
 
 from prodfix.codemods.base import Codemod, FileContext, Finding, ProjectContext, Reporter
-from prodfix.codemods.common.imports import add_plain_import, merge_from_import
+from prodfix.codemods.common.imports import add_from_import, add_plain_import, merge_from_import
 from prodfix.codemods.common.suppression import Suppressions
 from prodfix.engine.source import DecodedSource, SourceError, decode_source, encode_source
 
@@ -124,24 +124,20 @@ def process_source(
             imports.extend(i for i in reporter.imports if i not in imports)
             dependencies.extend((d, codemod.name, codemod.code) for d in reporter.dependencies)
         result.findings.extend(reporter.findings)
-    items: list = []
+    # Imports the codemods asked for, once per file: merged into an existing from-import, else
+    # a new line placed where isort would put it.
+    new_from: dict[str, list[tuple[str, str | None]]] = {}
     for source, name, alias in imports:
-        if name is None and alias is None:
-            module = add_plain_import(module, source)  # sorted into the import block
+        if name is None:
+            module = add_plain_import(module, source)
             continue
-        merged = merge_from_import(module, source, name) if alias is None else None
+        merged = merge_from_import(module, source, name, alias)
         if merged is None:
-            items.append((source, name, alias))
+            new_from.setdefault(source, []).append((name, alias))
         else:
             module = merged
-    if items:
-        # One pass for the imports still missing, merged with the existing ones. Imported here:
-        # libcst's codemod package costs a third of a second to import, and most runs add none.
-        from libcst.codemod import CodemodContext
-        from libcst.codemod.visitors import AddImportsVisitor, ImportItem
-
-        visitor = AddImportsVisitor(CodemodContext(), [ImportItem(*item) for item in items])
-        module = MetadataWrapper(module, unsafe_skip_copy=True).visit(visitor)
+    for source, names in new_from.items():
+        module = add_from_import(module, source, names)
     if module is not original and original.code != core:
         result.error = FileError(0, "libcst cannot reproduce this file byte for byte; left unchanged")
         return result

@@ -1,8 +1,9 @@
-"""Where a module's import block is, and adding a plain ``import x`` where isort would put it.
+"""Where a module's import block is, and adding imports where isort would put them.
 
-``from x import y`` imports are merged by libcst's ``AddImportsVisitor``; a plain stdlib
-``import x`` is placed in alphabetical position among the block's stdlib imports so that
-isort/ruff ``I001`` stay quiet on the result.
+A name is merged into an existing ``from x import ...`` in sorted position; a new line goes into
+its section of the first import block (stdlib, or everything else: first- and third-party are
+not told apart here), plain imports alphabetically before the section's from-imports, so that
+isort/ruff ``I001`` mostly stay quiet on the result.
 """
 
 from __future__ import annotations
@@ -92,25 +93,25 @@ def has_plain_import(body: Sequence[Statement], name: str, before: int) -> bool:
     return any(name in imported_module_names(stmt) for stmt in body[:before])
 
 
-def add_plain_import(module: cst.Module, name: str) -> cst.Module:
-    """Add ``import name`` to the first import block unless it is already there."""
+def _is_from_line(stmt: cst.CSTNode) -> bool:
+    return isinstance(stmt, cst.SimpleStatementLine) and isinstance(stmt.body[0], cst.ImportFrom)
+
+
+def _from_module(stmt: cst.CSTNode) -> str:
+    first = stmt.body[0]  # type: ignore[attr-defined]
+    return "." * len(first.relative) + (cst.helpers.get_full_name_for_node(first.module) or "")
+
+
+def _insert_import(module: cst.Module, new: cst.SimpleStatementLine, top: str, goes_before) -> cst.Module:
+    """Insert an import line where isort would: in its section (stdlib or not) of the first
+    import block, before the first line of that section for which ``goes_before`` holds."""
     body = list(module.body)
     start, end = import_block(body)
-    if has_plain_import(body, name, end):
-        return module
-    new = cst.SimpleStatementLine(body=[cst.Import(names=[cst.ImportAlias(name=dotted_node(name))])])
     stdlib = sys.stdlib_module_names
-    in_stdlib = name.split(".")[0] in stdlib
-    # isort sections: the import joins the lines of its own section (stdlib or not), plain
-    # imports in alphabetical order and before the section's from-imports.
+    in_stdlib = top in stdlib
     section = [i for i in range(start, end) if first_imported_top(body[i]) is not None
                and (first_imported_top(body[i]) in stdlib) == in_stdlib]
-    position = None
-    for i in section:
-        plain = imported_module_names(body[i])
-        if not plain or plain[0].lower() > name.lower():
-            position = i
-            break
+    position = next((i for i in section if goes_before(body[i])), None)
     if position is None:
         position = section[-1] + 1 if section else (start if in_stdlib else end)
     if not section and not in_stdlib and position == end and end > start:
@@ -134,6 +135,38 @@ def add_plain_import(module: cst.Module, name: str) -> cst.Module:
     return module.with_changes(body=body)
 
 
+def add_plain_import(module: cst.Module, name: str) -> cst.Module:
+    """Add ``import name`` to the first import block unless it is already there: plain imports
+    in alphabetical order, before the section's from-imports."""
+    _, end = import_block(module.body)
+    if has_plain_import(module.body, name, end):
+        return module
+    new = cst.SimpleStatementLine(body=[cst.Import(names=[cst.ImportAlias(name=dotted_node(name))])])
+
+    def goes_before(stmt: cst.CSTNode) -> bool:
+        plain = imported_module_names(stmt)
+        return not plain or plain[0].lower() > name.lower()
+
+    return _insert_import(module, new, name.split(".")[0], goes_before)
+
+
+def add_from_import(module: cst.Module, source: str, names: list[tuple[str, str | None]]) -> cst.Module:
+    """A new ``from source import a, b as c`` line, after the section's plain imports and in
+    alphabetical order of module among its from-imports."""
+    aliases = [
+        cst.ImportAlias(name=cst.Name(n), asname=cst.AsName(name=cst.Name(a)) if a else None)
+        for n, a in sorted(set(names), key=lambda item: _name_rank(item[0]))
+    ]
+    comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+    aliases = [a.with_changes(comma=comma) for a in aliases[:-1]] + aliases[-1:]
+    new = cst.SimpleStatementLine(body=[cst.ImportFrom(module=dotted_node(source), names=aliases)])
+
+    def goes_before(stmt: cst.CSTNode) -> bool:
+        return _is_from_line(stmt) and _from_module(stmt).lower() > source.lower()
+
+    return _insert_import(module, new, source.split(".")[0], goes_before)
+
+
 def dotted_node(name: str) -> cst.Attribute | cst.Name:
     """``a.b.c`` as a Name/Attribute expression."""
     parts = name.split(".")
@@ -150,7 +183,7 @@ def _name_rank(name: str) -> tuple[int, str]:
     return (1, name) if name[:1].isupper() else (2, name)
 
 
-def merge_from_import(module: cst.Module, source: str, name: str) -> cst.Module | None:
+def merge_from_import(module: cst.Module, source: str, name: str, alias: str | None = None) -> cst.Module | None:
     """Add ``name`` to an existing top-level ``from source import ...`` (in sorted position when
     the names are sorted). None when the module has no such import to merge into."""
     for index, stmt in enumerate(module.body):
@@ -166,9 +199,9 @@ def merge_from_import(module: cst.Module, source: str, name: str) -> cst.Module 
             ):
                 continue
             names = list(small.names)
-            if any(a.asname is None and a.evaluated_name == name for a in names):
+            if any(a.evaluated_name == name and (a.evaluated_alias or None) == alias for a in names):
                 return module
-            new = cst.ImportAlias(name=cst.Name(name))
+            new = cst.ImportAlias(name=cst.Name(name), asname=cst.AsName(name=cst.Name(alias)) if alias else None)
             opening = small.lpar.whitespace_after if small.lpar is not None else None
             separator = separator_after([*names, new], opening) if len(names) == 1 else separator_after(names, opening)
             keys = [_name_rank(a.evaluated_name) for a in names]
