@@ -41,7 +41,10 @@ def try_repo(source: Path, select: str) -> bool:
         applies = not patch.stdout or subprocess.run(
             ["git", "apply", "--check", str(Path(tmp) / "p.patch")], cwd=pristine, capture_output=True
         ).returncode == 0
-        fixed = _prodfix("fix", "--select", select, "-q", cwd=work)
+        # A scratch copy: --allow-dirty, as a copied tree may be untracked or differently owned.
+        fixed = _prodfix("fix", "--select", select, "-q", "--allow-dirty", cwd=work)
+        if fixed.returncode not in (0, 3):
+            print(f"{source}: fix failed ({fixed.returncode}): {fixed.stderr.decode(errors='replace')}")
         broken = []
         for rel in changed:
             try:
