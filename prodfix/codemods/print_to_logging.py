@@ -37,6 +37,7 @@ import pathspec
 from libcst.metadata import BuiltinAssignment, GlobalScope, MetadataWrapper, Scope, ScopeProvider
 
 from prodfix.codemods.base import Codemod, FileContext, ProjectContext, Rationale, Reporter
+from prodfix.codemods.common.imports import remove_unused_imports
 from prodfix.codemods.common.logger import (
     ModuleLogger,
     add_logger,
@@ -123,6 +124,8 @@ class PrintToLogging(Codemod):
         new_module = module.visit(transformer)
         if not transformer.changed:
             return module
+        if transformer.converted_print_exc:
+            new_module = remove_unused_imports(new_module, "traceback", {"print_exc"})
         if existing is None and transformer.used_logger:
             new_module = add_logger(new_module, logger.name)
         return new_module
@@ -185,6 +188,7 @@ class _Rewriter(cst.CSTTransformer):
         self.reporter = reporter
         self.changed = False
         self.used_logger = False
+        self.converted_print_exc = False
         self._top_index: dict[int, int] = {}
         self._current_top = 0
         self._context: list[str] = []  # "def", "class", "except"
@@ -324,6 +328,7 @@ class _Rewriter(cst.CSTTransformer):
             return removed
         new_call, level = replacement
         label = "traceback.print_exc()" if target == "print_exc" else "print()"
+        self.converted_print_exc |= target == "print_exc"
         self.reporter.report(call, f"{label} -> {self.logger.name}.{level}()")
         new_expr = updated.with_changes(value=new_call)
         self._keepalive.append(new_expr)

@@ -119,10 +119,13 @@ def _insert_import(module: cst.Module, new: cst.SimpleStatementLine, top: str, g
     if position == start and position < len(body):
         following = body[position]
         if start == end:
-            # No import block: the import goes above the code, which keeps its spacing.
+            # No import block: the import goes above the code, which keeps its spacing, and
+            # below a docstring with a blank line between.
             body[position] = following.with_changes(
                 leading_lines=following.leading_lines or [cst.EmptyLine()]
             )
+            if start > 0:
+                new = new.with_changes(leading_lines=[cst.EmptyLine()])
         else:
             # First in the block: take over the blank/comment lines above the old first line;
             # a third-party import after it starts a new section.
@@ -221,3 +224,68 @@ def merge_from_import(module: cst.Module, source: str, name: str, alias: str | N
             statements[index] = stmt.with_changes(body=body)
             return module.with_changes(body=statements)
     return None
+
+
+def remove_unused_imports(module: cst.Module, source: str, names: set[str]) -> cst.Module:
+    """Drop top-level ``import source`` and ``from source import <names>`` bindings that nothing
+    in the module uses any more (after a codemod replaced their last use). Other names on the
+    same line stay; a line left empty goes, its comments with the next statement."""
+    used: set[str] = set()
+
+    class Uses(cst.CSTVisitor):
+        def visit_Import(self, node: cst.Import) -> bool:
+            return False
+
+        def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+            return False
+
+        def visit_Name(self, node: cst.Name) -> None:
+            used.add(node.value)
+
+    module.visit(Uses())
+    text = module.code
+    if "__all__" in text:
+        return module  # a re-export may be meant: leave the imports alone
+
+    def keep(alias: cst.ImportAlias, imported: str) -> bool:
+        bound = alias.evaluated_alias or imported.split(".")[0]
+        return bound in used
+
+    body = []
+    carried: list = []
+    changed = False
+    for stmt in module.body:
+        if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
+            small = stmt.body[0]
+            new_small = small
+            if isinstance(small, cst.Import):
+                kept = [a for a in small.names if (cst.helpers.get_full_name_for_node(a.name) != source) or keep(a, source)]
+                new_small = small.with_changes(names=kept) if kept else None
+                if kept and len(kept) != len(small.names):
+                    new_small = small.with_changes(names=[*kept[:-1], kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)])
+            elif (
+                isinstance(small, cst.ImportFrom)
+                and not small.relative
+                and small.module is not None
+                and cst.helpers.get_full_name_for_node(small.module) == source
+                and not isinstance(small.names, cst.ImportStar)
+            ):
+                kept = [a for a in small.names if a.evaluated_name not in names or keep(a, a.evaluated_name)]
+                if not kept:
+                    new_small = None
+                elif len(kept) != len(small.names):
+                    new_small = small.with_changes(names=[*kept[:-1], kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)])
+            if new_small is None:
+                carried.extend(stmt.leading_lines)
+                changed = True
+                continue
+            if new_small is not small:
+                stmt = stmt.with_changes(body=[new_small])
+                changed = True
+        if carried:
+            # Comments above a removed line stay; its blank lines only where none follow.
+            keep_lines = carried if not stmt.leading_lines else [c for c in carried if c.comment is not None]
+            stmt = stmt.with_changes(leading_lines=[*keep_lines, *stmt.leading_lines])
+            carried = []
+        body.append(stmt)
+    return module.with_changes(body=body) if changed else module
