@@ -172,7 +172,7 @@ def _build(path: Path, data: Any, lines: dict[tuple, int], prefix: str) -> Confi
             raw = {}
         if not isinstance(raw, dict):
             raise ConfigError(f"{where(('codemods', name))}: expected a mapping of options")
-        options[codemod.name] = build_options(codemod, raw, lambda k: where(("codemods", name, *k)))
+        options[codemod.name] = build_options(codemod, raw, lambda k, name=name: where(("codemods", name, *k)))
     return Config(path=path, select=select, ignore=ignore, exclude=exclude, options=options)
 
 
