@@ -46,7 +46,13 @@ from libcst.metadata import GlobalScope, MetadataWrapper, ScopeProvider
 from prodfix.codemods.base import Codemod, FileContext, Rationale, Reporter
 from prodfix.codemods.common.import_refs import ModuleNames
 from prodfix.codemods.common.imports import add_plain_import
-from prodfix.codemods.common.logger import add_logger, choose_logger_name, find_module_logger, names_in_use
+from prodfix.codemods.common.logger import (
+    add_logger,
+    choose_logger_name,
+    find_module_logger,
+    names_in_use,
+)
+from prodfix.codemods.common.names import qualified_names
 from prodfix.codemods.print_message import string_value
 
 DEPENDENCY = "tenacity>=8"
@@ -315,10 +321,6 @@ class _Analyzer(cst.CSTVisitor):
         self._top_index = 0
         self._top_ids: dict[int, int] = {}
 
-    def _qualified(self, node: cst.CSTNode) -> set[str]:
-        scope = self.scopes.get(node)
-        return {q.name for q in scope.get_qualified_names_for(node)} if scope is not None else set()
-
     def visit_Module(self, node: cst.Module) -> None:
         self._top_ids = {id(stmt): i for i, stmt in enumerate(node.body)}
 
@@ -347,7 +349,7 @@ class _Analyzer(cst.CSTVisitor):
             expr = decorator.decorator
             func = expr.func if isinstance(expr, cst.Call) else expr
             dotted = cst.helpers.get_full_name_for_node(func) or ""
-            qualified = self._qualified(func)
+            qualified = qualified_names(self.scopes.get(func), func)
             if dotted.split(".")[-1].startswith("retry") or any(
                 q.split(".")[0] in RETRY_DECORATOR_PACKAGES for q in qualified
             ) or dotted.split(".")[0] in RETRY_DECORATOR_PACKAGES:
@@ -402,7 +404,7 @@ class _Analyzer(cst.CSTVisitor):
             return
         if isinstance(func, cst.Name):
             function.callees.add(func.value)
-        qualified = self._qualified(func)
+        qualified = qualified_names(self.scopes.get(func), func)
         for name in qualified:
             if name in CONNECT_CALLS:
                 function.kinds.add(CONNECT_CALLS[name])

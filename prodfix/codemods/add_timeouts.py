@@ -32,7 +32,7 @@ import re
 from dataclasses import dataclass
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, Scope, ScopeProvider
+from libcst.metadata import MetadataWrapper, ScopeProvider
 
 from prodfix.codemods.base import Codemod, FileContext, Rationale, Reporter
 from prodfix.codemods.common.call_args import (
@@ -47,6 +47,7 @@ from prodfix.codemods.common.call_args import (
     replace_keyword_value,
     separator_after,
 )
+from prodfix.codemods.common.names import qualified_names
 from prodfix.codemods.print_message import string_value
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "request")
@@ -174,13 +175,6 @@ class AddTimeouts(Codemod):
         return new_module if rewriter.changed else module
 
 
-def _qualified(scopes: dict, node: cst.CSTNode) -> set[str]:
-    scope: Scope | None = scopes.get(node)
-    if scope is None:
-        return set()
-    return {q.name for q in scope.get_qualified_names_for(node)}
-
-
 def _aliases(module: cst.Module) -> frozenset[str]:
     """Local names under which a trigger is imported: ``from requests import post as http_post``."""
     names = set()
@@ -207,7 +201,7 @@ class _SessionFinder(cst.CSTVisitor):
         self._attrs: dict[tuple[int, str], bool] = {}
 
     def is_session_call(self, expr: cst.BaseExpression) -> bool:
-        return isinstance(expr, cst.Call) and bool(_qualified(self.scopes, expr.func) & REQUESTS_SESSIONS)
+        return isinstance(expr, cst.Call) and bool(qualified_names(self.scopes.get(expr.func), expr.func) & REQUESTS_SESSIONS)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._functions.append(id(node))
@@ -291,7 +285,7 @@ class _Rewriter(cst.CSTTransformer):
         last = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
         if last not in self.triggers:
             return updated
-        names = _qualified(self.scopes, func) & _ALL_TARGETS
+        names = qualified_names(self.scopes.get(func), func) & _ALL_TARGETS
         label = min(names) if names else ""
         session_method = (
             not names

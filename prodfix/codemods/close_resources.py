@@ -34,9 +34,10 @@ from collections import Counter
 from dataclasses import dataclass
 
 import libcst as cst
-from libcst.metadata import BuiltinAssignment, MetadataWrapper, ScopeProvider
+from libcst.metadata import MetadataWrapper, ScopeProvider
 
 from prodfix.codemods.base import Codemod, FileContext, Rationale, Reporter
+from prodfix.codemods.common.names import is_builtin, qualified_names
 from prodfix.engine.closable_classes import class_modes
 
 # qualified constructor -> (mode, close method); mode "sync" or "async"
@@ -441,11 +442,9 @@ class _Rewriter(cst.CSTTransformer):
         scope = self.scopes.get(call.func)
         if scope is None:
             return None
-        names = {q.name for q in scope.get_qualified_names_for(call.func)}
-        if isinstance(call.func, cst.Name) and call.func.value == "open":
-            assignments = scope["open"]
-            if assignments and all(isinstance(a, BuiltinAssignment) for a in assignments):
-                names.add("builtins.open")
+        names = qualified_names(scope, call.func)
+        if isinstance(call.func, cst.Name) and call.func.value == "open" and is_builtin(scope, "open"):
+            names.add("builtins.open")
         for name in sorted(names):
             if name in CLOSABLES:
                 mode, close = CLOSABLES[name]

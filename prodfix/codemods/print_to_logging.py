@@ -34,9 +34,15 @@ from typing import Literal
 
 import libcst as cst
 import pathspec
-from libcst.metadata import BuiltinAssignment, GlobalScope, MetadataWrapper, Scope, ScopeProvider
+from libcst.metadata import GlobalScope, MetadataWrapper, Scope, ScopeProvider
 
-from prodfix.codemods.base import Codemod, FileContext, ProjectContext, Rationale, Reporter
+from prodfix.codemods.base import (
+    Codemod,
+    FileContext,
+    ProjectContext,
+    Rationale,
+    Reporter,
+)
 from prodfix.codemods.common.imports import remove_unused_imports
 from prodfix.codemods.common.logger import (
     ModuleLogger,
@@ -46,6 +52,7 @@ from prodfix.codemods.common.logger import (
     logger_insert_index,
     names_in_use,
 )
+from prodfix.codemods.common.names import is_builtin, qualified_names
 from prodfix.codemods.print_message import build_message, string_value
 
 Level = Literal["debug", "info", "warning", "error", "exception"]
@@ -298,12 +305,8 @@ class _Rewriter(cst.CSTTransformer):
     def _scope(self, node: cst.CSTNode) -> Scope:
         return self.scopes.get(node) or self.global_scope
 
-    def _is_builtin(self, scope: Scope, name: str) -> bool:
-        assignments = scope[name]
-        return bool(assignments) and all(isinstance(a, BuiltinAssignment) for a in assignments)
-
     def _qualified(self, node: cst.CSTNode) -> set[str]:
-        return {q.name for q in self._scope(node).get_qualified_names_for(node)}
+        return qualified_names(self._scope(node), node)
 
     def leave_Expr(self, original: cst.Expr, updated: cst.Expr) -> cst.BaseSmallStatement:
         call = original.value
@@ -375,7 +378,7 @@ class _Rewriter(cst.CSTTransformer):
             return self._log_call(level, [cst.Arg(cst.SimpleString('"Unhandled exception"'))]), level
 
         scope = self._scope(call.func)
-        if not self._is_builtin(scope, "print"):
+        if not is_builtin(scope, "print"):
             raise _Keep("print is not the builtin here")
         self._common_checks(call)
         values: list[cst.BaseExpression] = []
@@ -413,7 +416,7 @@ class _Rewriter(cst.CSTTransformer):
                 raise _Keep(f"unknown keyword {keyword}=")
         if not values or (len(values) == 1 and string_value(values[0]) == ""):
             return None
-        builtins_ok = all(self._is_builtin(scope, n) for n in ("format", "repr", "ascii"))
+        builtins_ok = all(is_builtin(scope, n) for n in ("format", "repr", "ascii"))
         message = build_message(values, sep, self.logger.style, builtins_ok)
         level = self._level(message.text, stderr)
         args = [cst.Arg(message.format)] + [cst.Arg(a) for a in message.args]

@@ -15,6 +15,7 @@ import libcst as cst
 from libcst.metadata import GlobalScope, Scope
 
 from prodfix.codemods.common.imports import add_plain_import, import_block
+from prodfix.codemods.common.names import qualified_names
 
 Style = Literal["percent", "brace"]
 
@@ -37,10 +38,6 @@ class ModuleLogger:
     stdlib: bool = True  # a logging.Logger (not structlog or loguru)
 
 
-def _qualified(scope: Scope, node: cst.CSTNode) -> set[str]:
-    return {q.name for q in scope.get_qualified_names_for(node)}
-
-
 def find_module_logger(module: cst.Module, scope: GlobalScope) -> ModuleLogger | None:
     for index, stmt in enumerate(module.body):
         if not isinstance(stmt, cst.SimpleStatementLine):
@@ -58,7 +55,7 @@ def find_module_logger(module: cst.Module, scope: GlobalScope) -> ModuleLogger |
                             bound = alias.evaluated_alias or "logger"
                             return ModuleLogger(bound, "brace", index, stdlib=False)
             if isinstance(target, cst.Name) and isinstance(value, cst.Call):
-                factories = _qualified(scope, value.func) & PERCENT_FACTORIES
+                factories = qualified_names(scope, value.func) & PERCENT_FACTORIES
                 if factories:
                     return ModuleLogger(target.value, "percent", index, stdlib="logging.getLogger" in factories)
     return None
