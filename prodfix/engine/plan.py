@@ -77,13 +77,18 @@ def select_codemods(config: Config, select: list[str] | None, ignore: list[str])
     return Selection(enabled=tuple(enabled), reasons=reasons)
 
 
-def _project_facts(root: Path, in_git: bool, codemods: tuple[Codemod, ...]):
-    """The module index and the closable classes, from one read of every file in the repository."""
+def _project_facts(root: Path, in_git: bool, codemods: tuple[Codemod, ...], listed: list[str] | None):
+    """The module index and the closable classes, from one read of every file in the repository.
+
+    ``listed``: the repository's files when the run's own discovery already covered all of
+    them (the whole root, no excludes), so that they are not listed twice."""
     indexed = [c for c in codemods if c.needs_module_index]
     want_classes = any(c.needs_closable_classes for c in codemods)
     if not indexed and not want_classes:
         return None, None
-    everything = [p.relative_to(root).as_posix() for p in discover([root], root, [], in_git=in_git).files]
+    everything = listed if listed is not None else [
+        p.relative_to(root).as_posix() for p in discover([root], root, [], in_git=in_git).files
+    ]
     imports: Counter[str] = Counter()
     per_file = {}
     for rel in everything:
@@ -131,14 +136,15 @@ def make_plan(
         )
     selection = select_codemods(config, _split(select), _split(ignore) or [])
     codemods = tuple(c(config.options_for(c)) for c in selection.enabled)
+    excludes = [*config.exclude, *(exclude or [])]
     try:
-        found = discover(
-            paths, root, [*config.exclude, *(exclude or [])], in_git=top is not None
-        )
+        found = discover(paths, root, excludes, in_git=top is not None)
     except DiscoveryError as exc:
         raise PlanError(str(exc)) from None
     files = tuple((path, path.relative_to(root).as_posix()) for path in found.files)
-    modules, closable = _project_facts(root, top is not None, codemods)
+    whole_repo = not excludes and all(p.resolve() == root for p in paths)
+    listed = [rel for _, rel in files] if whole_repo else None
+    modules, closable = _project_facts(root, top is not None, codemods, listed)
     return Plan(
         root=root,
         in_git=top is not None,
