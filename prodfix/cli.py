@@ -29,7 +29,9 @@ from prodfix import __version__
 from prodfix.codemods import registry
 from prodfix.codemods.base import Finding
 from prodfix.engine.pipeline import FileResult
+from prodfix.engine import profile as profiling
 from prodfix.engine.plan import Plan, PlanError, make_plan
+from prodfix.engine.profile import OFF, Phases
 from prodfix.engine.runner import default_jobs, run_project
 from prodfix.engine.writing import write_atomic
 from prodfix.output import findings as findings_output
@@ -58,16 +60,17 @@ def _common(func: Callable) -> Callable:
         click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False), help="Use this .prodfix.yml or pyproject.toml instead of searching for one."),
         click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes (default: the number of CPUs)."),
         click.option("--quiet", "-q", is_flag=True, help="No summary line and no progress bar."),
+        click.option("--profile", is_flag=True, help="Print on stderr where the time went, phase by phase (discovery, prefilter, parse, metadata, each codemod, render, write)."),
     ]
     for option in reversed(options):
         func = option(func)
     return func
 
 
-def _plan(paths, select, ignore, exclude, config_file) -> Plan:
+def _plan(paths, select, ignore, exclude, config_file, phases: Phases = OFF) -> Plan:
     try:
         return make_plan(
-            list(paths), config_file, list(select) if select else None, list(ignore), list(exclude)
+            list(paths), config_file, list(select) if select else None, list(ignore), list(exclude), phases
         )
     except PlanError as exc:
         raise _fail(str(exc)) from None
@@ -77,8 +80,10 @@ def _use_progress(count: int, quiet: bool) -> bool:
     return not quiet and count >= PROGRESS_MIN_FILES and sys.stderr.isatty() and not os.environ.get("CI")
 
 
-def _results(plan: Plan, jobs: int | None, quiet: bool) -> Iterator[FileResult]:
-    stream = run_project(list(plan.files), list(plan.codemods), plan.project, jobs or default_jobs())
+def _results(plan: Plan, jobs: int | None, quiet: bool, profile: bool = False) -> Iterator[FileResult]:
+    stream = run_project(
+        list(plan.files), list(plan.codemods), plan.project, jobs or default_jobs(), profile
+    )
     if not _use_progress(len(plan.files), quiet):
         yield from stream
         return
@@ -99,15 +104,21 @@ def _plural(n: int, word: str) -> str:
 class Tally:
     """What a run saw, for the summary line and the exit code."""
 
-    def __init__(self) -> None:
+    def __init__(self, phases: Phases = OFF) -> None:
         self.start = time.perf_counter()
+        self.phases = phases
         self.scanned = 0
+        self.kept = 0
+        self.parsed = 0
         self.changed = 0
         self.errors = 0
         self.by_codemod: Counter[str] = Counter()
 
     def add(self, result: FileResult) -> None:
+        self.phases.add(result.timings)
         self.scanned += not result.project_level
+        self.kept += result.kept
+        self.parsed += result.parsed
         self.changed += result.changed
         if result.error is not None:
             self.errors += 1
@@ -127,6 +138,20 @@ class Tally:
             f"prodfix: {_plural(self.scanned, 'file')} scanned, {self.changed} {verb}{errors}; "
             f"findings: {counts}; {time.perf_counter() - self.start:.2f}s"
         )
+
+    def profile(self) -> str:
+        counts = {
+            "files scanned": self.scanned, "kept by prefilters": self.kept,
+            "parsed": self.parsed, "changed": self.changed,
+        }
+        return profiling.render(self.phases.totals, counts, time.perf_counter() - self.start)
+
+    def finish(self, verb: str, quiet: bool) -> None:
+        """The summary line, and the profile table when asked for."""
+        if not quiet:
+            _stderr().print(self.summary(verb))
+        if self.phases is not OFF:
+            _stderr().print(findings_output.escape(self.profile()))
 
     def exit_code(self, findings_fail: bool = False) -> int:
         if self.errors:
@@ -155,14 +180,15 @@ def list_codemods() -> None:
 @_common
 @click.option("--format", "fmt", type=click.Choice(findings_output.FORMATS), default="text", show_default=True, help="text: a table; json: a list of objects; github: ::warning annotations.")
 @click.option("--explain", is_flag=True, help="Also show what was deliberately left alone and why each codemod matters.")
-def check(paths, select, ignore, exclude, config_file, jobs, quiet, fmt, explain) -> None:
+def check(paths, select, ignore, exclude, config_file, jobs, quiet, profile, fmt, explain) -> None:
     """Report what would change. Exit 1 when anything would, 0 when clean."""
-    plan = _plan(paths, select, ignore, exclude, config_file)
-    tally = Tally()
+    tally = Tally(Phases() if profile else OFF)
+    plan = _plan(paths, select, ignore, exclude, config_file, tally.phases)
     collected: list[Finding] = []
-    for result in _results(plan, jobs, quiet or fmt != "text"):
+    for result in _results(plan, jobs, quiet or fmt != "text", profile):
         tally.add(result)
         collected.extend(findings_output.visible(result.findings, explain or fmt == "json"))
+    tally.phases.start()
     if fmt == "json":
         click.echo(findings_output.render_json(collected), nl=False)
     elif fmt == "github":
@@ -175,30 +201,33 @@ def check(paths, select, ignore, exclude, config_file, jobs, quiet, fmt, explain
         # In a pipe or a CI log, no terminal width to respect: do not wrap rows.
         console = Console(highlight=False) if sys.stdout.isatty() else Console(highlight=False, width=240)
         findings_output.render_text(console, collected, plan.selection.enabled, explain)
-    if not quiet:
-        _stderr().print(tally.summary("would change"))
+    tally.phases.mark("output")
+    tally.finish("would change", quiet)
     raise click.exceptions.Exit(tally.exit_code(findings_fail=True))
 
 
-def _stream_patches(plan: Plan, jobs: int | None, quiet: bool, sink: Callable[[bytes], object]) -> Tally:
-    tally = Tally()
-    for result in _results(plan, jobs, quiet):
+def _stream_patches(
+    plan: Plan, tally: Tally, jobs: int | None, quiet: bool, sink: Callable[[bytes], object]
+) -> None:
+    for result in _results(plan, jobs, quiet, tally.phases is not OFF):
         tally.add(result)
+        tally.phases.start()
         patch = file_patch(result)
         if patch:
             sink(patch)
-    return tally
+        tally.phases.mark("output")
 
 
 @main.command()
 @_common
 @click.option("--patch", "patch_file", type=click.Path(path_type=Path, dir_okay=False), help="Write the patch to this file instead of stdout.")
-def diff(paths, select, ignore, exclude, config_file, jobs, quiet, patch_file) -> None:
+def diff(paths, select, ignore, exclude, config_file, jobs, quiet, profile, patch_file) -> None:
     """Show the unified diff `fix` would apply; nothing is written.
 
     On a terminal the diff is colored; in a pipe it is a plain patch that `git apply` takes.
     """
-    plan = _plan(paths, select, ignore, exclude, config_file)
+    tally = Tally(Phases() if profile else OFF)
+    plan = _plan(paths, select, ignore, exclude, config_file, tally.phases)
     terminal = patch_file is None and sys.stdout.isatty()
     console = Console(highlight=False)
 
@@ -211,31 +240,30 @@ def diff(paths, select, ignore, exclude, config_file, jobs, quiet, patch_file) -
             sys.stdout.buffer.flush()
 
     if patch_file is None:
-        tally = _stream_patches(plan, jobs, quiet, show)
+        _stream_patches(plan, tally, jobs, quiet, show)
     else:
         try:
             with open(patch_file, "wb") as handle:
-                tally = _stream_patches(plan, jobs, quiet, handle.write)
+                _stream_patches(plan, tally, jobs, quiet, handle.write)
         except OSError as exc:
             raise _fail(f"{patch_file}: cannot write the patch: {exc.strerror}") from None
-    if not quiet:
-        _stderr().print(tally.summary("would change"))
+    tally.finish("would change", quiet)
     raise click.exceptions.Exit(tally.exit_code())
 
 
 @main.command()
 @_common
 @click.option("--allow-dirty", is_flag=True, help="Also rewrite files that have uncommitted changes (by default prodfix refuses, so that its edits never mix with yours).")
-def fix(paths, select, ignore, exclude, config_file, jobs, quiet, allow_dirty) -> None:
+def fix(paths, select, ignore, exclude, config_file, jobs, quiet, profile, allow_dirty) -> None:
     """Apply the changes in place (atomically: a file is either old or new, never half).
 
     In a git work tree, files with uncommitted changes are not rewritten unless --allow-dirty
     is given; nothing is written then, and the exit code is 2.
     """
-    plan = _plan(paths, select, ignore, exclude, config_file)
-    tally = Tally()
+    tally = Tally(Phases() if profile else OFF)
+    plan = _plan(paths, select, ignore, exclude, config_file, tally.phases)
     changed = []
-    for result in _results(plan, jobs, quiet):
+    for result in _results(plan, jobs, quiet, profile):
         tally.add(result)
         if result.changed:
             changed.append(result)
@@ -251,6 +279,7 @@ def fix(paths, select, ignore, exclude, config_file, jobs, quiet, allow_dirty) -
                 f"refusing to rewrite {_plural(len(blocked), 'file')} with uncommitted changes: {listed}. "
                 "Commit or stash them first, or pass --allow-dirty. Nothing was written."
             )
+    tally.phases.start()
     for result in changed:
         assert result.new_bytes is not None
         target = plan.root / result.path
@@ -259,14 +288,14 @@ def fix(paths, select, ignore, exclude, config_file, jobs, quiet, allow_dirty) -
             _stderr().print(f"[red]error:[/] {result.path}: changed on disk during the run; left as it is")
             continue
         write_atomic(target, result.new_bytes)
-    if not quiet:
-        _stderr().print(tally.summary("changed"))
+    tally.phases.mark("write")
+    tally.finish("changed", quiet)
     raise click.exceptions.Exit(tally.exit_code())
 
 
 @main.command("config")
 @_common
-def show_config(paths, select, ignore, exclude, config_file, jobs, quiet) -> None:
+def show_config(paths, select, ignore, exclude, config_file, jobs, quiet, profile) -> None:
     """Print the effective configuration: where it came from, which codemods run and why, their options."""
     plan = _plan(paths, select, ignore, exclude, config_file)
     console = Console(highlight=False, soft_wrap=True)

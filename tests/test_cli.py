@@ -261,3 +261,17 @@ def test_clean_tree_exits_0(git_repo: Path) -> None:
     result = invoke(git_repo, "check")
     assert result.exit_code == 0
     assert "1 file scanned, 0 would change" in result.output
+
+
+def test_profile_names_every_phase_and_the_counts(sample_backend: Path) -> None:
+    out = prodfix(sample_backend, "diff", "--profile", "-j", "1")
+    assert out.returncode == 0, out.stderr
+    table = out.stderr.decode()
+    for phase in ("discovery", "prefilter", "parse", "metadata", "add-timeouts", "print-to-logging", "render", "output"):
+        assert f"\n{phase} " in table, (phase, table)
+    scanned = int(table.split("files scanned ")[1].split(",")[0])
+    kept = int(table.split("kept by prefilters ")[1].split(",")[0])
+    parsed = int(table.split("parsed ")[1].split(",")[0])
+    assert scanned >= kept >= parsed > 0
+    # profiling is a side channel: the patch is the same as without it
+    assert out.stdout == prodfix(sample_backend, "diff", "-j", "1").stdout

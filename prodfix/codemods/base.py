@@ -87,10 +87,13 @@ class CodemodOutput:
 class Reporter:
     """Collects findings for one codemod run on one file, with positions and suppressions."""
 
-    def __init__(self, codemod: "Codemod", file: FileContext, wrapper: MetadataWrapper | None):
+    def __init__(
+        self, codemod: "Codemod", file: FileContext, wrapper: MetadataWrapper | None, phases: Any = None
+    ):
         self.codemod = codemod
         self.file = file
         self._wrapper = wrapper
+        self._phases = phases  # engine.profile.Phases: position metadata is timed on its own
         self._positions: object = None
         self.findings: list[Finding] = []
         # (module, name, alias): merged once per file, after every codemod ran
@@ -113,7 +116,11 @@ class Reporter:
         Positions are computed on first use only: most files report nothing.
         """
         if self._positions is None and self._wrapper is not None:
+            if self._phases is not None:
+                self._phases.mark(self.codemod.name)
             self._positions = self._wrapper.resolve(PositionProvider)
+            if self._phases is not None:
+                self._phases.mark("positions")
         positions = self._positions
         if not positions or node not in positions:  # type: ignore[operator]
             return (1, 1, 1)

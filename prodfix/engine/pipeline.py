@@ -16,6 +16,7 @@ from libcst.metadata import MetadataWrapper
 from prodfix.codemods.base import Codemod, FileContext, Finding, ProjectContext, Reporter
 from prodfix.codemods.common.imports import add_from_import, add_plain_import, merge_from_import
 from prodfix.codemods.common.suppression import Suppressions
+from prodfix.engine.profile import OFF, Phases
 from prodfix.engine.source import DecodedSource, SourceError, decode_source, encode_source
 
 
@@ -34,11 +35,13 @@ class FileResult:
     new_text: str | None = None
     new_bytes: bytes | None = None
     error: FileError | None = None
+    kept: bool = False  # some codemod's prefilter wanted the file
     parsed: bool = False
     changed_by: tuple[str, ...] = ()  # codemod names that changed this file, in order
     # (requirement, codemod name, codemod code) the new code needs declared in the manifest
     dependencies: tuple[tuple[str, str, str], ...] = ()
     project_level: bool = False  # a project file (the dependency manifest), not a scanned source
+    timings: dict[str, float] | None = None  # seconds per phase, only when profiling
 
     @property
     def changed(self) -> bool:
@@ -46,7 +49,7 @@ class FileResult:
 
 
 def process_file(
-    path: Path, rel: str, codemods: list[Codemod], project: ProjectContext
+    path: Path, rel: str, codemods: list[Codemod], project: ProjectContext, phases: Phases = OFF
 ) -> FileResult:
     result = FileResult(path=rel)
     try:
@@ -59,7 +62,8 @@ def process_file(
     except SourceError as exc:
         result.error = FileError(exc.line, exc.reason)
         return result
-    result = process_source(decoded, rel, codemods, project, result)
+    phases.mark("read")
+    result = process_source(decoded, rel, codemods, project, result, phases)
     if result.changed:
         result.old_bytes = data
     return result
@@ -71,12 +75,15 @@ def process_source(
     codemods: list[Codemod],
     project: ProjectContext,
     result: FileResult | None = None,
+    phases: Phases = OFF,
 ) -> FileResult:
     result = result if result is not None else FileResult(path=rel)
     text = decoded.text
     wanted = [c for c in codemods if c.wants(text, rel, project)]
+    phases.mark("prefilter")
     if not wanted:
         return result
+    result.kept = True
     # Trailing blank lines made of spaces are not reproduced exactly by libcst: parse the code
     # without them and put them back after rendering.
     core = text.rstrip(" \t\r\n\f")
@@ -91,6 +98,7 @@ def process_source(
         result.error = FileError(0, f"cannot parse: {type(exc).__name__}")
         return result
     result.parsed = True
+    phases.mark("parse")
     file = FileContext(
         path=rel, source=text, project=project, suppressions=Suppressions.from_source(text)
     )
@@ -104,12 +112,16 @@ def process_source(
         # as no codemod has changed the module, so codemods that only report share it.
         if wrapper is None or wrapper.module is not module:
             wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-        reporter = Reporter(codemod, file, wrapper)
+        reporter = Reporter(codemod, file, wrapper, phases)
         try:
+            wrapper.resolve_many(codemod.metadata)
+            phases.mark("metadata")
             new_module = codemod.transform(wrapper, file, reporter)
         except Exception as exc:  # a bug in one codemod must not end the run
             result.findings.append(_internal(rel, codemod, f"{type(exc).__name__}: {exc}"))
             continue
+        finally:
+            phases.mark(codemod.name)
         if new_module is not module:  # codemods return the same object when they change nothing
             new_code = new_module.code
             try:
@@ -119,6 +131,8 @@ def process_source(
                     _internal(rel, codemod, f"its output does not parse ({exc}); change dropped")
                 )
                 continue
+            finally:
+                phases.mark("render")
             module = new_module
             changed_by.append(codemod.name)
             imports.extend(i for i in reporter.imports if i not in imports)
@@ -142,6 +156,7 @@ def process_source(
         result.error = FileError(0, "libcst cannot reproduce this file byte for byte; left unchanged")
         return result
     new_text = module.code + tail
+    phases.mark("render")
     if new_text != text:
         try:
             result.new_bytes = encode_source(new_text, decoded)

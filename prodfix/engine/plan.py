@@ -16,6 +16,7 @@ from prodfix.config import Config, ConfigError, find_config, load_config
 from prodfix.engine.discovery import DiscoveryError, discover, git_toplevel
 from prodfix.engine.closable_classes import file_class_modes, qualify
 from prodfix.engine.module_index import build_index, count_imports
+from prodfix.engine.profile import OFF, Phases
 
 
 class PlanError(Exception):
@@ -113,7 +114,9 @@ def make_plan(
     select: list[str] | None = None,
     ignore: list[str] | None = None,
     exclude: list[str] | None = None,
+    phases: Phases = OFF,
 ) -> Plan:
+    phases.start()
     paths = paths or [Path(".")]
     for path in paths:
         if not path.exists():
@@ -137,6 +140,7 @@ def make_plan(
     selection = select_codemods(config, _split(select), _split(ignore) or [])
     codemods = tuple(c(config.options_for(c)) for c in selection.enabled)
     excludes = [*config.exclude, *(exclude or [])]
+    phases.mark("config")
     try:
         found = discover(paths, root, excludes, in_git=top is not None)
     except DiscoveryError as exc:
@@ -144,7 +148,9 @@ def make_plan(
     files = tuple((path, path.relative_to(root).as_posix()) for path in found.files)
     whole_repo = not excludes and all(p.resolve() == root for p in paths)
     listed = [rel for _, rel in files] if whole_repo else None
+    phases.mark("discovery")
     modules, closable = _project_facts(root, top is not None, codemods, listed)
+    phases.mark("project facts")
     return Plan(
         root=root,
         in_git=top is not None,

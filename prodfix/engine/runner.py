@@ -15,22 +15,32 @@ from pathlib import Path
 from prodfix.codemods.base import Codemod, Finding, ProjectContext
 from prodfix.engine import manifest
 from prodfix.engine.pipeline import FileResult, process_file
+from prodfix.engine.profile import Phases
 
-_WORKER_STATE: tuple[list[Codemod], ProjectContext] | None = None
+_WORKER_STATE: tuple[list[Codemod], ProjectContext, bool] | None = None
 # Below this many files a pool costs more than it saves.
 MIN_FILES_FOR_POOL = 8
 
 
-def _init_worker(codemods: list[Codemod], project: ProjectContext) -> None:
+def _init_worker(codemods: list[Codemod], project: ProjectContext, profile: bool) -> None:
     global _WORKER_STATE
-    _WORKER_STATE = (codemods, project)
+    _WORKER_STATE = (codemods, project, profile)
 
 
 def _work(item: tuple[str, str]) -> FileResult:
     assert _WORKER_STATE is not None
-    codemods, project = _WORKER_STATE
+    codemods, project, profile = _WORKER_STATE
     path, rel = item
-    return process_file(Path(path), rel, codemods, project)
+    return _process(Path(path), rel, codemods, project, profile)
+
+
+def _process(path: Path, rel: str, codemods: list[Codemod], project: ProjectContext, profile: bool) -> FileResult:
+    if not profile:
+        return process_file(path, rel, codemods, project)
+    phases = Phases()
+    result = process_file(path, rel, codemods, project, phases)
+    result.timings = phases.totals
+    return result
 
 
 def default_jobs() -> int:
@@ -45,16 +55,17 @@ def run_files(
     codemods: list[Codemod],
     project: ProjectContext,
     jobs: int,
+    profile: bool = False,
 ) -> Iterator[FileResult]:
     if jobs <= 1 or len(files) < MIN_FILES_FOR_POOL:
         for path, rel in files:
-            yield process_file(path, rel, codemods, project)
+            yield _process(path, rel, codemods, project, profile)
         return
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     items = [(str(path), rel) for path, rel in files]
     chunksize = max(1, min(16, len(items) // (jobs * 8)))
-    with context.Pool(jobs, initializer=_init_worker, initargs=(codemods, project)) as pool:
+    with context.Pool(jobs, initializer=_init_worker, initargs=(codemods, project, profile)) as pool:
         yield from pool.imap(_work, items, chunksize=chunksize)
 
 
@@ -63,10 +74,11 @@ def run_project(
     codemods: list[Codemod],
     project: ProjectContext,
     jobs: int,
+    profile: bool = False,
 ) -> Iterator[FileResult]:
     """Every file's result in order, then the dependency manifest's when changed code needs one."""
     needed: dict[str, tuple[str, str]] = {}
-    for result in run_files(files, codemods, project, jobs):
+    for result in run_files(files, codemods, project, jobs, profile):
         for requirement, name, code in result.dependencies:
             needed.setdefault(requirement, (name, code))
         yield result
