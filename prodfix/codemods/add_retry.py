@@ -36,6 +36,7 @@ generators, and functions taking a request or session (per-request work).
 
 from __future__ import annotations
 
+import ast
 import fnmatch
 import re
 from dataclasses import dataclass, field
@@ -150,6 +151,25 @@ class AddRetry(Codemod):
             "create_pool*",
         )
         targets: tuple[str, ...] = ()  # "path/to/module.py:function" or ":Class.method"
+
+    def candidates(self, facts, source: str, path: str, project=None) -> bool:
+        """A call that connects, by the same tests as ``_Analyzer.visit_Call``, on names only."""
+        qualified = set(CONNECT_CALLS) | MONGO_CLIENTS | AIOKAFKA
+        if facts.imports_any({q.split(".")[0] for q in qualified}):
+            names = {q.rpartition(".")[2] for q in qualified} | facts.aliases_of(qualified)
+            if not facts.call_names.isdisjoint(names):
+                return True
+        for name, call in facts.calls:
+            if not isinstance(call.func, ast.Attribute):
+                continue
+            receiver = _dotted(call.func.value).lower()
+            if name in ("connect", "begin") and "engine" in receiver.split(".")[-1]:
+                return True
+            if (name == "create_all" and receiver.endswith("metadata")) or name == "run_sync":
+                return True
+            if (name == "ping" and not call.args) or (name == "execute" and call.args and _SELECT_ONE.search(source)):
+                return True
+        return False
 
     def transform(self, wrapper: MetadataWrapper, file: FileContext, reporter: Reporter) -> cst.Module:
         module = wrapper.module
@@ -431,6 +451,23 @@ class _Analyzer(cst.CSTVisitor):
             function.mongo_command = True
         elif attr == "execute" and node.args and _is_select_one(node.args[0].value):
             function.kinds.add("sqlalchemy")
+
+
+_SELECT_ONE = re.compile(r"select\s+1", re.IGNORECASE)
+
+
+def _dotted(expr: ast.expr) -> str:
+    """``a.b.c`` -> "a.b.c"; a call or subscript by what it calls or indexes (as libcst's
+    ``get_full_name_for_node`` does); anything else ""."""
+    if isinstance(expr, ast.Name):
+        return expr.id
+    if isinstance(expr, ast.Attribute):
+        return f"{_dotted(expr.value)}.{expr.attr}"
+    if isinstance(expr, ast.Call):
+        return _dotted(expr.func)
+    if isinstance(expr, ast.Subscript):
+        return _dotted(expr.value)
+    return ""
 
 
 def _is_select_one(expr: cst.BaseExpression) -> bool:

@@ -99,6 +99,11 @@ BLOCKING_REDIS = re.compile(
     r"bzpopmax|bzmpop|xread|xreadgroup)\s*\(|\bimport rq\b|\bfrom rq\b"
 )
 
+# A call can only resolve to one of the clients above through an import of one of these.
+MODULE_ROOTS = frozenset(
+    {"requests", "httpx", "aiohttp", "urllib", "http", "smtplib", "ftplib", "socket", "redis",
+     "sqlalchemy", "sqlmodel", "psycopg2", "psycopg", "asyncpg", "pymongo", "motor"}
+)
 TRIGGER_NAMES = frozenset(
     {*HTTP_METHODS, "stream", "Client", "AsyncClient", "ClientSession", "urlopen", "HTTPConnection",
      "HTTPSConnection", "SMTP", "SMTP_SSL", "LMTP", "FTP", "FTP_TLS", "create_connection", "Redis",
@@ -162,6 +167,12 @@ class AddTimeouts(Codemod):
         redis_connect: float = 5
         db_connect: float = 10
         db_command: float = 30
+
+    def candidates(self, facts, source: str, path: str, project=None) -> bool:
+        if not facts.imports_any(MODULE_ROOTS):
+            return False
+        aliases = {local for local, target in facts.bound.items() if target.rpartition(".")[2] in TRIGGER_NAMES}
+        return not facts.call_names.isdisjoint(TRIGGER_NAMES | aliases)
 
     def transform(self, wrapper: MetadataWrapper, file: FileContext, reporter: Reporter) -> cst.Module:
         module = wrapper.module

@@ -172,8 +172,19 @@ class Codemod:
     def __init__(self, options: object | None = None) -> None:
         self.options = options if options is not None else self.Options()
 
+    def skips(self, source: str, path: str) -> bool:
+        """Policy, not speed: files this codemod leaves alone by rule (tests, scripts...)."""
+        return False
+
     def wants(self, source: str, path: str, project: ProjectContext | None = None) -> bool:
-        return self.prefilter.search(source) is not None
+        """The first prefilter, a regex over the text: False when the file cannot match."""
+        return not self.skips(source, path) and self.prefilter.search(source) is not None
+
+    def candidates(self, facts: Any, source: str, path: str, project: ProjectContext | None = None) -> bool:
+        """The second prefilter, on ``common.ast_facts.AstFacts``: could this file change or report?
+
+        Must be conservative (True when unsure). The default keeps every file ``wants`` kept."""
+        return True
 
     def transform(
         self, wrapper: MetadataWrapper, file: FileContext, reporter: Reporter

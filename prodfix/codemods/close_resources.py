@@ -37,6 +37,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, ScopeProvider
 
 from prodfix.codemods.base import Codemod, FileContext, Rationale, Reporter
+from prodfix.codemods.common.ast_facts import call_root
 from prodfix.codemods.common.names import is_builtin, qualified_names
 from prodfix.engine.closable_classes import class_modes
 
@@ -60,6 +61,7 @@ CLOSABLES: dict[str, tuple[str, str]] = {
     "concurrent.futures.ProcessPoolExecutor": ("sync", "shutdown"),
     "sqlite3.connect": ("closing", "close"),
 }
+OPENER_NAMES = frozenset(q.rpartition(".")[2] for q in CLOSABLES)
 FILE_OPENERS = frozenset({"builtins.open", "io.open", "codecs.open"})
 # Functions that consume a file completely before returning (safe to pass the handle to).
 EAGER_CONSUMERS = frozenset(
@@ -115,6 +117,20 @@ class CloseResources(Codemod):
             names = sorted({q.rpartition(".")[2] for q in classes})
             self._class_pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, names)) + r")\s*\(")
         return self._class_pattern.search(source) is not None
+
+    def candidates(self, facts, source: str, path: str, project=None) -> bool:
+        """A call to an opener (or a project class that closes) outside a ``with`` item: by its
+        plain name, or on an imported module (``requests.Session()``), never ``storage.open()``."""
+        names = set(OPENER_NAMES) | facts.aliases_of(set(CLOSABLES))
+        classes = project.closable_classes if project is not None else None
+        if classes:
+            names |= {q.rpartition(".")[2] for q in classes}
+        for name, call in facts.calls:
+            if name not in names or id(call) in facts.with_items:
+                continue
+            if isinstance(call.func, ast.Name) or call_root(call) in facts.bound:
+                return True
+        return False
 
     @dataclass(frozen=True)
     class Options:

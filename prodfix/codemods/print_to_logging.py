@@ -106,10 +106,12 @@ class PrintToLogging(Codemod):
             self._keep = pathspec.GitIgnoreSpec.from_lines(self.options.keep_paths)
         return self._keep.match_file(path)
 
-    def wants(self, source: str, path: str, project: ProjectContext | None = None) -> bool:
-        if source.startswith("#!") or self.keeps_path(path):
-            return False
-        return super().wants(source, path, project)
+    def skips(self, source: str, path: str) -> bool:
+        return source.startswith("#!") or self.keeps_path(path)
+
+    def candidates(self, facts, source: str, path: str, project: ProjectContext | None = None) -> bool:
+        names = {"print", "print_exc"} | facts.aliases_of({"traceback.print_exc"})
+        return not facts.call_names.isdisjoint(names)
 
     def transform(self, wrapper: MetadataWrapper, file: FileContext, reporter: Reporter) -> cst.Module:
         module = wrapper.module

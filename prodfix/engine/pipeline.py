@@ -15,6 +15,7 @@ from libcst.metadata import MetadataWrapper
 
 from prodfix.codemods.base import Codemod, FileContext, Finding, ProjectContext, Reporter
 from prodfix.codemods.common.imports import add_from_import, add_plain_import, merge_from_import
+from prodfix.codemods.common import ast_facts
 from prodfix.codemods.common.suppression import Suppressions
 from prodfix.engine.profile import OFF, Phases
 from prodfix.engine.source import DecodedSource, SourceError, decode_source, encode_source
@@ -76,14 +77,34 @@ def process_source(
     project: ProjectContext,
     result: FileResult | None = None,
     phases: Phases = OFF,
+    prefilter: bool = True,
 ) -> FileResult:
+    """``prefilter=False`` runs every codemod on the file (the tests use it to prove the
+    prefilters never drop a file a codemod would change or report on)."""
     result = result if result is not None else FileResult(path=rel)
     text = decoded.text
-    wanted = [c for c in codemods if c.wants(text, rel, project)]
+    if prefilter:
+        wanted = [c for c in codemods if c.wants(text, rel, project)]
+    else:
+        wanted = [c for c in codemods if not c.skips(text, rel)]
     phases.mark("prefilter")
     if not wanted:
         return result
     result.kept = True
+    if prefilter and any(type(c).candidates is not Codemod.candidates for c in wanted):
+        try:
+            tree = ast.parse(text)
+        except SyntaxError as exc:
+            result.error = FileError(exc.lineno or 0, f"syntax error: {exc.msg}")
+            return result
+        except (ValueError, RecursionError, MemoryError):
+            tree = None  # libcst decides below
+        if tree is not None:
+            facts = ast_facts.collect(tree)
+            wanted = [c for c in wanted if c.candidates(facts, text, rel, project)]
+        phases.mark("ast prefilter")
+        if not wanted:
+            return result
     # Trailing blank lines made of spaces are not reproduced exactly by libcst: parse the code
     # without them and put them back after rendering.
     core = text.rstrip(" \t\r\n\f")

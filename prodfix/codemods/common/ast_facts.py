@@ -1,0 +1,87 @@
+"""The second prefilter: facts read from Python's own (C) parser before any libcst work.
+
+A text regex cannot tell ``print(`` in a docstring from a call, or ``storage.open(`` from the
+builtin. ``ast.parse`` can, at a fraction of libcst's cost (about 1/6 of a libcst parse and
+1/20 of a parse plus scope analysis here), so every file a regex keeps is walked once into
+:class:`AstFacts`, and each codemod's ``candidates(facts)`` says whether the file contains
+anything it could change or report. Only files some codemod still wants are parsed by libcst.
+
+The facts are deliberately coarse (names, not scopes): a codemod's test may keep a file it then
+leaves alone, but must never drop one it would have changed or reported on
+(``tests/test_prefilters.py`` checks that on every fixture).
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+
+@dataclass
+class AstFacts:
+    # every call, with the called name: ``f(...)`` -> "f", ``a.b.f(...)`` -> "f"
+    calls: list[tuple[str, ast.Call]] = field(default_factory=list)
+    call_names: set[str] = field(default_factory=set)
+    # calls that are the context expression of a ``with`` item (already closed by it)
+    with_items: set[int] = field(default_factory=set)
+    # imported modules, absolute: ``import a.b`` -> "a.b"; ``from a.b import c`` -> "a.b", "a.b.c"
+    modules: set[str] = field(default_factory=set)
+    # names bound by imports anywhere in the file -> what they stand for ("np" -> "numpy")
+    bound: dict[str, str] = field(default_factory=dict)
+    functions: set[str] = field(default_factory=set)  # names of every def / async def
+
+    @property
+    def module_roots(self) -> set[str]:
+        return {m.split(".", 1)[0] for m in self.modules}
+
+    def imports_any(self, roots: frozenset[str] | set[str]) -> bool:
+        return not self.module_roots.isdisjoint(roots)
+
+    def aliases_of(self, qualified: frozenset[str] | set[str]) -> set[str]:
+        """Local names bound to one of ``qualified`` (``from traceback import print_exc as pe``)."""
+        return {name for name, target in self.bound.items() if target in qualified}
+
+
+def call_root(call: ast.Call) -> str | None:
+    """The name a call's attribute chain starts from: ``a.b.f()`` -> "a"; ``f()`` -> "f"."""
+    node = call.func
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def collect(tree: ast.Module) -> AstFacts:
+    facts = AstFacts()
+    for node in ast.walk(tree):
+        kind = type(node)
+        if kind is ast.Call:
+            func = node.func  # type: ignore[attr-defined]
+            if type(func) is ast.Name:
+                name = func.id
+            elif type(func) is ast.Attribute:
+                name = func.attr
+            else:
+                continue
+            facts.calls.append((name, node))  # type: ignore[arg-type]
+            facts.call_names.add(name)
+        elif kind is ast.With or kind is ast.AsyncWith:
+            for item in node.items:  # type: ignore[attr-defined]
+                facts.with_items.add(id(item.context_expr))
+        elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
+            facts.functions.add(node.name)  # type: ignore[attr-defined]
+        elif kind is ast.Import:
+            for alias in node.names:  # type: ignore[attr-defined]
+                facts.modules.add(alias.name)
+                if alias.asname:
+                    facts.bound[alias.asname] = alias.name
+                else:
+                    root = alias.name.split(".", 1)[0]
+                    facts.bound[root] = root
+        elif kind is ast.ImportFrom and not node.level and node.module:  # type: ignore[attr-defined]
+            module = node.module  # type: ignore[attr-defined]
+            facts.modules.add(module)
+            for alias in node.names:  # type: ignore[attr-defined]
+                if alias.name != "*":
+                    facts.modules.add(f"{module}.{alias.name}")
+                    facts.bound[alias.asname or alias.name] = f"{module}.{alias.name}"
+    return facts

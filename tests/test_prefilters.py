@@ -1,0 +1,69 @@
+"""The prefilters (text regexes, then AST facts) only ever skip files a codemod would not touch.
+
+Every fixture input is run through each codemod twice: with the prefilters, and with them
+bypassed (the codemod runs on the whole file). Both must give the same output and findings.
+A second group shows the prefilters actually filter: files that only mention a trigger word
+are never parsed by libcst.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from helpers import header
+from prodfix.codemods import registry
+from prodfix.codemods.base import ProjectContext
+from prodfix.config import build_options
+from prodfix.engine.pipeline import process_source
+from prodfix.engine.source import decode_source
+
+FIXTURES = Path(__file__).parent / "fixtures"
+# fix-imports needs the project's module index; its prefilter is tested with its project fixtures
+STANDALONE = [c for c in registry.CODEMODS if not c.needs_module_index]
+
+
+def _inputs() -> list[Path]:
+    return sorted(
+        p for p in FIXTURES.rglob("*.py") if not p.name.endswith(".expected.py") and "fix_imports" not in p.parts
+    )
+
+
+def _run(codemod_cls, path: Path, prefilter: bool):
+    source = path.read_text(encoding="utf-8")
+    raw = header(source, "options")
+    opts = None
+    if raw and path.parent.name == codemod_cls.name.replace("-", "_"):
+        opts = build_options(codemod_cls, json.loads(raw), str)
+    rel = header(source, "fixture-path") or path.relative_to(FIXTURES).as_posix()
+    return process_source(
+        decode_source(source.encode("utf-8")), rel, [codemod_cls(opts)], ProjectContext(root="."),
+        prefilter=prefilter,
+    )
+
+
+@pytest.mark.parametrize("codemod_cls", STANDALONE, ids=lambda c: c.name)
+def test_prefilters_never_drop_a_change_or_a_finding(codemod_cls) -> None:
+    dropped = []
+    for path in _inputs():
+        filtered, full = _run(codemod_cls, path, True), _run(codemod_cls, path, False)
+        if (filtered.new_text, filtered.findings) != (full.new_text, full.findings):
+            dropped.append(path.relative_to(FIXTURES).as_posix())
+    assert not dropped
+
+
+@pytest.mark.parametrize(
+    ("name", "source"),
+    [
+        ("print-to-logging", '"""Call print(x) to see it."""\n# print(y)\nvalue = "print(z)"\n'),
+        ("close-resources", "def read(storage, name):\n    return storage.open(name).read()\n"),
+        ("close-resources", "def read(path):\n    with open(path) as f:\n        return f.read()\n"),
+        ("add-timeouts", "def get(cache, key):\n    return cache.get(key)  # no HTTP client imported\n"),
+        ("add-retry", "from django.db.models.signals import post_save\npost_save.connect(handler)\n"),
+    ],
+)
+def test_mentions_are_not_parsed(name: str, source: str) -> None:
+    result = process_source(decode_source(source.encode()), "app/m.py", [registry.lookup(name)()], ProjectContext("."))
+    assert not result.parsed and not result.findings
