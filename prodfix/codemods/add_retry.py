@@ -167,7 +167,7 @@ class AddRetry(Codemod):
                 return True
             if (name == "create_all" and receiver.endswith("metadata")) or name == "run_sync":
                 return True
-            if (name == "ping" and not call.args) or (name == "execute" and call.args and _SELECT_ONE.search(source)):
+            if (name == "ping" and not call.args) or (name == "execute" and call.args and _selects_one(call.args[0])):
                 return True
         return False
 
@@ -453,7 +453,14 @@ class _Analyzer(cst.CSTVisitor):
             function.kinds.add("sqlalchemy")
 
 
-_SELECT_ONE = re.compile(r"select\s+1", re.IGNORECASE)
+def _selects_one(expr: ast.expr) -> bool:
+    """``"SELECT 1"`` or ``text("SELECT 1")``, as ``_is_select_one`` below, on an ast node."""
+    if isinstance(expr, ast.Call) and expr.args:
+        expr = expr.args[0]
+    return (
+        isinstance(expr, ast.Constant) and isinstance(expr.value, str)
+        and re.fullmatch(r"\s*select\s+1\s*;?\s*", expr.value, re.IGNORECASE) is not None
+    )
 
 
 def _dotted(expr: ast.expr) -> str:

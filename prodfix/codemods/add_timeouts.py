@@ -99,10 +99,11 @@ BLOCKING_REDIS = re.compile(
     r"bzpopmax|bzmpop|xread|xreadgroup)\s*\(|\bimport rq\b|\bfrom rq\b"
 )
 
-# A call can only resolve to one of the clients above through an import of one of these.
-MODULE_ROOTS = frozenset(
-    {"requests", "httpx", "aiohttp", "urllib", "http", "smtplib", "ftplib", "socket", "redis",
-     "sqlalchemy", "sqlmodel", "psycopg2", "psycopg", "asyncpg", "pymongo", "motor"}
+# A call can only resolve to one of the clients above through an import of one of these
+# (``urllib`` and ``http`` alone: ``import urllib`` still reaches ``urllib.request``).
+CLIENT_MODULES = (
+    "requests", "httpx", "aiohttp", "urllib.request", "http.client", "smtplib", "ftplib", "socket",
+    "redis", "sqlalchemy", "sqlmodel", "psycopg2", "psycopg", "asyncpg", "pymongo", "motor",
 )
 TRIGGER_NAMES = frozenset(
     {*HTTP_METHODS, "stream", "Client", "AsyncClient", "ClientSession", "urlopen", "HTTPConnection",
@@ -169,10 +170,17 @@ class AddTimeouts(Codemod):
         db_command: float = 30
 
     def candidates(self, facts, source: str, path: str, project=None) -> bool:
-        if not facts.imports_any(MODULE_ROOTS):
+        """A client module imported, and a trigger called on an imported name or a session:
+        ``requests.get()``, ``get()`` from ``from requests import get``, ``session.get()``."""
+        if not any(m in ("urllib", "http") or m.startswith(CLIENT_MODULES) for m in facts.modules):
             return False
         aliases = {local for local, target in facts.bound.items() if target.rpartition(".")[2] in TRIGGER_NAMES}
-        return not facts.call_names.isdisjoint(TRIGGER_NAMES | aliases)
+        names = TRIGGER_NAMES | aliases
+        sessions = not facts.call_names.isdisjoint({"Session", "session", "Client", "AsyncClient", "ClientSession"})
+        for name, call in facts.calls:
+            if name in names and (sessions or (facts.qualified(call) or "").startswith(CLIENT_MODULES)):
+                return True
+        return False
 
     def transform(self, wrapper: MetadataWrapper, file: FileContext, reporter: Reporter) -> cst.Module:
         module = wrapper.module

@@ -37,7 +37,6 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, ScopeProvider
 
 from prodfix.codemods.base import Codemod, FileContext, Rationale, Reporter
-from prodfix.codemods.common.ast_facts import call_root
 from prodfix.codemods.common.names import is_builtin, qualified_names
 from prodfix.engine.closable_classes import class_modes
 
@@ -121,14 +120,13 @@ class CloseResources(Codemod):
     def candidates(self, facts, source: str, path: str, project=None) -> bool:
         """A call to an opener (or a project class that closes) outside a ``with`` item: by its
         plain name, or on an imported module (``requests.Session()``), never ``storage.open()``."""
-        names = set(OPENER_NAMES) | facts.aliases_of(set(CLOSABLES))
         classes = project.closable_classes if project is not None else None
-        if classes:
-            names |= {q.rpartition(".")[2] for q in classes}
+        class_names = {q.rpartition(".")[2] for q in classes} if classes else set()
+        names = OPENER_NAMES | class_names | facts.aliases_of(set(CLOSABLES))
         for name, call in facts.calls:
             if name not in names or id(call) in facts.with_items:
                 continue
-            if isinstance(call.func, ast.Name) or call_root(call) in facts.bound:
+            if isinstance(call.func, ast.Name) or name in class_names or facts.qualified(call) in CLOSABLES:
                 return True
         return False
 

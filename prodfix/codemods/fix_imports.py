@@ -26,6 +26,7 @@ in ``__init__.py`` keep every name.
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass, field
 
@@ -39,6 +40,20 @@ _IMPORT_LINE = re.compile(
     r"^[ \t]*(?:from[ \t]+(\.*)([A-Za-z_][\w.]*)?[ \t]+import\b|import[ \t]+([A-Za-z_][\w.]*(?:[ \t]*,[ \t]*[A-Za-z_][\w.]*)*))",
     re.MULTILINE,
 )
+
+
+def _regex_imports(source: str):
+    for match in _IMPORT_LINE.finditer(source):
+        dots, module, plain = match.groups()
+        yield len(dots or ""), ([module] if module else [n.strip() for n in plain.split(",")] if plain else [])
+
+
+def _ast_imports(nodes: list[ast.Import | ast.ImportFrom]):
+    for node in nodes:
+        if isinstance(node, ast.ImportFrom):
+            yield node.level, [node.module] if node.module else []
+        else:
+            yield 0, [alias.name for alias in node.names]
 
 
 def _name_of(node: cst.CSTNode | None) -> str:
@@ -66,6 +81,14 @@ class FixImports(Codemod):
         report_sys_path: bool = True
 
     def wants(self, source: str, path: str, project: ProjectContext | None = None) -> bool:
+        return self._scan(source, path, project, _regex_imports(source))
+
+    def candidates(self, facts, source: str, path: str, project: ProjectContext | None = None) -> bool:
+        """The same test on the real import statements (not ones quoted in strings)."""
+        return self._scan(source, path, project, _ast_imports(facts.imports))
+
+    def _scan(self, source: str, path: str, project: ProjectContext | None, imports) -> bool:
+        """``imports`` yields (leading dots, imported module names) for each import statement."""
         index = project.modules if project is not None else None
         if index is None:
             return False
@@ -77,13 +100,11 @@ class FixImports(Codemod):
         depth = (path[len(root) + 1 :] if root else path).count("/")  # packages above the file
         if self.options.report_sys_path and "sys.path" in source:
             return True
-        for match in _IMPORT_LINE.finditer(source):
-            dots, module, plain = match.groups()
+        for dots, names in imports:
             if dots:
-                if len(dots) - 1 >= depth:  # climbs to or above the root: rewritten absolute
+                if dots - 1 >= depth:  # climbs to or above the root: rewritten absolute
                     return True
                 continue
-            names = [module] if module else [n.strip() for n in plain.split(",")]
             if any(index.is_first_party(n) and not index.resolves(n, path) for n in names):
                 return True
         return False

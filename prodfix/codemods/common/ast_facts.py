@@ -29,6 +29,7 @@ class AstFacts:
     # names bound by imports anywhere in the file -> what they stand for ("np" -> "numpy")
     bound: dict[str, str] = field(default_factory=dict)
     functions: set[str] = field(default_factory=set)  # names of every def / async def
+    imports: list[ast.Import | ast.ImportFrom] = field(default_factory=list)
 
     @property
     def module_roots(self) -> set[str]:
@@ -36,6 +37,18 @@ class AstFacts:
 
     def imports_any(self, roots: frozenset[str] | set[str]) -> bool:
         return not self.module_roots.isdisjoint(roots)
+
+    def qualified(self, call: ast.Call) -> str | None:
+        """What a call names through the file's imports: with ``import requests as rq``,
+        ``rq.Session()`` -> "requests.Session"; None when its root is not an imported name."""
+        parts = []
+        node = call.func
+        while isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        if not isinstance(node, ast.Name) or node.id not in self.bound:
+            return None
+        return ".".join([self.bound[node.id], *reversed(parts)])
 
     def aliases_of(self, qualified: frozenset[str] | set[str]) -> set[str]:
         """Local names bound to one of ``qualified`` (``from traceback import print_exc as pe``)."""
@@ -70,6 +83,7 @@ def collect(tree: ast.Module) -> AstFacts:
         elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
             facts.functions.add(node.name)  # type: ignore[attr-defined]
         elif kind is ast.Import:
+            facts.imports.append(node)  # type: ignore[arg-type]
             for alias in node.names:  # type: ignore[attr-defined]
                 facts.modules.add(alias.name)
                 if alias.asname:
@@ -77,7 +91,10 @@ def collect(tree: ast.Module) -> AstFacts:
                 else:
                     root = alias.name.split(".", 1)[0]
                     facts.bound[root] = root
-        elif kind is ast.ImportFrom and not node.level and node.module:  # type: ignore[attr-defined]
+        elif kind is ast.ImportFrom:
+            facts.imports.append(node)  # type: ignore[arg-type]
+            if node.level or not node.module:  # type: ignore[attr-defined]
+                continue
             module = node.module  # type: ignore[attr-defined]
             facts.modules.add(module)
             for alias in node.names:  # type: ignore[attr-defined]
