@@ -148,6 +148,7 @@ def discover(paths: list[Path], root: Path, exclude: list[str], in_git: bool) ->
     """List the Python files under ``paths``; raise DiscoveryError for a path that does not exist."""
     excluded = pathspec.GitIgnoreSpec.from_lines(exclude) if exclude else None
     files: dict[str, Path] = {}
+    prefix = str(root) + os.sep
     for given in paths:
         path = given.resolve()
         if not path.exists():
@@ -163,8 +164,13 @@ def discover(paths: list[Path], root: Path, exclude: list[str], in_git: bool) ->
         else:
             candidates = _walk_files(root, path)
         for candidate in candidates:
-            rel = relative(candidate, root)
+            # the walk and git list paths under the resolved root: their relative path is a slice
+            text = str(candidate)
+            if candidate is not path and text.startswith(prefix):
+                rel = text[len(prefix) :].replace(os.sep, "/")
+            else:
+                rel = relative(candidate, root)
             if excluded is not None and excluded.match_file(rel):
                 continue
-            files[rel] = candidate.resolve()
+            files[rel] = candidate.resolve() if candidate.is_symlink() or candidate is path else candidate
     return Discovered(root=root, files=tuple(files[k] for k in sorted(files)))

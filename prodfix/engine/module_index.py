@@ -10,6 +10,8 @@ existing first-party absolute imports resolve wins.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import sys
 import tomllib
@@ -38,6 +40,13 @@ class ModuleIndex:
     def _join(root: str, dotted: str) -> str:
         path = dotted.replace(".", "/")
         return f"{root}/{path}" if root else path
+
+    def fingerprint(self) -> str:
+        """What results depend on (files, roots, declared dependencies), for the result cache."""
+        h = hashlib.blake2b(digest_size=16)
+        for part in (sorted(self.files), self.roots, sorted(self.dependencies)):
+            h.update("\0".join(part).encode("utf-8", "surrogateescape") + b"\1")
+        return h.hexdigest()
 
     def resolves_under(self, dotted: str, root: str) -> bool:
         path = self._join(root, dotted)
@@ -175,6 +184,17 @@ def _dockerfile_roots(dockerfile: Path, root: Path, dirs: frozenset[str]) -> set
     return found
 
 
+def _marker_files(root: Path) -> list[Path]:
+    """Every ROOT_MARKERS file in the repository, outside hidden, node_modules and venv folders
+    (one os.walk: globbing once per marker walked the tree seven times)."""
+    markers = frozenset(ROOT_MARKERS)
+    found = []
+    for folder, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in ("node_modules", "venv"))
+        found.extend(Path(folder, name) for name in sorted(markers.intersection(filenames)))
+    return found
+
+
 def _candidate_roots(root: Path, dirs: frozenset[str], files: frozenset[str]) -> list[str]:
     candidates = {""}
     if "src" in dirs:
@@ -186,20 +206,17 @@ def _candidate_roots(root: Path, dirs: frozenset[str], files: frozenset[str]) ->
             parent = package.rpartition("/")[0]
             if f"{parent}/__init__.py" not in files and parent.count("/") < 3:
                 candidates.add(parent)
-    for marker in ROOT_MARKERS:
-        for found in root.glob(f"**/{marker}"):
-            rel = found.parent.relative_to(root).as_posix()
-            if rel != "." and any(part.startswith(".") or part in ("node_modules", "venv") for part in rel.split("/")):
+    for found in _marker_files(root):
+        rel = found.parent.relative_to(root).as_posix()
+        candidates.add("" if rel == "." else rel)
+        if found.name == "Dockerfile":
+            candidates |= _dockerfile_roots(found, root, dirs)
+        for entry in _pytest_pythonpath(found.parent):
+            try:
+                rel_entry = entry.resolve().relative_to(root).as_posix()
+            except ValueError:
                 continue
-            candidates.add("" if rel == "." else rel)
-            if marker == "Dockerfile":
-                candidates |= _dockerfile_roots(found, root, dirs)
-            for entry in _pytest_pythonpath(found.parent):
-                try:
-                    rel_entry = entry.resolve().relative_to(root).as_posix()
-                except ValueError:
-                    continue
-                candidates.add("" if rel_entry == "." else rel_entry)
+            candidates.add("" if rel_entry == "." else rel_entry)
     return sorted(c for c in candidates if c == "" or c in dirs)
 
 

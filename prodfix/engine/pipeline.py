@@ -17,6 +17,7 @@ from prodfix.codemods.base import Codemod, FileContext, Finding, ProjectContext,
 from prodfix.codemods.common.imports import add_from_import, add_plain_import, merge_from_import
 from prodfix.codemods.common import ast_facts
 from prodfix.codemods.common.suppression import Suppressions
+from prodfix.engine.cache import content_digest
 from prodfix.engine.profile import OFF, Phases
 from prodfix.engine.source import DecodedSource, SourceError, decode_source, encode_source
 
@@ -43,6 +44,7 @@ class FileResult:
     dependencies: tuple[tuple[str, str, str], ...] = ()
     project_level: bool = False  # a project file (the dependency manifest), not a scanned source
     timings: dict[str, float] | None = None  # seconds per phase, only when profiling
+    digest: str | None = None  # hash of the bytes this result was computed from (result cache)
 
     @property
     def changed(self) -> bool:
@@ -58,6 +60,7 @@ def process_file(
     except OSError as exc:
         result.error = FileError(0, f"cannot read: {exc.strerror or exc}")
         return result
+    result.digest = content_digest(data)
     try:
         decoded = decode_source(data)
     except SourceError as exc:

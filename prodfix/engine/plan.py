@@ -15,6 +15,7 @@ from prodfix.codemods.base import Codemod, ProjectContext
 from prodfix.config import Config, ConfigError, find_config, load_config
 from prodfix.engine.discovery import DiscoveryError, discover, git_toplevel
 from prodfix.engine.closable_classes import file_class_modes, qualify
+from prodfix.engine.cache import JsonStore, content_digest
 from prodfix.engine.module_index import build_index, count_imports
 from prodfix.engine.profile import OFF, Phases
 
@@ -40,6 +41,7 @@ class Plan:
     codemods: tuple[Codemod, ...]
     files: tuple[tuple[Path, str], ...]  # (absolute path, path relative to root)
     project: ProjectContext
+    warnings: tuple[str, ...] = ()
 
 
 def _split(values: tuple[str, ...] | list[str] | None) -> list[str] | None:
@@ -78,11 +80,14 @@ def select_codemods(config: Config, select: list[str] | None, ignore: list[str])
     return Selection(enabled=tuple(enabled), reasons=reasons)
 
 
-def _project_facts(root: Path, in_git: bool, codemods: tuple[Codemod, ...], listed: list[str] | None):
+def _project_facts(
+    root: Path, in_git: bool, codemods: tuple[Codemod, ...], listed: list[str] | None, store: JsonStore | None
+):
     """The module index and the closable classes, from one read of every file in the repository.
 
     ``listed``: the repository's files when the run's own discovery already covered all of
-    them (the whole root, no excludes), so that they are not listed twice."""
+    them (the whole root, no excludes), so that they are not listed twice. ``store``: per-file
+    facts cached by content hash, so an unchanged file is hashed, not scanned."""
     indexed = [c for c in codemods if c.needs_module_index]
     want_classes = any(c.needs_closable_classes for c in codemods)
     if not indexed and not want_classes:
@@ -94,18 +99,43 @@ def _project_facts(root: Path, in_git: bool, codemods: tuple[Codemod, ...], list
     per_file = {}
     for rel in everything:
         try:
-            text = (root / rel).read_text(encoding="utf-8", errors="replace")
+            data = (root / rel).read_bytes()
         except OSError:
             continue
-        count_imports(text, imports)
-        if want_classes:
-            modes = file_class_modes(text)
-            if modes:
-                per_file[rel] = modes
+        digest = content_digest(data) if store is not None else ""
+        cached = store.get(rel, digest) if store is not None else None
+        facts = _file_facts(data) if not _valid_facts(cached) else cached
+        if store is not None and facts is not cached:
+            store.put(rel, digest, facts)
+        imports.update(dict(facts[0]))
+        if want_classes and facts[1]:
+            per_file[rel] = {name: (mode, close) for name, (mode, close) in facts[1].items()}
     configured_roots = tuple(r for c in indexed for r in getattr(c.options, "roots", ()))
     modules = build_index(root, everything, imports, configured_roots)
     closable = qualify(per_file, modules.roots) if want_classes else None
     return (modules if indexed else None), closable
+
+
+def _file_facts(data: bytes) -> list:
+    """[[(import, count)...], {class: [mode, close method]}] of one file, JSON-ready."""
+    text = data.decode("utf-8", errors="replace")
+    counts: Counter[str] = Counter()
+    count_imports(text, counts)
+    return [sorted(counts.items()), {name: list(mode) for name, mode in file_class_modes(text).items()}]
+
+
+def _valid_facts(facts: object) -> bool:
+    if not (isinstance(facts, list) and len(facts) == 2 and isinstance(facts[1], dict)):
+        return False
+    imports, classes = facts
+    return (
+        isinstance(imports, list)
+        and all(isinstance(i, list) and len(i) == 2 and isinstance(i[0], str) and isinstance(i[1], int) for i in imports)
+        and all(
+            isinstance(v, list) and len(v) == 2 and v[0] in ("sync", "async") and (v[1] is None or isinstance(v[1], str))
+            for v in classes.values()
+        )
+    )
 
 
 def make_plan(
@@ -115,7 +145,9 @@ def make_plan(
     ignore: list[str] | None = None,
     exclude: list[str] | None = None,
     phases: Phases = OFF,
+    cache: bool = False,
 ) -> Plan:
+    """``cache``: read and write per-file project facts in the project's ``.prodfix_cache``."""
     phases.start()
     paths = paths or [Path(".")]
     for path in paths:
@@ -149,7 +181,9 @@ def make_plan(
     whole_repo = not excludes and all(p.resolve() == root for p in paths)
     listed = [rel for _, rel in files] if whole_repo else None
     phases.mark("discovery")
-    modules, closable = _project_facts(root, top is not None, codemods, listed)
+    store = JsonStore(root, "facts.json") if cache else None
+    modules, closable = _project_facts(root, top is not None, codemods, listed, store)
+    warning = store.save() if store is not None else None
     phases.mark("project facts")
     return Plan(
         root=root,
@@ -159,4 +193,5 @@ def make_plan(
         codemods=codemods,
         files=files,
         project=ProjectContext(root=str(root), modules=modules, closable_classes=closable),
+        warnings=(warning,) if warning else (),
     )

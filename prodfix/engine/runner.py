@@ -3,6 +3,9 @@
 Each worker receives the codemods and the project context once (pool initializer) and then
 only (path, relative path) pairs; it returns a small picklable FileResult. Results stream
 back in input order (``imap``), so memory does not grow with the number of files.
+
+With a result cache, the main process first reads and hashes every file (about 1 ms per
+100 KB) and answers the files it has seen before; only the others go to the workers.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 
 from prodfix.codemods.base import Codemod, Finding, ProjectContext
 from prodfix.engine import manifest
+from prodfix.engine.cache import JsonStore, content_digest, result_from_json, result_to_json
 from prodfix.engine.pipeline import FileResult, process_file
 from prodfix.engine.profile import Phases
 
@@ -75,15 +79,60 @@ def run_project(
     project: ProjectContext,
     jobs: int,
     profile: bool = False,
+    cache: JsonStore | None = None,
 ) -> Iterator[FileResult]:
     """Every file's result in order, then the dependency manifest's when changed code needs one."""
     needed: dict[str, tuple[str, str]] = {}
-    for result in run_files(files, codemods, project, jobs, profile):
+    stream = run_files(files, codemods, project, jobs, profile) if cache is None else (
+        _run_cached(files, codemods, project, jobs, profile, cache)
+    )
+    for result in stream:
         for requirement, name, code in result.dependencies:
             needed.setdefault(requirement, (name, code))
         yield result
     if needed:
         yield manifest_result(Path(project.root), needed)
+
+
+def _run_cached(
+    files: list[tuple[Path, str]],
+    codemods: list[Codemod],
+    project: ProjectContext,
+    jobs: int,
+    profile: bool,
+    cache: JsonStore,
+) -> Iterator[FileResult]:
+    digests: dict[str, str] = {}
+    misses = []
+    for path, rel in files:
+        try:
+            digest = content_digest(path.read_bytes())
+        except OSError:
+            misses.append((path, rel))
+            continue
+        if cache.get(rel, digest) is None:
+            misses.append((path, rel))
+        else:
+            digests[rel] = digest
+    computed = run_files(misses, codemods, project, jobs, profile)
+    for path, rel in files:
+        result = None
+        if rel in digests:
+            try:
+                data = path.read_bytes()
+            except OSError:
+                data = b""
+            if content_digest(data) == digests[rel]:  # unchanged since it was hashed above
+                result = result_from_json(cache.get(rel, digests[rel]), rel, data)
+            if result is not None:
+                yield result
+                continue
+            result = _process(path, rel, codemods, project, profile)  # changed meanwhile, or malformed
+        else:
+            result = next(computed)
+        if result.digest is not None:
+            cache.put(rel, result.digest, result_to_json(result))
+        yield result
 
 
 def manifest_result(root: Path, needed: dict[str, tuple[str, str]]) -> FileResult:
