@@ -1,6 +1,6 @@
 """What every codemod is made of: its declaration, its findings, and what it returns.
 
-A codemod is pure: ``transform(module, file) -> CodemodOutput``. It never reads or writes
+A codemod is pure: ``transform(wrapper, file, reporter) -> module``. It never reads or writes
 files, prints, or keeps state between files; everything it may know about the project comes
 in through :class:`FileContext`.
 """
@@ -8,13 +8,14 @@ in through :class:`FileContext`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
-
-import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider, ProviderT
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from prodfix.codemods.common.suppression import Suppressions
+
+if TYPE_CHECKING:  # libcst is loaded only when a file is rewritten (see engine/pipeline.py)
+    import libcst as cst
+    from libcst.metadata import MetadataWrapper
 
 Severity = Literal["low", "medium", "high"]
 # fix: the codemod changes the code; warning: a problem it cannot fix safely (reported only);
@@ -78,12 +79,6 @@ class FileContext:
     suppressions: Suppressions
 
 
-@dataclass
-class CodemodOutput:
-    module: cst.Module
-    findings: list[Finding] = field(default_factory=list)
-
-
 class Reporter:
     """Collects findings for one codemod run on one file, with positions and suppressions."""
 
@@ -118,6 +113,8 @@ class Reporter:
         if self._positions is None and self._wrapper is not None:
             if self._phases is not None:
                 self._phases.mark(self.codemod.name)
+            from libcst.metadata import PositionProvider
+
             self._positions = self._wrapper.resolve(PositionProvider)
             if self._phases is not None:
                 self._phases.mark("positions")
@@ -158,8 +155,9 @@ class Codemod:
     default_enabled: ClassVar[bool] = True
     # A cheap test on the decoded source: a file that cannot match is never parsed.
     prefilter: ClassVar[re.Pattern[str]]
-    # libcst metadata providers the codemod reads (resolved only for files that pass the prefilter).
-    metadata: ClassVar[tuple[ProviderT, ...]] = ()
+    # libcst metadata the codemod reads, by name ("scope"; see engine.pipeline.METADATA), resolved
+    # only for files that pass both prefilters.
+    metadata: ClassVar[tuple[str, ...]] = ()
     # Whether the run must index the repository's modules first (ProjectContext.modules).
     needs_module_index: ClassVar[bool] = False
     # Whether the run must find the repository's classes that close something first.

@@ -2,6 +2,14 @@
 
 Errors are data: a file that cannot be read, decoded or parsed, or a codemod that fails on it,
 ends up in ``FileResult.error`` / findings, never as an exception that stops the run.
+
+Where the time goes (measured with ``--profile`` on Django 5.2.8, 2,818 files, 18 MB): a
+libcst parse costs about 3 s per MB here and its scope analysis three times that, against
+0.6 s per MB for ``ast.parse``; a regex over the text costs ~1 ms per 100 KB. So the stages
+get dearer as the files get fewer: the text prefilters keep ~250 files, the ast facts ~60, and
+only those are parsed by libcst (which is imported only then). Scope metadata is computed
+once per tree and shared by the codemods that only report; a codemod's output is rendered and
+re-parsed with ``ast`` once, to prove it is valid Python.
 """
 
 from __future__ import annotations
@@ -10,11 +18,7 @@ import ast
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import libcst as cst
-from libcst.metadata import MetadataWrapper
-
 from prodfix.codemods.base import Codemod, FileContext, Finding, ProjectContext, Reporter
-from prodfix.codemods.common.imports import add_from_import, add_plain_import, merge_from_import
 from prodfix.codemods.common import ast_facts
 from prodfix.codemods.common.suppression import Suppressions
 from prodfix.engine.cache import content_digest
@@ -108,6 +112,24 @@ def process_source(
         phases.mark("ast prefilter")
         if not wanted:
             return result
+    return _rewrite(text, decoded, rel, wanted, project, result, phases)
+
+
+def _rewrite(
+    text: str,
+    decoded: DecodedSource,
+    rel: str,
+    wanted: list[Codemod],
+    project: ProjectContext,
+    result: FileResult,
+    phases: Phases,
+) -> FileResult:
+    """The libcst stage, for a file some codemod still wants after both prefilters."""
+    import libcst as cst
+    from libcst.metadata import MetadataWrapper
+
+    from prodfix.codemods.common.imports import add_from_import, add_plain_import, merge_from_import
+
     # Trailing blank lines made of spaces are not reproduced exactly by libcst: parse the code
     # without them and put them back after rendering.
     core = text.rstrip(" \t\r\n\f")
@@ -130,7 +152,7 @@ def process_source(
     changed_by = []
     imports: list[tuple[str, str | None, str | None]] = []
     dependencies: list[tuple[str, str, str]] = []
-    wrapper: MetadataWrapper | None = None
+    wrapper = None
     for codemod in wanted:
         # Metadata (scopes, positions) is computed once per tree: a wrapper is kept for as long
         # as no codemod has changed the module, so codemods that only report share it.
@@ -138,7 +160,7 @@ def process_source(
             wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
         reporter = Reporter(codemod, file, wrapper, phases)
         try:
-            wrapper.resolve_many(codemod.metadata)
+            wrapper.resolve_many([METADATA[name]() for name in codemod.metadata])
             phases.mark("metadata")
             new_module = codemod.transform(wrapper, file, reporter)
         except Exception as exc:  # a bug in one codemod must not end the run
@@ -202,7 +224,17 @@ def _line_end_length(text: str, index: int) -> int:
     return 1 if text.startswith(("\n", "\r"), index) else 0
 
 
-def _syntax_error(text: str, exc: cst.ParserSyntaxError) -> FileError:
+def _scope_provider():
+    from libcst.metadata import ScopeProvider
+
+    return ScopeProvider
+
+
+# metadata names a codemod may declare -> a function returning the libcst provider
+METADATA = {"scope": _scope_provider}
+
+
+def _syntax_error(text: str, exc) -> FileError:
     """Python's own message and line when it agrees the code is invalid (clearer than libcst's)."""
     try:
         ast.parse(text)

@@ -1,46 +1,14 @@
-"""print-to-logging: diagnostics written with ``print()`` go to the module's logger.
-
-Why: in production a print has no level, no timestamp and no logger name; log pipelines cannot
-filter it and stdout buffering hides it from container logs.
-
-What changes::
-
-    print("Processing", event["id"])          ->  logger.info("Processing %s", event["id"])
-    print(f"Error on {key}: {exc}")  # except  ->  logger.exception("Error on %s: %s", key, exc)
-    traceback.print_exc()            # except  ->  logger.exception("Unhandled exception")
-
-- The message is a constant format string with lazy arguments and renders exactly what print
-  would have written (``sep`` included); f-string fields become ``%s``/``%r``/``%.2f``...
-- The level: words in the text ("debug", "warning"/"warn", "error"/"failed"/"fatal"/
-  "exception") first; inside an ``except`` block ``logger.exception``; ``file=sys.stderr``
-  warning; otherwise info.
-- An existing module logger (``logging.getLogger``, ``structlog.get_logger``, loguru's
-  ``logger``) is reused; otherwise ``import logging`` and ``logger = logging.getLogger(__name__)``
-  are added after the import block.
-- ``print()`` with nothing to print is removed (``pass`` keeps a block from becoming empty).
-
-What it leaves alone (reported as notes under ``--explain``): a program's real output (under
-``if __name__ == "__main__":``, CLI commands, ``__main__.py``/``manage.py``/``setup.py``, files
-with a shebang, tests, ``scripts/``, ``bin/``, ``examples/``, ``docs/``), prints to other files,
-prints with a custom ``end``, ``print(*args)``, modules where ``print`` is not the builtin, and
-``print`` used as a value.
-"""
+"""The libcst half of print-to-logging: see ``prodfix/codemods/print_to_logging/__init__.py`` for the rule."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Literal
 
 import libcst as cst
-import pathspec
 from libcst.metadata import GlobalScope, MetadataWrapper, Scope, ScopeProvider
 
 from prodfix.codemods.base import (
-    Codemod,
     FileContext,
-    ProjectContext,
-    Rationale,
     Reporter,
 )
 from prodfix.codemods.common.imports import remove_unused_imports
@@ -54,90 +22,11 @@ from prodfix.codemods.common.logger import (
 )
 from prodfix.codemods.common.names import is_builtin, qualified_names
 from prodfix.codemods.print_message import build_message, string_value
-
-Level = Literal["debug", "info", "warning", "error", "exception"]
-
-DEFAULT_KEEP_PATHS = (
-    "tests/", "test/", "scripts/", "bin/", "examples/", "docs/",
-    "test_*.py", "*_test.py", "conftest.py", "__main__.py", "manage.py", "setup.py",
-    # command-line code whose prints are its output: Django management commands, CLI packages
-    "management/", "commands/", "cli/", "cli.py",
+from prodfix.codemods.print_to_logging import (  # the declaration: options, prefilters, constants
+    CLI_DECORATORS,
+    Level,
+    PrintToLogging,
 )
-CLI_DECORATORS = frozenset({"command", "group", "callback"})
-
-
-class PrintToLogging(Codemod):
-    name = "print-to-logging"
-    code = "PF001"
-    summary = "print() diagnostics become calls on the module logger with lazy arguments"
-    rationale = Rationale(
-        problem="Diagnostics are written with print(): no level, timestamp or logger name.",
-        impact=(
-            "Log pipelines cannot filter or alert on them, and stdout buffering can hide them "
-            "from container logs until the process exits."
-        ),
-        fix=(
-            "Log through a module logger with a fitting level and lazy %s arguments; keep "
-            "prints that are the program's real output."
-        ),
-        severity="medium",
-    )
-    prefilter = re.compile(r"\bprint(?:_exc)?\s*\(")
-    metadata = (ScopeProvider,)
-
-    @dataclass(frozen=True)
-    class Options:
-        logger_name: str = "logger"
-        except_level: Literal["exception", "error"] = "exception"
-        debug_words: tuple[str, ...] = ("debug",)
-        warning_words: tuple[str, ...] = ("warning", "warn")
-        error_words: tuple[str, ...] = ("error", "failed", "fatal", "exception")
-        keep_paths: tuple[str, ...] = DEFAULT_KEEP_PATHS
-
-    def __init__(self, options: object | None = None) -> None:
-        super().__init__(options)
-        self._keep: pathspec.PathSpec | None = None
-
-    def __getstate__(self) -> dict:
-        return {"options": self.options, "_keep": None}
-
-    def keeps_path(self, path: str) -> bool:
-        if self._keep is None:
-            self._keep = pathspec.GitIgnoreSpec.from_lines(self.options.keep_paths)
-        return self._keep.match_file(path)
-
-    def skips(self, source: str, path: str) -> bool:
-        return source.startswith("#!") or self.keeps_path(path)
-
-    def candidates(self, facts, source: str, path: str, project: ProjectContext | None = None) -> bool:
-        names = {"print", "print_exc"} | facts.aliases_of({"traceback.print_exc"})
-        return not facts.call_names.isdisjoint(names)
-
-    def transform(self, wrapper: MetadataWrapper, file: FileContext, reporter: Reporter) -> cst.Module:
-        module = wrapper.module
-        scopes = wrapper.resolve(ScopeProvider)
-        global_scope = scopes[module]
-        assert isinstance(global_scope, GlobalScope)
-        existing = find_module_logger(module, global_scope)
-        if existing is not None:
-            logger = existing
-            first_index = existing.index + 1  # type: ignore[operator]
-        else:
-            name = choose_logger_name(self.options.logger_name, names_in_use(set(scopes.values())))
-            if name is None:
-                reporter.report(None, "prints kept: no free name for a module logger", "note")
-                return module
-            logger = ModuleLogger(name, "percent", None)
-            first_index = logger_insert_index(module)
-        transformer = _Rewriter(self.options, scopes, global_scope, logger, first_index, reporter)
-        new_module = module.visit(transformer)
-        if not transformer.changed:
-            return module
-        if transformer.converted_print_exc:
-            new_module = remove_unused_imports(new_module, "traceback", {"print_exc"})
-        if existing is None and transformer.used_logger:
-            new_module = add_logger(new_module, logger.name)
-        return new_module
 
 
 def _is_main_guard(test: cst.BaseExpression) -> bool:
@@ -519,3 +408,30 @@ class _Rewriter(cst.CSTTransformer):
         if len(body) == 1 and isinstance(body[0], cst.SimpleStatementLine) and not original.body:
             body = []
         return updated.with_changes(body=body)
+
+
+def transform(codemod: PrintToLogging, wrapper: MetadataWrapper, file: FileContext, reporter: Reporter) -> cst.Module:
+    module = wrapper.module
+    scopes = wrapper.resolve(ScopeProvider)
+    global_scope = scopes[module]
+    assert isinstance(global_scope, GlobalScope)
+    existing = find_module_logger(module, global_scope)
+    if existing is not None:
+        logger = existing
+        first_index = existing.index + 1  # type: ignore[operator]
+    else:
+        name = choose_logger_name(codemod.options.logger_name, names_in_use(set(scopes.values())))
+        if name is None:
+            reporter.report(None, "prints kept: no free name for a module logger", "note")
+            return module
+        logger = ModuleLogger(name, "percent", None)
+        first_index = logger_insert_index(module)
+    transformer = _Rewriter(codemod.options, scopes, global_scope, logger, first_index, reporter)
+    new_module = module.visit(transformer)
+    if not transformer.changed:
+        return module
+    if transformer.converted_print_exc:
+        new_module = remove_unused_imports(new_module, "traceback", {"print_exc"})
+    if existing is None and transformer.used_logger:
+        new_module = add_logger(new_module, logger.name)
+    return new_module

@@ -1,127 +1,25 @@
-"""fix-imports: first-party imports that resolve, and configured renames applied everywhere.
-
-Why: a backend that imports itself under different roots (``from backend.app.core import db``
-here, ``from core import db`` there) works on one laptop and dies with ModuleNotFoundError in
-the container.
-
-How it decides (the module index and the import root come from the project context, computed
-once per run; ``prodfix check --explain`` shows the root vote):
-
-- an absolute import is first-party when its top-level name is a module or package somewhere in
-  the repository, not a stdlib module and not a declared dependency; third-party and stdlib
-  imports are never touched;
-- a first-party import that does not resolve under the root is rewritten when exactly one module
-  matches it by dotted suffix (``core.settings`` -> ``app.core.settings``); with several
-  candidates it is reported, listing them;
-- ``renames`` (``old.module[.Name]: new.module[.Name]``) rewrite imports and, for a renamed
-  name, its uses in the module; ``as`` aliases are kept;
-- relative imports that resolve are left alone; ones that climb to or above the root are
-  rewritten absolute.
-
-What it leaves alone (reported): imports inside ``try/except ImportError`` fallbacks (only
-renames apply there, and never inside the fallback branch), ambiguous candidates, and
-``sys.path.insert/append`` hacks (reported, not removed). Nothing is ever removed: re-exports
-in ``__init__.py`` keep every name.
-"""
+"""The libcst half of fix-imports: see ``prodfix/codemods/fix_imports/__init__.py`` for the rule."""
 
 from __future__ import annotations
 
-import ast
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, ScopeProvider
 
-from prodfix.codemods.base import Codemod, FileContext, ProjectContext, Rationale, Reporter
-from prodfix.codemods.common.imports import dotted_node
-
-_IMPORT_LINE = re.compile(
-    r"^[ \t]*(?:from[ \t]+(\.*)([A-Za-z_][\w.]*)?[ \t]+import\b|import[ \t]+([A-Za-z_][\w.]*(?:[ \t]*,[ \t]*[A-Za-z_][\w.]*)*))",
-    re.MULTILINE,
+from prodfix.codemods.base import (
+    FileContext,
+    Reporter,
 )
-
-
-def _regex_imports(source: str):
-    for match in _IMPORT_LINE.finditer(source):
-        dots, module, plain = match.groups()
-        yield len(dots or ""), ([module] if module else [n.strip() for n in plain.split(",")] if plain else [])
-
-
-def _ast_imports(nodes: list[ast.Import | ast.ImportFrom]):
-    for node in nodes:
-        if isinstance(node, ast.ImportFrom):
-            yield node.level, [node.module] if node.module else []
-        else:
-            yield 0, [alias.name for alias in node.names]
+from prodfix.codemods.common.imports import dotted_node
+from prodfix.codemods.fix_imports import (  # the declaration: options, prefilters, constants
+    FixImports,
+)
 
 
 def _name_of(node: cst.CSTNode | None) -> str:
     return cst.helpers.get_full_name_for_node(node) or "" if node is not None else ""
-
-
-class FixImports(Codemod):
-    name = "fix-imports"
-    code = "PF005"
-    summary = "first-party imports rewritten to the module that exists; configured renames applied"
-    rationale = Rationale(
-        problem="First-party imports use a path that only works from one working directory or an old module name.",
-        impact="The service dies at start-up with ModuleNotFoundError in the container or on another machine.",
-        fix="Import every first-party module through the one import root the app runs with, and apply renames everywhere.",
-        severity="high",
-    )
-    prefilter = re.compile(r"\bimport\b")
-    metadata = (ScopeProvider,)
-    needs_module_index = True
-
-    @dataclass(frozen=True)
-    class Options:
-        roots: tuple[str, ...] = ()
-        renames: dict[str, str] = field(default_factory=dict)
-        report_sys_path: bool = True
-
-    def wants(self, source: str, path: str, project: ProjectContext | None = None) -> bool:
-        return self._scan(source, path, project, _regex_imports(source))
-
-    def candidates(self, facts, source: str, path: str, project: ProjectContext | None = None) -> bool:
-        """The same test on the real import statements (not ones quoted in strings)."""
-        return self._scan(source, path, project, _ast_imports(facts.imports))
-
-    def _scan(self, source: str, path: str, project: ProjectContext | None, imports) -> bool:
-        """``imports`` yields (leading dots, imported module names) for each import statement."""
-        index = project.modules if project is not None else None
-        if index is None:
-            return False
-        if self.options.renames and any(old.split(".")[0] in source for old in self.options.renames):
-            return True
-        root = index.root_of(path)
-        if root is None:
-            return False
-        depth = (path[len(root) + 1 :] if root else path).count("/")  # packages above the file
-        if self.options.report_sys_path and "sys.path" in source:
-            return True
-        for dots, names in imports:
-            if dots:
-                if dots - 1 >= depth:  # climbs to or above the root: rewritten absolute
-                    return True
-                continue
-            if any(index.is_first_party(n) and not index.resolves(n, path) for n in names):
-                return True
-        return False
-
-    def transform(self, wrapper: MetadataWrapper, file: FileContext, reporter: Reporter) -> cst.Module:
-        index = file.project.modules
-        root = index.root_of(file.path)  # None: no import root known, renames only
-        rel = file.path[len(root) + 1 :] if root else file.path
-        package = rel.split("/")[:-1]
-        scopes = wrapper.resolve(ScopeProvider)
-        planner = _Planner(self.options, index, root, package, scopes, reporter, file.path)
-        # Imports in a module that edits sys.path are probably made to work by that edit.
-        planner.path_hack = re.search(r"\bsys\.path\.(?:insert|append|extend)\s*\(", file.source) is not None
-        wrapper.module.visit(planner)
-        if not planner.changes and not planner.name_renames and not planner.chain_renames:
-            return wrapper.module
-        return wrapper.module.visit(_Apply(planner))
 
 
 @dataclass
@@ -356,3 +254,18 @@ class _Apply(cst.CSTTransformer):
         name = _name_of(original)
         new = self.planner.chain_renames.get(name)
         return dotted_node(new) if new else updated
+
+
+def transform(codemod: FixImports, wrapper: MetadataWrapper, file: FileContext, reporter: Reporter) -> cst.Module:
+    index = file.project.modules
+    root = index.root_of(file.path)  # None: no import root known, renames only
+    rel = file.path[len(root) + 1 :] if root else file.path
+    package = rel.split("/")[:-1]
+    scopes = wrapper.resolve(ScopeProvider)
+    planner = _Planner(codemod.options, index, root, package, scopes, reporter, file.path)
+    # Imports in a module that edits sys.path are probably made to work by that edit.
+    planner.path_hack = re.search(r"\bsys\.path\.(?:insert|append|extend)\s*\(", file.source) is not None
+    wrapper.module.visit(planner)
+    if not planner.changes and not planner.name_renames and not planner.chain_renames:
+        return wrapper.module
+    return wrapper.module.visit(_Apply(planner))

@@ -1,0 +1,176 @@
+"""add-retry: start-up connections retry with bounded exponential backoff (tenacity).
+
+Why: in Docker and Kubernetes the app often starts before its database, cache or broker
+accepts connections. Without a retry the first connection error kills the process and the
+orchestrator enters a restart loop.
+
+Which functions (sync or async, module level or methods) -- both must hold:
+
+1. the body itself connects: ``engine.connect()``/``engine.begin()``, ``metadata.create_all``,
+   ``conn.run_sync(...create_all)``, ``psycopg2/psycopg/asyncpg/pymysql.connect``,
+   ``asyncpg.create_pool``, a Redis ``ping()``, ``MongoClient(...)`` followed by a command,
+   ``aio_pika.connect(_robust)``, ``pika.BlockingConnection``, kafka producers, ``SELECT 1``
+   probes (never ``sqlite3.connect``: a local file needs no retry);
+2. it is start-up code: its name matches ``name_patterns`` (``init_*``, ``connect*``,
+   ``setup_*``...), it is called from a FastAPI/Starlette lifespan, an ``on_event("startup")``
+   handler or a Flask app factory, or it is listed in ``targets`` (``path.py:qualname``).
+
+What it adds, closest to the ``def`` (under framework decorators)::
+
+    @retry(
+        stop=stop_after_attempt(5),
+        wait=wait_exponential(multiplier=1, max=30),
+        retry=retry_if_exception_type((OperationalError, ConnectionError, TimeoutError)),
+        before_sleep=before_sleep_log(logger, logging.WARNING),
+        reraise=True,
+    )
+
+The exceptions come from the libraries the function uses, referred to the way the module
+imports things; the module logger is reused or added (shared with print-to-logging); and
+``tenacity>=8`` is declared in the project's dependency manifest.
+
+What it leaves alone (reported): functions already decorated by tenacity, backoff, retrying or
+any ``retry*`` decorator, bodies that already loop with a sleep after catching an exception,
+generators, and functions taking a request or session (per-request work).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+
+from prodfix.codemods.base import Codemod, Rationale
+
+DEPENDENCY = "tenacity>=8"
+
+# qualified call -> connection kind
+CONNECT_CALLS = {
+    "psycopg2.connect": "psycopg2",
+    "psycopg.connect": "psycopg",
+    "psycopg.Connection.connect": "psycopg",
+    "psycopg.AsyncConnection.connect": "psycopg",
+    "asyncpg.connect": "asyncpg",
+    "asyncpg.create_pool": "asyncpg",
+    "pymysql.connect": "pymysql",
+    "aio_pika.connect": "aio_pika",
+    "aio_pika.connect_robust": "aio_pika",
+    "pika.BlockingConnection": "pika",
+    "kafka.KafkaProducer": "kafka",
+    "kafka.KafkaConsumer": "kafka",
+    "socket.create_connection": "socket",
+}
+
+MONGO_CLIENTS = frozenset({"pymongo.MongoClient", "motor.motor_asyncio.AsyncIOMotorClient"})
+
+AIOKAFKA = frozenset({"aiokafka.AIOKafkaProducer", "aiokafka.AIOKafkaConsumer"})
+
+# kind -> (qualified exception, alias to use when importing it by name)
+EXCEPTIONS: dict[str, list[tuple[str, str | None]]] = {
+    "sqlalchemy": [("sqlalchemy.exc.OperationalError", None), ("sqlalchemy.exc.InterfaceError", None)],
+    "redis": [
+        ("redis.exceptions.ConnectionError", "RedisConnectionError"),
+        ("redis.exceptions.TimeoutError", "RedisTimeoutError"),
+    ],
+    "psycopg2": [("psycopg2.OperationalError", "Psycopg2OperationalError")],
+    "psycopg": [("psycopg.OperationalError", "PsycopgOperationalError")],
+    "asyncpg": [("asyncpg.exceptions.CannotConnectNowError", None)],
+    "pymysql": [("pymysql.err.OperationalError", "PyMySQLOperationalError")],
+    "mongo": [("pymongo.errors.ConnectionFailure", None)],
+    "aio_pika": [("aio_pika.exceptions.AMQPConnectionError", None)],
+    "pika": [("pika.exceptions.AMQPConnectionError", "PikaAMQPConnectionError")],
+    "kafka": [("kafka.errors.NoBrokersAvailable", None)],
+    "aiokafka": [("aiokafka.errors.KafkaConnectionError", None)],
+}
+
+# Drivers that surface refused connections as plain OSError subclasses.
+OSERROR_KINDS = frozenset({"asyncpg", "socket", "aio_pika", "aiokafka", "generic"})
+
+TENACITY_NAMES = ("retry", "stop_after_attempt", "wait_exponential", "retry_if_exception_type", "before_sleep_log")
+
+RETRY_DECORATOR_PACKAGES = ("tenacity", "backoff", "retrying")
+
+REQUEST_PARAMS = frozenset({"request", "req", "session", "db_session", "websocket"})
+
+APP_FACTORIES = frozenset({"create_app", "make_app", "build_app", "app_factory", "get_app"})
+
+def _selects_one(expr: ast.expr) -> bool:
+    """``"SELECT 1"`` or ``text("SELECT 1")``, as ``_is_select_one`` below, on an ast node."""
+    if isinstance(expr, ast.Call) and expr.args:
+        expr = expr.args[0]
+    return (
+        isinstance(expr, ast.Constant) and isinstance(expr.value, str)
+        and re.fullmatch(r"\s*select\s+1\s*;?\s*", expr.value, re.IGNORECASE) is not None
+    )
+
+
+def _dotted(expr: ast.expr) -> str:
+    """``a.b.c`` -> "a.b.c"; a call or subscript by what it calls or indexes (as libcst's
+    ``get_full_name_for_node`` does); anything else ""."""
+    if isinstance(expr, ast.Name):
+        return expr.id
+    if isinstance(expr, ast.Attribute):
+        return f"{_dotted(expr.value)}.{expr.attr}"
+    if isinstance(expr, ast.Call):
+        return _dotted(expr.func)
+    if isinstance(expr, ast.Subscript):
+        return _dotted(expr.value)
+    return ""
+
+
+
+class AddRetry(Codemod):
+    name = "add-retry"
+    code = "PF003"
+    summary = "tenacity @retry with bounded exponential backoff on start-up connection functions"
+    rationale = Rationale(
+        problem="Start-up code connects to a database, cache or broker once, without a retry.",
+        impact=(
+            "When the dependency is not ready yet (containers start in any order) the first "
+            "connection error kills the process and the orchestrator enters a restart loop."
+        ),
+        fix="Retry the connection a bounded number of times with exponential backoff, logging each wait.",
+        severity="high",
+    )
+    # What a connecting body must contain (Mongo and Kafka are recognised by their client class).
+    prefilter = re.compile(
+        r"create_all|run_sync|\.(?:connect|begin|ping)\s*\(|MongoClient|AsyncIOMotorClient|"
+        r"\bpika\b|aio_pika|create_pool|Kafka|create_connection|[Ss][Ee][Ll][Ee][Cc][Tt]\s+1\b"
+    )
+    metadata = ("scope",)
+
+    @dataclass(frozen=True)
+    class Options:
+        attempts: int = 5
+        max_wait: float = 30
+        multiplier: float = 1
+        name_patterns: tuple[str, ...] = (
+            "init_*", "*_init", "connect*", "wait_for_*", "setup_*", "startup*", "on_startup",
+            "create_pool*",
+        )
+        targets: tuple[str, ...] = ()  # "path/to/module.py:function" or ":Class.method"
+
+    def candidates(self, facts, source: str, path: str, project=None) -> bool:
+        """A call that connects, by the same tests as ``_Analyzer.visit_Call``, on names only."""
+        qualified = set(CONNECT_CALLS) | MONGO_CLIENTS | AIOKAFKA
+        if facts.imports_any({q.split(".")[0] for q in qualified}):
+            names = {q.rpartition(".")[2] for q in qualified} | facts.aliases_of(qualified)
+            if not facts.call_names.isdisjoint(names):
+                return True
+        for name, call in facts.calls:
+            if not isinstance(call.func, ast.Attribute):
+                continue
+            receiver = _dotted(call.func.value).lower()
+            if name in ("connect", "begin") and "engine" in receiver.split(".")[-1]:
+                return True
+            if (name == "create_all" and receiver.endswith("metadata")) or name == "run_sync":
+                return True
+            if (name == "ping" and not call.args) or (name == "execute" and call.args and _selects_one(call.args[0])):
+                return True
+        return False
+
+    def transform(self, wrapper, file, reporter):
+        # libcst is imported only once a file needs rewriting (a cached or filtered run never does)
+        from prodfix.codemods.add_retry.rewrite import transform
+
+        return transform(self, wrapper, file, reporter)

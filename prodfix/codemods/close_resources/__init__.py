@@ -1,0 +1,132 @@
+"""close-resources: files, sessions and clients closed by ``with`` / ``async with``.
+
+Why: a file or client that is never closed leaks descriptors and pooled connections until the
+process dies; under load that is "too many open files" or an exhausted pool.
+
+What changes, inside functions, where it is provably safe:
+
+1. ``f = open(...)`` ... ``f.close()`` in one block -> ``with open(...) as f:`` around the
+   statements that use ``f`` (also when it is never closed);
+2. ``x = open(...)`` + ``try: ... finally: x.close()`` -> ``with ... as x:`` (other statements
+   of the ``finally`` stay in a ``finally`` around the ``with``);
+3. ``open(p).read()``, ``json.load(open(p))`` as a statement or an assignment -> a ``with``
+   block binding a fresh name (in a ``return`` it is left alone, as ruff's SIM115 does);
+4. the same for clients and other closables: ``requests.Session``, ``httpx.Client``,
+   ``httpx.AsyncClient`` and ``aiohttp.ClientSession`` (``async with``, only in ``async def``),
+   ``urlopen``, ``socket.socket``, ``zipfile.ZipFile``, ``tarfile.open``,
+   ``tempfile.(Named)TemporaryFile``, thread/process pool executors, and
+   ``sqlite3.connect`` through ``contextlib.closing`` (its own context manager does not close);
+5. a class that stores such a client on ``self`` in ``__init__`` and defines ``close()`` /
+   ``aclose()`` but no context-manager protocol gains ``__enter__``/``__exit__`` (or the async
+   pair); ``svc = Cls(...)`` + ``try/finally: svc.close()`` then becomes ``with Cls(...) as svc``.
+
+What it leaves alone (reported with the reason): a resource that escapes (returned, yielded,
+stored, passed to a function that may keep it, captured by a closure, iterated lazily), a
+close inside a condition or loop, a name rebound or used after its close, module-level
+handles, ``global``/``nonlocal`` names, FastAPI dependency generators and ``ExitStack`` users.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+
+from prodfix.codemods.base import Codemod, Rationale
+
+# qualified constructor -> (mode, close method); mode "sync" or "async"
+CLOSABLES: dict[str, tuple[str, str]] = {
+    "builtins.open": ("sync", "close"),
+    "io.open": ("sync", "close"),
+    "codecs.open": ("sync", "close"),
+    "requests.Session": ("sync", "close"),
+    "requests.session": ("sync", "close"),
+    "httpx.Client": ("sync", "close"),
+    "httpx.AsyncClient": ("async", "aclose"),
+    "aiohttp.ClientSession": ("async", "close"),
+    "urllib.request.urlopen": ("sync", "close"),
+    "socket.socket": ("sync", "close"),
+    "zipfile.ZipFile": ("sync", "close"),
+    "tarfile.open": ("sync", "close"),
+    "tempfile.NamedTemporaryFile": ("sync", "close"),
+    "tempfile.TemporaryFile": ("sync", "close"),
+    "concurrent.futures.ThreadPoolExecutor": ("sync", "shutdown"),
+    "concurrent.futures.ProcessPoolExecutor": ("sync", "shutdown"),
+    "sqlite3.connect": ("closing", "close"),
+}
+
+OPENER_NAMES = frozenset(q.rpartition(".")[2] for q in CLOSABLES)
+
+FILE_OPENERS = frozenset({"builtins.open", "io.open", "codecs.open"})
+
+# Functions that consume a file completely before returning (safe to pass the handle to).
+EAGER_CONSUMERS = frozenset(
+    {
+        "json.load", "json.dump", "pickle.load", "pickle.dump", "yaml.safe_load", "yaml.load",
+        "yaml.safe_dump", "yaml.dump", "tomllib.load", "shutil.copyfileobj", "toml.load",
+    }
+)
+
+DATA_ATTRIBUTES = frozenset({"name", "closed", "mode", "encoding", "status_code", "headers", "url"})
+
+FRESH_NAMES = ("f", "fh", "handle", "stream")
+
+_ANY_OPENER = re.compile(
+    r"\bopen\s*\(|Session\s*\(|Client\s*\(|urlopen|socket\s*\(|ZipFile|tarfile\.open|TemporaryFile|"
+    r"PoolExecutor|sqlite3\.connect|def a?close\b"
+)
+
+
+class CloseResources(Codemod):
+    name = "close-resources"
+    code = "PF004"
+    summary = "files, sessions and clients closed by with/async with; owning classes gain the protocol"
+    rationale = Rationale(
+        problem="Files, sessions and clients are opened without a context manager.",
+        impact="An exception skips the close: descriptors and pooled connections leak until 'too many open files' or an exhausted pool.",
+        fix="Open them in a with/async with block (or give the owning class __enter__/__exit__) so they close on every path.",
+        severity="medium",
+    )
+    # An opener on a line that does not start a with statement, or a class that closes something.
+    prefilter = re.compile(
+        r"^(?![ \t]*(?:async[ \t]+)?with\b).*(?:\bopen\s*\(|Session\s*\(|Client\s*\(|urlopen|"
+        r"socket\s*\(|ZipFile|tarfile\.open|TemporaryFile|PoolExecutor|sqlite3\.connect)|def a?close\b",
+        re.MULTILINE,
+    )
+    metadata = ("scope",)
+    needs_closable_classes = True
+
+    def wants(self, source: str, path: str, project=None) -> bool:
+        # The cheap test first; the line-anchored one (not inside a with) only where it can match.
+        if _ANY_OPENER.search(source) and super().wants(source, path, project):
+            return True
+        classes = project.closable_classes if project is not None else None
+        if not classes or not re.search(r"\.a?close\(\)", source):
+            return False
+        if not hasattr(self, "_class_pattern"):
+            names = sorted({q.rpartition(".")[2] for q in classes})
+            self._class_pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, names)) + r")\s*\(")
+        return self._class_pattern.search(source) is not None
+
+    def candidates(self, facts, source: str, path: str, project=None) -> bool:
+        """A call to an opener (or a project class that closes) outside a ``with`` item: by its
+        plain name, or on an imported module (``requests.Session()``), never ``storage.open()``."""
+        classes = project.closable_classes if project is not None else None
+        class_names = {q.rpartition(".")[2] for q in classes} if classes else set()
+        names = OPENER_NAMES | class_names | facts.aliases_of(set(CLOSABLES))
+        for name, call in facts.calls:
+            if name not in names or id(call) in facts.with_items:
+                continue
+            if isinstance(call.func, ast.Name) or name in class_names or facts.qualified(call) in CLOSABLES:
+                return True
+        return False
+
+    @dataclass(frozen=True)
+    class Options:
+        pass
+
+    def transform(self, wrapper, file, reporter):
+        # libcst is imported only once a file needs rewriting (a cached or filtered run never does)
+        from prodfix.codemods.close_resources.rewrite import transform
+
+        return transform(self, wrapper, file, reporter)
