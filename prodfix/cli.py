@@ -30,6 +30,7 @@ from prodfix.codemods import registry
 from prodfix.codemods.base import Finding
 from prodfix.engine.pipeline import FileResult
 from prodfix.engine import profile as profiling
+from prodfix.engine.budget import DEFAULT_SECONDS
 from prodfix.engine.cache import JsonStore, namespace
 from prodfix.engine.plan import Plan, PlanError, make_plan
 from prodfix.engine.profile import OFF, Phases
@@ -61,6 +62,7 @@ def _common(func: Callable) -> Callable:
         click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False), help="Use this .prodfix.yml or pyproject.toml instead of searching for one."),
         click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes (default: the number of CPUs)."),
         click.option("--quiet", "-q", is_flag=True, help="No summary line and no progress bar."),
+        click.option("--file-timeout", type=click.FloatRange(min=0), default=DEFAULT_SECONDS, show_default=True, metavar="SECONDS", help="Skip (and report) a file that takes longer than this; 0: no limit."),
         click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache (.prodfix_cache/ at the project root)."),
         click.option("--profile", is_flag=True, help="Print on stderr where the time went, phase by phase (discovery, prefilter, parse, metadata, each codemod, render, write)."),
     ]
@@ -87,12 +89,13 @@ def _use_progress(count: int, quiet: bool) -> bool:
 
 
 def _results(
-    plan: Plan, jobs: int | None, quiet: bool, profile: bool = False, cache: bool = False
+    plan: Plan, jobs: int | None, quiet: bool, profile: bool = False, cache: bool = False,
+    budget: float | None = None,
 ) -> Iterator[FileResult]:
     """Every result in path order; with ``cache``, answered from and saved to the result cache."""
     store = JsonStore(plan.root, f"results-{namespace(list(plan.codemods), plan.project)}.json") if cache else None
     stream = run_project(
-        list(plan.files), list(plan.codemods), plan.project, jobs or default_jobs(), profile, store
+        list(plan.files), list(plan.codemods), plan.project, jobs or default_jobs(), profile, store, budget
     )
     yield from _with_progress(plan, stream, quiet)
     warning = store.save() if store is not None else None
@@ -197,12 +200,12 @@ def list_codemods() -> None:
 @_common
 @click.option("--format", "fmt", type=click.Choice(findings_output.FORMATS), default="text", show_default=True, help="text: a table; json: a list of objects; github: ::warning annotations.")
 @click.option("--explain", is_flag=True, help="Also show what was deliberately left alone and why each codemod matters.")
-def check(paths, select, ignore, exclude, config_file, jobs, quiet, no_cache, profile, fmt, explain) -> None:
+def check(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, no_cache, profile, fmt, explain) -> None:
     """Report what would change. Exit 1 when anything would, 0 when clean."""
     tally = Tally(Phases() if profile else OFF)
     plan = _plan(paths, select, ignore, exclude, config_file, tally.phases, not no_cache)
     collected: list[Finding] = []
-    for result in _results(plan, jobs, quiet or fmt != "text", profile, not no_cache):
+    for result in _results(plan, jobs, quiet or fmt != "text", profile, not no_cache, file_timeout):
         tally.add(result)
         collected.extend(findings_output.visible(result.findings, explain or fmt == "json"))
     tally.phases.start()
@@ -224,9 +227,10 @@ def check(paths, select, ignore, exclude, config_file, jobs, quiet, no_cache, pr
 
 
 def _stream_patches(
-    plan: Plan, tally: Tally, jobs: int | None, quiet: bool, cache: bool, sink: Callable[[bytes], object]
+    plan: Plan, tally: Tally, jobs: int | None, quiet: bool, cache: bool, budget: float,
+    sink: Callable[[bytes], object],
 ) -> None:
-    for result in _results(plan, jobs, quiet, tally.phases is not OFF, cache):
+    for result in _results(plan, jobs, quiet, tally.phases is not OFF, cache, budget):
         tally.add(result)
         tally.phases.start()
         patch = file_patch(result)
@@ -238,7 +242,7 @@ def _stream_patches(
 @main.command()
 @_common
 @click.option("--patch", "patch_file", type=click.Path(path_type=Path, dir_okay=False), help="Write the patch to this file instead of stdout.")
-def diff(paths, select, ignore, exclude, config_file, jobs, quiet, no_cache, profile, patch_file) -> None:
+def diff(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, no_cache, profile, patch_file) -> None:
     """Show the unified diff `fix` would apply; nothing is written.
 
     On a terminal the diff is colored; in a pipe it is a plain patch that `git apply` takes.
@@ -257,11 +261,11 @@ def diff(paths, select, ignore, exclude, config_file, jobs, quiet, no_cache, pro
             sys.stdout.buffer.flush()
 
     if patch_file is None:
-        _stream_patches(plan, tally, jobs, quiet, not no_cache, show)
+        _stream_patches(plan, tally, jobs, quiet, not no_cache, file_timeout, show)
     else:
         try:
             with open(patch_file, "wb") as handle:
-                _stream_patches(plan, tally, jobs, quiet, not no_cache, handle.write)
+                _stream_patches(plan, tally, jobs, quiet, not no_cache, file_timeout, handle.write)
         except OSError as exc:
             raise _fail(f"{patch_file}: cannot write the patch: {exc.strerror}") from None
     tally.finish("would change", quiet)
@@ -271,7 +275,7 @@ def diff(paths, select, ignore, exclude, config_file, jobs, quiet, no_cache, pro
 @main.command()
 @_common
 @click.option("--allow-dirty", is_flag=True, help="Also rewrite files that have uncommitted changes (by default prodfix refuses, so that its edits never mix with yours).")
-def fix(paths, select, ignore, exclude, config_file, jobs, quiet, no_cache, profile, allow_dirty) -> None:
+def fix(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, no_cache, profile, allow_dirty) -> None:
     """Apply the changes in place (atomically: a file is either old or new, never half).
 
     In a git work tree, files with uncommitted changes are not rewritten unless --allow-dirty
@@ -280,7 +284,7 @@ def fix(paths, select, ignore, exclude, config_file, jobs, quiet, no_cache, prof
     tally = Tally(Phases() if profile else OFF)
     plan = _plan(paths, select, ignore, exclude, config_file, tally.phases, not no_cache)
     changed = []
-    for result in _results(plan, jobs, quiet, profile, not no_cache):
+    for result in _results(plan, jobs, quiet, profile, not no_cache, file_timeout):
         tally.add(result)
         if result.changed:
             changed.append(result)
@@ -312,7 +316,7 @@ def fix(paths, select, ignore, exclude, config_file, jobs, quiet, no_cache, prof
 
 @main.command("config")
 @_common
-def show_config(paths, select, ignore, exclude, config_file, jobs, quiet, no_cache, profile) -> None:
+def show_config(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, no_cache, profile) -> None:
     """Print the effective configuration: where it came from, which codemods run and why, their options."""
     plan = _plan(paths, select, ignore, exclude, config_file)
     console = Console(highlight=False, soft_wrap=True)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from conftest import commit_all, prodfix_exe, run_git
@@ -275,3 +276,27 @@ def test_profile_names_every_phase_and_the_counts(sample_backend: Path) -> None:
     assert scanned >= kept >= parsed > 0
     # profiling is a side channel: the patch is the same as without it
     assert out.stdout == prodfix(sample_backend, "diff", "-j", "1").stdout
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_pathological_files_are_skipped_with_a_reason_and_the_rest_runs(git_repo: Path, jobs: str) -> None:
+    """A generated data module over the time budget, and an expression nested beyond what
+    Python parses, end as clear per-file errors; the other files are still fixed (in the
+    main process and in pool workers alike)."""
+    rows = "".join(f"    'key{i}': [{i}, {i * 2}, 'value {i}'],\n" for i in range(15000))
+    (git_repo / "data.py").write_text("DATA = {\n" + rows + "}\n\n\ndef f():\n    print('loaded', len(DATA))\n")
+    (git_repo / "chain.py").write_text("def f():\n    print(" + "+".join(["1"] * 50000) + ")\n")
+    (git_repo / "ok.py").write_text("def g(x):\n    print('value', x)\n")
+    for index in range(8):  # enough files for a worker pool
+        (git_repo / f"more_{index}.py").write_text(f"X = {index}\n")
+    commit_all(git_repo)
+    out = subprocess.run(
+        [prodfix_exe(), "diff", "--file-timeout", "0.5", "-j", jobs], cwd=git_repo, capture_output=True, timeout=120,
+    )
+    assert out.returncode == 3, out.stderr
+    assert b"data.py: skipped: took longer than 0.5 s (--file-timeout)" in out.stderr
+    assert b"chain.py: skipped: nested too deeply" in out.stderr
+    assert b"diff --git a/ok.py b/ok.py" in out.stdout and b"data.py" not in out.stdout
+    # a file over the budget is not cached as such: the next run tries it again
+    cached = b"".join(p.read_bytes() for p in (git_repo / ".prodfix_cache").rglob("results-*.json"))
+    assert b'"data.py"' not in cached and b'"ok.py"' in cached

@@ -21,6 +21,7 @@ from pathlib import Path
 from prodfix.codemods.base import Codemod, FileContext, Finding, ProjectContext, Reporter
 from prodfix.codemods.common import ast_facts
 from prodfix.codemods.common.suppression import Suppressions
+from prodfix.engine.budget import FileTimeout, time_budget
 from prodfix.engine.cache import content_digest
 from prodfix.engine.profile import OFF, Phases
 from prodfix.engine.source import DecodedSource, SourceError, decode_source, encode_source
@@ -56,22 +57,35 @@ class FileResult:
 
 
 def process_file(
-    path: Path, rel: str, codemods: list[Codemod], project: ProjectContext, phases: Phases = OFF
+    path: Path,
+    rel: str,
+    codemods: list[Codemod],
+    project: ProjectContext,
+    phases: Phases = OFF,
+    budget: float | None = None,
 ) -> FileResult:
+    """``budget``: seconds this file may take (see engine/budget.py); None or 0: no limit."""
     result = FileResult(path=rel)
     try:
         data = path.read_bytes()
     except OSError as exc:
         result.error = FileError(0, f"cannot read: {exc.strerror or exc}")
         return result
-    result.digest = content_digest(data)
     try:
         decoded = decode_source(data)
     except SourceError as exc:
         result.error = FileError(exc.line, exc.reason)
+        result.digest = content_digest(data)
         return result
     phases.mark("read")
-    result = process_source(decoded, rel, codemods, project, result, phases)
+    try:
+        with time_budget(budget):
+            result = process_source(decoded, rel, codemods, project, result, phases)
+    except FileTimeout:
+        # not cached (no digest): on a less busy machine the file may well fit the budget
+        phases.mark("skipped (time budget)")
+        return FileResult(path=rel, error=FileError(0, f"skipped: took longer than {budget:g} s (--file-timeout)"))
+    result.digest = content_digest(data)
     if result.changed:
         result.old_bytes = data
     return result
@@ -98,20 +112,24 @@ def process_source(
     if not wanted:
         return result
     result.kept = True
-    if prefilter and any(type(c).candidates is not Codemod.candidates for c in wanted):
-        try:
-            tree = ast.parse(text)
-        except SyntaxError as exc:
-            result.error = FileError(exc.lineno or 0, f"syntax error: {exc.msg}")
-            return result
-        except (ValueError, RecursionError, MemoryError):
-            tree = None  # libcst decides below
-        if tree is not None:
-            facts = ast_facts.collect(tree)
-            wanted = [c for c in wanted if c.candidates(facts, text, rel, project)]
-        phases.mark("ast prefilter")
-        if not wanted:
-            return result
+    # Python's own parser first: it is cheap, its errors are the clearest, and code it refuses
+    # as too deeply nested can make libcst's parser run for minutes (see engine/budget.py).
+    try:
+        tree = ast.parse(text)
+    except SyntaxError as exc:
+        result.error = FileError(exc.lineno or 0, f"syntax error: {exc.msg}")
+        return result
+    except (RecursionError, MemoryError):
+        result.error = FileError(0, "skipped: nested too deeply for Python's own parser")
+        return result
+    except ValueError:
+        tree = None  # e.g. a null byte: libcst decides below
+    if prefilter and tree is not None and any(type(c).candidates is not Codemod.candidates for c in wanted):
+        facts = ast_facts.collect(tree)
+        wanted = [c for c in wanted if c.candidates(facts, text, rel, project)]
+    phases.mark("ast prefilter")
+    if not wanted:
+        return result
     return _rewrite(text, decoded, rel, wanted, project, result, phases)
 
 

@@ -21,28 +21,30 @@ from prodfix.engine.cache import JsonStore, content_digest, result_from_json, re
 from prodfix.engine.pipeline import FileResult, process_file
 from prodfix.engine.profile import Phases
 
-_WORKER_STATE: tuple[list[Codemod], ProjectContext, bool] | None = None
+_WORKER_STATE: tuple[list[Codemod], ProjectContext, bool, float | None] | None = None
 # Below this many files a pool costs more than it saves.
 MIN_FILES_FOR_POOL = 8
 
 
-def _init_worker(codemods: list[Codemod], project: ProjectContext, profile: bool) -> None:
+def _init_worker(codemods: list[Codemod], project: ProjectContext, profile: bool, budget: float | None) -> None:
     global _WORKER_STATE
-    _WORKER_STATE = (codemods, project, profile)
+    _WORKER_STATE = (codemods, project, profile, budget)
 
 
 def _work(item: tuple[str, str]) -> FileResult:
     assert _WORKER_STATE is not None
-    codemods, project, profile = _WORKER_STATE
+    codemods, project, profile, budget = _WORKER_STATE
     path, rel = item
-    return _process(Path(path), rel, codemods, project, profile)
+    return _process(Path(path), rel, codemods, project, profile, budget)
 
 
-def _process(path: Path, rel: str, codemods: list[Codemod], project: ProjectContext, profile: bool) -> FileResult:
+def _process(
+    path: Path, rel: str, codemods: list[Codemod], project: ProjectContext, profile: bool, budget: float | None
+) -> FileResult:
     if not profile:
-        return process_file(path, rel, codemods, project)
+        return process_file(path, rel, codemods, project, budget=budget)
     phases = Phases()
-    result = process_file(path, rel, codemods, project, phases)
+    result = process_file(path, rel, codemods, project, phases, budget)
     result.timings = phases.totals
     return result
 
@@ -60,16 +62,17 @@ def run_files(
     project: ProjectContext,
     jobs: int,
     profile: bool = False,
+    budget: float | None = None,
 ) -> Iterator[FileResult]:
     if jobs <= 1 or len(files) < MIN_FILES_FOR_POOL:
         for path, rel in files:
-            yield _process(path, rel, codemods, project, profile)
+            yield _process(path, rel, codemods, project, profile, budget)
         return
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     items = [(str(path), rel) for path, rel in files]
     chunksize = max(1, min(16, len(items) // (jobs * 8)))
-    with context.Pool(jobs, initializer=_init_worker, initargs=(codemods, project, profile)) as pool:
+    with context.Pool(jobs, initializer=_init_worker, initargs=(codemods, project, profile, budget)) as pool:
         yield from pool.imap(_work, items, chunksize=chunksize)
 
 
@@ -80,11 +83,12 @@ def run_project(
     jobs: int,
     profile: bool = False,
     cache: JsonStore | None = None,
+    budget: float | None = None,
 ) -> Iterator[FileResult]:
     """Every file's result in order, then the dependency manifest's when changed code needs one."""
     needed: dict[str, tuple[str, str]] = {}
-    stream = run_files(files, codemods, project, jobs, profile) if cache is None else (
-        _run_cached(files, codemods, project, jobs, profile, cache)
+    stream = run_files(files, codemods, project, jobs, profile, budget) if cache is None else (
+        _run_cached(files, codemods, project, jobs, profile, cache, budget)
     )
     for result in stream:
         for requirement, name, code in result.dependencies:
@@ -101,6 +105,7 @@ def _run_cached(
     jobs: int,
     profile: bool,
     cache: JsonStore,
+    budget: float | None,
 ) -> Iterator[FileResult]:
     digests: dict[str, str] = {}
     misses = []
@@ -114,7 +119,7 @@ def _run_cached(
             misses.append((path, rel))
         else:
             digests[rel] = digest
-    computed = run_files(misses, codemods, project, jobs, profile)
+    computed = run_files(misses, codemods, project, jobs, profile, budget)
     for path, rel in files:
         result = None
         if rel in digests:
@@ -127,7 +132,7 @@ def _run_cached(
             if result is not None:
                 yield result
                 continue
-            result = _process(path, rel, codemods, project, profile)  # changed meanwhile, or malformed
+            result = _process(path, rel, codemods, project, profile, budget)  # changed meanwhile, or malformed
         else:
             result = next(computed)
         if result.digest is not None:
