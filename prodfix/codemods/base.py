@@ -155,6 +155,8 @@ class Codemod:
     default_enabled: ClassVar[bool] = True
     # A cheap test on the decoded source: a file that cannot match is never parsed.
     prefilter: ClassVar[re.Pattern[str]]
+    # Literal words one of which every file the prefilter matches contains (optional, for speed).
+    trigger_words: ClassVar[tuple[str, ...]] = ()
     # libcst metadata the codemod reads, by name ("scope"; see engine.pipeline.METADATA), resolved
     # only for files that pass both prefilters.
     metadata: ClassVar[tuple[str, ...]] = ()
@@ -175,8 +177,14 @@ class Codemod:
         return False
 
     def wants(self, source: str, path: str, project: ProjectContext | None = None) -> bool:
-        """The first prefilter, a regex over the text: False when the file cannot match."""
-        return not self.skips(source, path) and self.prefilter.search(source) is not None
+        """The first prefilter, over the text: False when the file cannot match. Substring
+        tests on ``trigger_words`` first (ten times faster than a regex with alternatives),
+        then the regex on the files that still could."""
+        if self.skips(source, path):
+            return False
+        if self.trigger_words and not any(word in source for word in self.trigger_words):
+            return False
+        return self.prefilter.search(source) is not None
 
     def candidates(self, facts: Any, source: str, path: str, project: ProjectContext | None = None) -> bool:
         """The second prefilter, on ``common.ast_facts.AstFacts``: could this file change or report?

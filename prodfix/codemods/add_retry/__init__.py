@@ -137,6 +137,10 @@ class AddRetry(Codemod):
         r"create_all|run_sync|\.(?:connect|begin|ping)\s*\(|MongoClient|AsyncIOMotorClient|"
         r"\bpika\b|aio_pika|create_pool|Kafka|create_connection|[Ss][Ee][Ll][Ee][Cc][Tt]\s+1\b"
     )
+    trigger_words = (
+        "create_all", "run_sync", "connect", "begin", "ping", "MongoClient", "AsyncIOMotorClient",
+        "pika", "create_pool", "Kafka", "create_connection", "elect", "ELECT",
+    )
     metadata = ("scope",)
 
     @dataclass(frozen=True)

@@ -33,6 +33,7 @@ import re
 from dataclasses import dataclass
 
 from prodfix.codemods.base import Codemod, Rationale
+from prodfix.engine.closable_classes import class_modes
 
 # qualified constructor -> (mode, close method); mode "sync" or "async"
 CLOSABLES: dict[str, tuple[str, str]] = {
@@ -87,21 +88,19 @@ class CloseResources(Codemod):
         fix="Open them in a with/async with block (or give the owning class __enter__/__exit__) so they close on every path.",
         severity="medium",
     )
-    # An opener on a line that does not start a with statement, or a class that closes something.
+    # An opener called somewhere (whether it is already in a with item, the ast stage decides).
     prefilter = re.compile(
-        r"^(?![ \t]*(?:async[ \t]+)?with\b).*(?:\bopen\s*\(|Session\s*\(|Client\s*\(|urlopen|"
-        r"socket\s*\(|ZipFile|tarfile\.open|TemporaryFile|PoolExecutor|sqlite3\.connect)|def a?close\b",
-        re.MULTILINE,
+        r"(?:\bopen|Session|Client|socket)\s*\(|urlopen|ZipFile|TemporaryFile|PoolExecutor|sqlite3\.connect"
     )
+    trigger_words = ("open", "Session", "Client", "socket", "ZipFile", "TemporaryFile", "PoolExecutor", "sqlite3")
     metadata = ("scope",)
     needs_closable_classes = True
 
     def wants(self, source: str, path: str, project=None) -> bool:
-        # The cheap test first; the line-anchored one (not inside a with) only where it can match.
-        if _ANY_OPENER.search(source) and super().wants(source, path, project):
-            return True
+        if super().wants(source, path, project) or "def close(" in source or "def aclose(" in source:
+            return True  # an opener, or a class that may own a client and close it
         classes = project.closable_classes if project is not None else None
-        if not classes or not re.search(r"\.a?close\(\)", source):
+        if not classes or ".close()" not in source and ".aclose()" not in source:
             return False
         if not hasattr(self, "_class_pattern"):
             names = sorted({q.rpartition(".")[2] for q in classes})
@@ -119,7 +118,10 @@ class CloseResources(Codemod):
                 continue
             if isinstance(call.func, ast.Name) or name in class_names or facts.qualified(call) in CLOSABLES:
                 return True
-        return False
+        # a class that owns a client (any connect()/Pool()/... stored on self) and closes it
+        if facts.functions.isdisjoint({"close", "aclose"}) or facts.tree is None:
+            return False
+        return any(close is not None for _, close in class_modes(facts.tree).values())
 
     @dataclass(frozen=True)
     class Options:

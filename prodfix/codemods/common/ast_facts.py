@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 @dataclass
 class AstFacts:
+    tree: ast.Module | None = None
     # every call, with the called name: ``f(...)`` -> "f", ``a.b.f(...)`` -> "f"
     calls: list[tuple[str, ast.Call]] = field(default_factory=list)
     call_names: set[str] = field(default_factory=set)
@@ -64,7 +65,7 @@ def call_root(call: ast.Call) -> str | None:
 
 
 def collect(tree: ast.Module) -> AstFacts:
-    facts = AstFacts()
+    facts = AstFacts(tree=tree)
     for node in ast.walk(tree):
         kind = type(node)
         if kind is ast.Call:
