@@ -123,10 +123,14 @@ class AddTimeouts(Codemod):
         fix="Give every client a bounded timeout (connect and read) and a liveness check on pooled connections.",
         severity="high",
     )
+    # An import statement naming a client module (what candidates() needs first).
     prefilter = re.compile(
-        r"requests|httpx|aiohttp|urlopen|HTTPS?Connection|smtplib|ftplib|create_connection|"
-        r"redis|Redis|create_(?:async_)?engine|psycopg|asyncpg|MongoClient|motor"
+        r"(?:^|;)[ \t]*(?:from[ \t]+|import[ \t]+(?:[\w.]+[ \t]*(?:as[ \t]+\w+[ \t]*)?,[ \t]*)*)(?:"
+        + "|".join(re.escape(m.split(".")[0]) for m in sorted(set(CLIENT_MODULES)))
+        + r")\b",
+        re.MULTILINE,
     )
+    trigger_words = tuple(sorted({m.split(".")[0] for m in CLIENT_MODULES}))
     metadata = ("scope",)
 
     @dataclass(frozen=True)
