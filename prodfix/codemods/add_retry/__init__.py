@@ -133,13 +133,18 @@ class AddRetry(Codemod):
         severity="high",
     )
     # What a connecting body must contain (Mongo and Kafka are recognised by their client class).
+    # The receivers and calls candidates() looks for: engine...connect()/begin(), ping(),
+    # create_all, run_sync, SELECT 1, the client classes, or an import of a driver whose
+    # connect() it recognises (not any .connect(): Django signals have thousands).
     prefilter = re.compile(
-        r"create_all|run_sync|\.(?:connect|begin|ping)\s*\(|MongoClient|AsyncIOMotorClient|"
-        r"\bpika\b|aio_pika|create_pool|Kafka|create_connection|[Ss][Ee][Ll][Ee][Cc][Tt]\s+1\b"
+        r"create_all|run_sync|(?i:engine)[\w.]*(?:\([^()\n]*\)|\[[^\]\n]*\])?\s*\.\s*(?:connect|begin)\s*\("
+        r"|\.ping\s*\(\s*\)|MongoClient|AsyncIOMotorClient|\bpika\b|aio_pika|create_pool|Kafka|create_connection"
+        r"|[Ss][Ee][Ll][Ee][Cc][Tt]\s+1\b|(?:^|;)[ \t]*(?:from|import)[ \t]+(?:psycopg2?|asyncpg|pymysql)\b",
+        re.MULTILINE,
     )
     trigger_words = (
         "create_all", "run_sync", "connect", "begin", "ping", "MongoClient", "AsyncIOMotorClient",
-        "pika", "create_pool", "Kafka", "create_connection", "elect", "ELECT",
+        "pika", "create_pool", "Kafka", "create_connection", "elect", "ELECT", "psycopg", "asyncpg", "pymysql",
     )
     metadata = ("scope",)
 
