@@ -83,12 +83,19 @@ class Reporter:
     """Collects findings for one codemod run on one file, with positions and suppressions."""
 
     def __init__(
-        self, codemod: "Codemod", file: FileContext, wrapper: MetadataWrapper | None, phases: Any = None
+        self,
+        codemod: "Codemod",
+        file: FileContext,
+        wrapper: MetadataWrapper | None,
+        phases: Any = None,
+        positions: dict | None = None,
     ):
         self.codemod = codemod
         self.file = file
         self._wrapper = wrapper
         self._phases = phases  # engine.profile.Phases: position metadata is timed on its own
+        # id(module) -> engine.positions.Positions, shared by the codemods that report on one tree
+        self._shared_positions = positions if positions is not None else {}
         self._positions: object = None
         self.findings: list[Finding] = []
         # (module, name, alias): merged once per file, after every codemod ran
@@ -108,21 +115,24 @@ class Reporter:
     def position(self, node: cst.CSTNode) -> tuple[int, int, int]:
         """(start line, start column, end line) of ``node``; column is 1-based.
 
-        Positions are computed on first use only: most files report nothing.
+        Positions are computed on first use only, once per tree: most files report nothing.
         """
         if self._positions is None and self._wrapper is not None:
-            if self._phases is not None:
-                self._phases.mark(self.codemod.name)
-            from libcst.metadata import PositionProvider
+            from prodfix.engine.positions import Positions
 
-            self._positions = self._wrapper.resolve(PositionProvider)
-            if self._phases is not None:
-                self._phases.mark("positions")
+            module = self._wrapper.module
+            if id(module) not in self._shared_positions:
+                if self._phases is not None:
+                    self._phases.mark(self.codemod.name)
+                self._shared_positions[id(module)] = Positions(module)
+                if self._phases is not None:
+                    self._phases.mark("positions")
+            self._positions = self._shared_positions[id(module)]
         positions = self._positions
-        if not positions or node not in positions:  # type: ignore[operator]
+        if positions is None or node not in positions:  # type: ignore[operator]
             return (1, 1, 1)
-        rng = positions[node]  # type: ignore[index]
-        return (rng.start.line, rng.start.column + 1, rng.end.line)
+        line, column, end = positions.span(node)  # type: ignore[attr-defined]
+        return (line, column + 1, end)
 
     def suppressed(self, node: cst.CSTNode) -> bool:
         if not self.file.suppressions.by_line:

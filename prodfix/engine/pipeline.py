@@ -171,12 +171,13 @@ def _rewrite(
     imports: list[tuple[str, str | None, str | None]] = []
     dependencies: list[tuple[str, str, str]] = []
     wrapper = None
+    positions: dict = {}  # id(module) -> node positions, computed once per tree when reported on
     for codemod in wanted:
         # Metadata (scopes, positions) is computed once per tree: a wrapper is kept for as long
         # as no codemod has changed the module, so codemods that only report share it.
         if wrapper is None or wrapper.module is not module:
             wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-        reporter = Reporter(codemod, file, wrapper, phases)
+        reporter = Reporter(codemod, file, wrapper, phases, positions)
         try:
             wrapper.resolve_many([METADATA[name]() for name in codemod.metadata])
             phases.mark("metadata")

@@ -1,0 +1,91 @@
+"""Where a node starts and ends, for findings, at a fraction of PositionProvider's cost.
+
+libcst's PositionProvider renders the module and keeps a ``CodeRange`` of two ``CodePosition``
+dataclasses for every node, splitting every token with a regex: on files with findings it cost
+as much as parsing them. Findings need a line, a column and (for ``# prodfix: ignore``) the
+last line. This renders the module once with a codegen state that advances (line, column)
+with a plain ``in`` test per token and keeps tuples, following the same rules as
+PositionProvider (syntactic positions, start and end hoisted from child nodes);
+``tests/test_positions.py`` compares the two on every fixture.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import libcst as cst
+from libcst._nodes.internal import CodegenState  # the base PositionProvider's state extends
+
+_NEWLINE = re.compile(r"\r\n?|\n")
+
+
+class _TrackingState(CodegenState):
+    """Counts lines and columns instead of keeping the rendered tokens."""
+
+    def __init__(self, module: cst.Module) -> None:
+        super().__init__(default_indent=module.default_indent, default_newline=module.default_newline)
+        self.line = 1
+        self.column = 0
+        self.starts: dict[cst.CSTNode, tuple[int, int]] = {}
+        self.ends: dict[cst.CSTNode, tuple[int, int]] = {}
+        self._stack: list[tuple[int, int]] = []
+
+    def _advance(self, value: str) -> None:
+        if "\n" in value or "\r" in value:
+            parts = _NEWLINE.split(value)
+            self.line += len(parts) - 1
+            self.column = len(parts[-1])
+        else:
+            self.column += len(value)
+
+    def add_indent_tokens(self) -> None:
+        for token in self.indent_tokens:
+            self._advance(token)
+
+    def add_token(self, value: str) -> None:
+        if not self.tokens:  # Module asks whether anything was emitted; one token says so
+            self.tokens.append(value)
+        self._advance(value)
+
+    def pop_trailing_newline(self) -> None:
+        pass  # only changes the rendered text's end, never a node's position
+
+    def before_codegen(self, node: cst.CSTNode) -> None:
+        self._stack.append((self.line, self.column))
+
+    def after_codegen(self, node: cst.CSTNode) -> None:
+        start = self._stack.pop()
+        if node not in self.starts:  # a syntactic position recorded inside wins
+            self.starts[node] = start
+            self.ends[node] = (self.line, self.column)
+
+    @contextmanager
+    def record_syntactic_position(
+        self, node: cst.CSTNode, *, start_node: cst.CSTNode | None = None, end_node: cst.CSTNode | None = None
+    ) -> Iterator[None]:
+        start = (self.line, self.column)
+        try:
+            yield
+        finally:
+            end = (self.line, self.column)
+            self.starts[node] = self.starts[start_node] if start_node is not None else start
+            self.ends[node] = self.ends[end_node] if end_node is not None else end
+
+
+class Positions:
+    """(start line, start column 0-based, end line) of any node of ``module``."""
+
+    def __init__(self, module: cst.Module) -> None:
+        state = _TrackingState(module)
+        module._codegen(state)
+        self._starts = state.starts
+        self._ends = state.ends
+
+    def __contains__(self, node: object) -> bool:
+        return node in self._starts
+
+    def span(self, node: cst.CSTNode) -> tuple[int, int, int]:
+        line, column = self._starts[node]
+        return line, column, self._ends[node][0]
