@@ -180,16 +180,11 @@ def report(title: str, samples: dict[str, list[Sample]], files: int) -> dict[str
 
 
 def copy_tree(source: Path, target: Path, copies: int = 1) -> int:
-    """Copy the .py files of ``source`` (``copies`` times side by side); returns the file count."""
-    count = 0
+    """Copy the whole tree (its config files decide the import roots, as in a real checkout),
+    ``copies`` times side by side; returns the number of .py files."""
     for index in range(copies):
-        base = target if copies == 1 else target / f"copy{index}"
-        for path in source.rglob("*.py"):
-            dest = base / path.relative_to(source)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, dest)
-            count += 1
-    return count
+        shutil.copytree(source, target if copies == 1 else target / f"copy{index}", symlinks=True)
+    return sum(1 for _ in target.rglob("*.py"))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -44,6 +44,10 @@ from prodfix.codemods.base import Codemod, Rationale
 
 DEPENDENCY = "tenacity>=8"
 
+_ENGINE_CALL = re.compile(r"(?i:engine)[\w.]*(?:\([^()\n]*\)|\[[^\]\n]*\])?\s*\.\s*(?:connect|begin)\s*\(")
+_SELECT_ONE_TEXT = re.compile(r"[Ss][Ee][Ll][Ee][Cc][Tt]\s+1\b")
+_DRIVER_IMPORT = re.compile(r"(?:^|;)[ \t]*(?:from|import)[ \t]+(?:psycopg2?|asyncpg|pymysql)\b", re.MULTILINE)
+
 # qualified call -> connection kind
 CONNECT_CALLS = {
     "psycopg2.connect": "psycopg2",
@@ -132,19 +136,21 @@ class AddRetry(Codemod):
         fix="Retry the connection a bounded number of times with exponential backoff, logging each wait.",
         severity="high",
     )
-    # What a connecting body must contain (Mongo and Kafka are recognised by their client class).
-    # The receivers and calls candidates() looks for: engine...connect()/begin(), ping(),
-    # create_all, run_sync, SELECT 1, the client classes, or an import of a driver whose
-    # connect() it recognises (not any .connect(): Django signals have thousands).
-    prefilter = re.compile(
-        r"create_all|run_sync|(?i:engine)[\w.]*(?:\([^()\n]*\)|\[[^\]\n]*\])?\s*\.\s*(?:connect|begin)\s*\("
-        r"|\.ping\s*\(\s*\)|MongoClient|AsyncIOMotorClient|\bpika\b|aio_pika|create_pool|Kafka|create_connection"
-        r"|[Ss][Ee][Ll][Ee][Cc][Tt]\s+1\b|(?:^|;)[ \t]*(?:from|import)[ \t]+(?:psycopg2?|asyncpg|pymysql)\b",
-        re.MULTILINE,
-    )
+    # What a connecting body must contain: the receivers and calls candidates() looks for
+    # (engine...connect()/begin(), ping(), create_all, run_sync, SELECT 1, the client classes)
+    # or an import of a driver whose connect() it recognises; never any .connect() (Django's
+    # signals have thousands). Each regex runs only on files holding its literal word: one
+    # regex with all the alternatives cost ten times more.
     trigger_words = (
-        "create_all", "run_sync", "connect", "begin", "ping", "MongoClient", "AsyncIOMotorClient",
-        "pika", "create_pool", "Kafka", "create_connection", "elect", "ELECT", "psycopg", "asyncpg", "pymysql",
+        "create_all", "run_sync", "MongoClient", "AsyncIOMotorClient", "aio_pika", "create_pool", "Kafka",
+        "create_connection",
+    )
+    gated = (
+        ("pika", re.compile(r"\bpika\b")),
+        (".ping", re.compile(r"\.ping\s*\(\s*\)")),
+        ("ngine", _ENGINE_CALL), ("NGINE", _ENGINE_CALL),
+        ("elect", _SELECT_ONE_TEXT), ("ELECT", _SELECT_ONE_TEXT),
+        ("psycopg", _DRIVER_IMPORT), ("asyncpg", _DRIVER_IMPORT), ("pymysql", _DRIVER_IMPORT),
     )
     metadata = ("scope",)
 
@@ -158,6 +164,13 @@ class AddRetry(Codemod):
             "create_pool*",
         )
         targets: tuple[str, ...] = ()  # "path/to/module.py:function" or ":Class.method"
+
+    def wants(self, source: str, path: str, project=None) -> bool:
+        if self.skips(source, path):
+            return False
+        if any(word in source for word in self.trigger_words):
+            return True
+        return any(word in source and regex.search(source) for word, regex in self.gated)
 
     def candidates(self, facts, source: str, path: str, project=None) -> bool:
         """A call that connects, by the same tests as ``_Analyzer.visit_Call``, on names only."""
