@@ -95,7 +95,8 @@ def _results(
     """Every result in path order; with ``cache``, answered from and saved to the result cache."""
     store = JsonStore(plan.root, f"results-{namespace(list(plan.codemods), plan.project)}.json") if cache else None
     stream = run_project(
-        list(plan.files), list(plan.codemods), plan.project, jobs or default_jobs(), profile, store, budget
+        list(plan.files), list(plan.codemods), plan.project, jobs or default_jobs(), profile, store, budget,
+        plan.digests,
     )
     yield from _with_progress(plan, stream, quiet)
     warning = store.save() if store is not None else None

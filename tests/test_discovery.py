@@ -32,8 +32,12 @@ def test_git_tracked_untracked_and_ignored(git_repo: Path) -> None:
 
 def test_without_git_gitignore_rules_apply(tmp_path: Path) -> None:
     root = tmp_path / "proj"
-    _touch(root, "svc/a.py", "svc/gen_b.py", "svc/sub/c.py", "svc/sub/d.py", "venv/x.py", "pkg.egg-info/y.py")
-    (root / ".gitignore").write_text("gen_*.py\n")
+    _touch(
+        root, "svc/a.py", "svc/gen_b.py", "svc/sub/c.py", "svc/sub/d.py", "venv/x.py", "pkg.egg-info/y.py",
+        "myenv/z.py", "generated/g.py",
+    )
+    (root / "myenv" / "pyvenv.cfg").write_text("home = /usr\n")
+    (root / ".gitignore").write_text("gen_*.py\ngenerated/\n")
     (root / "svc" / "sub" / ".gitignore").write_text("d.py\n")
     (root / ".prodfix.yml").write_text("exclude: []\n")
     assert _rels(root) == ["svc/a.py", "svc/sub/c.py"]

@@ -138,8 +138,9 @@ def result_to_json(result: Any) -> dict:
     }
 
 
-def result_from_json(payload: Any, rel: str, data: bytes) -> Any:
-    """The FileResult a cache entry stands for, or None when the entry is not well formed."""
+def result_from_json(payload: Any, rel: str, digest: str, data: bytes | None) -> Any:
+    """The FileResult a cache entry stands for, or None when the entry is not well formed.
+    ``data``: the file's bytes (whose hash is ``digest``), needed only when it changes."""
     from prodfix.engine.pipeline import FileError, FileResult
 
     try:
@@ -162,11 +163,13 @@ def result_from_json(payload: Any, rel: str, data: bytes) -> Any:
         result.changed_by = tuple(str(name) for name in payload["changed_by"])
         result.dependencies = tuple((str(a), str(b), str(c)) for a, b, c in payload["dependencies"])
         if payload["new"] is not None:
+            if data is None:
+                return None
             new = base64.b64decode(payload["new"], validate=True)
             if content_digest(new) != payload["new_digest"]:
                 return None
             result.old_bytes, result.new_bytes = data, new
-        result.digest = content_digest(data)
+        result.digest = digest
         return result
     except (KeyError, TypeError, ValueError):
         return None

@@ -7,7 +7,7 @@ bad path, a broken configuration or an unknown codemod, before anything is read 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from prodfix.codemods import registry
@@ -42,6 +42,7 @@ class Plan:
     files: tuple[tuple[Path, str], ...]  # (absolute path, path relative to root)
     project: ProjectContext
     warnings: tuple[str, ...] = ()
+    digests: dict[str, str] = field(default_factory=dict)  # rel -> content hash, when cached
 
 
 def _split(values: tuple[str, ...] | list[str] | None) -> list[str] | None:
@@ -81,7 +82,12 @@ def select_codemods(config: Config, select: list[str] | None, ignore: list[str])
 
 
 def _project_facts(
-    root: Path, in_git: bool, codemods: tuple[Codemod, ...], listed: list[str] | None, store: JsonStore | None
+    root: Path,
+    in_git: bool,
+    codemods: tuple[Codemod, ...],
+    listed: list[str] | None,
+    store: JsonStore | None,
+    digests: dict[str, str],
 ):
     """The module index and the closable classes, from one read of every file in the repository.
 
@@ -103,6 +109,8 @@ def _project_facts(
         except OSError:
             continue
         digest = content_digest(data) if store is not None else ""
+        if store is not None:
+            digests[rel] = digest
         cached = store.get(rel, digest) if store is not None else None
         facts = _file_facts(data) if not _valid_facts(cached) else cached
         if store is not None and facts is not cached:
@@ -182,7 +190,8 @@ def make_plan(
     listed = [rel for _, rel in files] if whole_repo else None
     phases.mark("discovery")
     store = JsonStore(root, "facts.json") if cache else None
-    modules, closable = _project_facts(root, top is not None, codemods, listed, store)
+    digests: dict[str, str] = {}
+    modules, closable = _project_facts(root, top is not None, codemods, listed, store, digests)
     warning = store.save() if store is not None else None
     phases.mark("project facts")
     return Plan(
@@ -194,4 +203,5 @@ def make_plan(
         files=files,
         project=ProjectContext(root=str(root), modules=modules, closable_classes=closable),
         warnings=(warning,) if warning else (),
+        digests=digests,
     )

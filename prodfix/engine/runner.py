@@ -84,11 +84,12 @@ def run_project(
     profile: bool = False,
     cache: JsonStore | None = None,
     budget: float | None = None,
+    known_digests: dict[str, str] | None = None,
 ) -> Iterator[FileResult]:
     """Every file's result in order, then the dependency manifest's when changed code needs one."""
     needed: dict[str, tuple[str, str]] = {}
     stream = run_files(files, codemods, project, jobs, profile, budget) if cache is None else (
-        _run_cached(files, codemods, project, jobs, profile, cache, budget)
+        _run_cached(files, codemods, project, jobs, profile, cache, budget, known_digests or {})
     )
     for result in stream:
         for requirement, name, code in result.dependencies:
@@ -106,29 +107,38 @@ def _run_cached(
     profile: bool,
     cache: JsonStore,
     budget: float | None,
+    known: dict[str, str],
 ) -> Iterator[FileResult]:
+    """``known``: content digests the plan already computed (its project-facts pass read
+    every file), so an unchanged tree is read once per run, not twice."""
     digests: dict[str, str] = {}
     misses = []
     for path, rel in files:
-        try:
-            digest = content_digest(path.read_bytes())
-        except OSError:
-            misses.append((path, rel))
-            continue
+        digest = known.get(rel)
+        if digest is None:
+            try:
+                digest = content_digest(path.read_bytes())
+            except OSError:
+                misses.append((path, rel))
+                continue
         if cache.get(rel, digest) is None:
             misses.append((path, rel))
         else:
             digests[rel] = digest
     computed = run_files(misses, codemods, project, jobs, profile, budget)
     for path, rel in files:
-        result = None
         if rel in digests:
-            try:
-                data = path.read_bytes()
-            except OSError:
-                data = b""
-            if content_digest(data) == digests[rel]:  # unchanged since it was hashed above
-                result = result_from_json(cache.get(rel, digests[rel]), rel, data)
+            payload = cache.get(rel, digests[rel])
+            result = None
+            if isinstance(payload, dict) and payload.get("new") is None:
+                result = result_from_json(payload, rel, digests[rel], None)
+            else:  # a change to show: its diff needs the bytes, which must still be those hashed
+                try:
+                    data = path.read_bytes()
+                except OSError:
+                    data = b""
+                if content_digest(data) == digests[rel]:
+                    result = result_from_json(payload, rel, digests[rel], data)
             if result is not None:
                 yield result
                 continue
