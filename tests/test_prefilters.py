@@ -62,8 +62,25 @@ def test_prefilters_never_drop_a_change_or_a_finding(codemod_cls) -> None:
         ("close-resources", "def read(path):\n    with open(path) as f:\n        return f.read()\n"),
         ("add-timeouts", "def get(cache, key):\n    return cache.get(key)  # no HTTP client imported\n"),
         ("add-retry", "from django.db.models.signals import post_save\npost_save.connect(handler)\n"),
+        ("close-resources", "from django.test import Client\n\ndef t():\n    c = Client()\n    return c.get('/')\n"),
+        ("close-resources", "import os\n\ndef f(p):\n    fd = os.open(p, 0)\n    return fd\n"),
+        ("add-timeouts", "from urllib.parse import quote\n\ndef f(d, k):\n    return d.get(quote(k))\n"),
     ],
 )
 def test_mentions_are_not_parsed(name: str, source: str) -> None:
     result = process_source(decode_source(source.encode()), "app/m.py", [registry.lookup(name)()], ProjectContext("."))
     assert not result.parsed and not result.findings
+
+
+@pytest.mark.parametrize(
+    ("name", "source"),
+    [
+        ("close-resources", "from httpx import Client\n\ndef f():\n    c = Client()\n    return c.get('x')\n"),
+        ("close-resources", "def f(p):\n    h = open(p)\n    return h.read()\n"),
+        ("add-timeouts", "import requests as rq\n\ndef f(u):\n    return rq.get(u)\n"),
+        ("print-to-logging", "from traceback import print_exc as pe\n\ndef f():\n    pe()\n"),
+    ],
+)
+def test_real_calls_are_parsed(name: str, source: str) -> None:
+    result = process_source(decode_source(source.encode()), "app/m.py", [registry.lookup(name)()], ProjectContext("."))
+    assert result.parsed

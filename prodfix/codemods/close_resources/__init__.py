@@ -33,6 +33,7 @@ import re
 from dataclasses import dataclass
 
 from prodfix.codemods.base import Codemod, Rationale
+from prodfix.codemods.common.ast_facts import call_root
 from prodfix.engine.closable_classes import class_modes
 
 # qualified constructor -> (mode, close method); mode "sync" or "async"
@@ -112,11 +113,22 @@ class CloseResources(Codemod):
         plain name, or on an imported module (``requests.Session()``), never ``storage.open()``."""
         classes = project.closable_classes if project is not None else None
         class_names = {q.rpartition(".")[2] for q in classes} if classes else set()
-        names = OPENER_NAMES | class_names | facts.aliases_of(set(CLOSABLES))
+        openers = OPENER_NAMES | facts.aliases_of(set(CLOSABLES))
         for name, call in facts.calls:
-            if name not in names or id(call) in facts.with_items:
+            if id(call) in facts.with_items:
                 continue
-            if isinstance(call.func, ast.Name) or name in class_names or facts.qualified(call) in CLOSABLES:
+            if name in openers:
+                # a plain name is the builtin (open) or local unless an import binds it to
+                # something else (django.test.Client is not httpx.Client)
+                target = facts.qualified(call)
+                plain = isinstance(call.func, ast.Name)
+                if target in CLOSABLES or (plain and (name not in facts.bound or name in facts.rebound)):
+                    return True
+            # a repository class that closes, when the call can resolve to it: imported from its
+            # module, defined here, or imported relatively (the rewrite resolves those)
+            if name in class_names and (
+                facts.qualified(call) in classes or name in facts.classes or call_root(call) in facts.relative
+            ):
                 return True
         # a class that owns a client (any connect()/Pool()/... stored on self) and closes it
         if facts.functions.isdisjoint({"close", "aclose"}) or facts.tree is None:

@@ -30,6 +30,9 @@ class AstFacts:
     # names bound by imports anywhere in the file -> what they stand for ("np" -> "numpy")
     bound: dict[str, str] = field(default_factory=dict)
     functions: set[str] = field(default_factory=set)  # names of every def / async def
+    classes: set[str] = field(default_factory=set)  # names of every class defined in the file
+    relative: set[str] = field(default_factory=set)  # names bound by relative imports (from . import x)
+    rebound: set[str] = field(default_factory=set)  # names imports bind to different things (scopes)
     imports: list[ast.Import | ast.ImportFrom] = field(default_factory=list)
 
     @property
@@ -54,6 +57,12 @@ class AstFacts:
     def aliases_of(self, qualified: frozenset[str] | set[str]) -> set[str]:
         """Local names bound to one of ``qualified`` (``from traceback import print_exc as pe``)."""
         return {name for name, target in self.bound.items() if target in qualified}
+
+
+def _bind(facts: AstFacts, name: str, target: str) -> None:
+    if facts.bound.get(name, target) != target:
+        facts.rebound.add(name)
+    facts.bound[name] = target
 
 
 def call_root(call: ast.Call) -> str | None:
@@ -83,23 +92,26 @@ def collect(tree: ast.Module) -> AstFacts:
                 facts.with_items.add(id(item.context_expr))
         elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
             facts.functions.add(node.name)  # type: ignore[attr-defined]
+        elif kind is ast.ClassDef:
+            facts.classes.add(node.name)  # type: ignore[attr-defined]
         elif kind is ast.Import:
             facts.imports.append(node)  # type: ignore[arg-type]
             for alias in node.names:  # type: ignore[attr-defined]
                 facts.modules.add(alias.name)
                 if alias.asname:
-                    facts.bound[alias.asname] = alias.name
+                    _bind(facts, alias.asname, alias.name)
                 else:
                     root = alias.name.split(".", 1)[0]
-                    facts.bound[root] = root
+                    _bind(facts, root, root)
         elif kind is ast.ImportFrom:
             facts.imports.append(node)  # type: ignore[arg-type]
             if node.level or not node.module:  # type: ignore[attr-defined]
+                facts.relative.update(a.asname or a.name for a in node.names)  # type: ignore[attr-defined]
                 continue
             module = node.module  # type: ignore[attr-defined]
             facts.modules.add(module)
             for alias in node.names:  # type: ignore[attr-defined]
                 if alias.name != "*":
                     facts.modules.add(f"{module}.{alias.name}")
-                    facts.bound[alias.asname or alias.name] = f"{module}.{alias.name}"
+                    _bind(facts, alias.asname or alias.name, f"{module}.{alias.name}")
     return facts

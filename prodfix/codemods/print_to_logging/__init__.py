@@ -68,7 +68,7 @@ class PrintToLogging(Codemod):
         ),
         severity="medium",
     )
-    prefilter = re.compile(r"\bprint(?:_exc)?\s*\(")
+    prefilter = re.compile(r"\bprint\s*\(|\bprint_exc\b")  # print_exc may be imported under an alias
     metadata = ("scope",)
 
     @dataclass(frozen=True)
