@@ -99,6 +99,8 @@ def _results(
         plan.digests,
     )
     yield from _with_progress(plan, stream, quiet)
+    if store is not None and plan.whole_repo:
+        store.retain({rel for _, rel in plan.files})
     warning = store.save() if store is not None else None
     if warning:
         _stderr().print(f"[yellow]warning:[/] {findings_output.escape(warning)}")

@@ -93,3 +93,21 @@ def test_concurrent_runs_leave_a_valid_cache(sample_backend: Path) -> None:
         json.loads(path.read_text())
     assert not list((sample_backend / CACHE).rglob(".tmp-*"))
     assert prodfix(sample_backend, "diff", "-q").stdout == outputs[0]
+
+
+def test_deleted_files_leave_the_cache(sample_backend: Path) -> None:
+    prodfix(sample_backend, "check")
+    run_git(sample_backend, "rm", "-q", "app/notify.py")
+    commit_all(sample_backend)
+    prodfix(sample_backend, "check")
+    results = sorted((sample_backend / CACHE).rglob("results-*.json"), key=lambda p: p.stat().st_mtime_ns)
+    for path in (sample_backend / CACHE / "0.1.0" / "facts.json", results[-1]):
+        assert "app/notify.py" not in json.loads(path.read_text())["entries"], path.name
+        assert "app/store.py" in json.loads(path.read_text())["entries"], path.name
+
+
+def test_only_the_latest_option_sets_are_kept(sample_backend: Path) -> None:
+    for name in ("a", "b", "c", "d", "e", "f"):
+        (sample_backend / ".prodfix.yml").write_text(f"codemods:\n  print-to-logging:\n    logger_name: log_{name}\n")
+        prodfix(sample_backend, "check")
+    assert len(list((sample_backend / CACHE).rglob("results-*.json"))) == 4

@@ -33,6 +33,7 @@ from prodfix import __version__
 from prodfix.codemods.base import Finding
 
 CACHE_DIR = ".prodfix_cache"
+KEEP_NAMESPACES = 4  # result files kept: a few option sets (pre-commit, CI) in turn
 _GITIGNORE = "# Created by prodfix: its cache, never committed.\n*\n"
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# prodfix result cache (https://bford.info/cachedir/)\n"
 
@@ -95,6 +96,13 @@ class JsonStore:
         self._entries[rel] = [digest, payload]
         self._dirty = True
 
+    def retain(self, rels: set[str]) -> None:
+        """Forget files no longer in the repository (call only after a run that saw all of it)."""
+        gone = [rel for rel in self._entries if rel not in rels]
+        for rel in gone:
+            del self._entries[rel]
+        self._dirty = self._dirty or bool(gone)
+
     def save(self) -> str | None:
         """Write the file atomically; returns a warning instead of raising when it cannot."""
         if not self._dirty:
@@ -114,10 +122,24 @@ class JsonStore:
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
                 raise
+            self._forget_old_namespaces()
         except OSError as exc:
             return f"cannot write the cache in {self.folder.parent}: {exc.strerror or exc}"
         self._dirty = False
         return None
+
+
+    def _forget_old_namespaces(self) -> None:
+        """Keep the few most recently written result files (other option sets, other project
+        facts); older ones would never be read again."""
+        if not self.path.name.startswith("results-"):
+            return
+        others = sorted(
+            (p for p in self.folder.glob("results-*.json") if p != self.path),
+            key=lambda p: p.stat().st_mtime_ns, reverse=True,
+        )
+        for stale in others[KEEP_NAMESPACES - 1 :]:
+            stale.unlink(missing_ok=True)
 
 
 # --- FileResult <-> JSON ----------------------------------------------------------------------

@@ -43,6 +43,7 @@ class Plan:
     project: ProjectContext
     warnings: tuple[str, ...] = ()
     digests: dict[str, str] = field(default_factory=dict)  # rel -> content hash, when cached
+    whole_repo: bool = False  # the run covers every file of the repository (no paths, no excludes)
 
 
 def _split(values: tuple[str, ...] | list[str] | None) -> list[str] | None:
@@ -118,6 +119,8 @@ def _project_facts(
         imports.update(dict(facts[0]))
         if want_classes and facts[1]:
             per_file[rel] = {name: (mode, close) for name, (mode, close) in facts[1].items()}
+    if store is not None:
+        store.retain(set(everything))
     configured_roots = tuple(r for c in indexed for r in getattr(c.options, "roots", ()))
     modules = build_index(root, everything, imports, configured_roots)
     closable = qualify(per_file, modules.roots) if want_classes else None
@@ -204,4 +207,5 @@ def make_plan(
         project=ProjectContext(root=str(root), modules=modules, closable_classes=closable),
         warnings=(warning,) if warning else (),
         digests=digests,
+        whole_repo=whole_repo,
     )
