@@ -38,6 +38,7 @@ from prodfix.engine.runner import default_jobs, run_project
 from prodfix.engine.writing import write_atomic
 from prodfix.output import findings as findings_output
 from prodfix.output.patch import file_patch
+from prodfix.output.report import DEFAULT_MAX_CHARS, ReportBuilder
 from prodfix.vcs.worktree import uncommitted_paths
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_ERRORS = 0, 1, 2, 3
@@ -314,6 +315,32 @@ def fix(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, 
         write_atomic(target, result.new_bytes)
     tally.phases.mark("write")
     tally.finish("changed", quiet)
+    raise click.exceptions.Exit(tally.exit_code())
+
+
+@main.command()
+@_common
+@click.option("--output", "-o", "output_file", type=click.Path(path_type=Path, dir_okay=False), help="Write the markdown to this file instead of stdout.")
+@click.option("--max-chars", type=click.IntRange(min=1000), default=DEFAULT_MAX_CHARS, show_default=True, help="Shorten the lists so the report fits (GitHub caps a pull request body at 65,536).")
+def report(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, no_cache, profile, output_file, max_chars) -> None:
+    """Write the markdown audit report: a summary table, then per codemod the problem, impact,
+    fix, every change, what was left alone and why, and how to turn it off. Nothing is changed."""
+    tally = Tally(Phases() if profile else OFF)
+    plan = _plan(paths, select, ignore, exclude, config_file, tally.phases, not no_cache)
+    builder = ReportBuilder(plan.codemods)
+    for result in _results(plan, jobs, quiet, profile, not no_cache, file_timeout):
+        tally.add(result)
+        builder.add(result)
+    text = builder.render(max_chars)
+    if output_file is None:
+        click.echo(text, nl=False)
+    else:
+        try:
+            write_text = output_file.write_text
+            write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise _fail(f"{output_file}: cannot write the report: {exc.strerror}") from None
+    tally.finish("would change", quiet)
     raise click.exceptions.Exit(tally.exit_code())
 
 
