@@ -39,6 +39,8 @@ from prodfix.engine.writing import write_atomic
 from prodfix.output import findings as findings_output
 from prodfix.output.patch import file_patch
 from prodfix.output.report import DEFAULT_MAX_CHARS, ReportBuilder
+from prodfix.vcs.branch import BOT_EMAIL, BOT_NAME, DEFAULT_BRANCH, BranchError, Identity, build_branch
+from prodfix.vcs.branch import EXCLUDED as BRANCH_EXCLUDED
 from prodfix.vcs.worktree import uncommitted_paths
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_ERRORS = 0, 1, 2, 3
@@ -279,12 +281,22 @@ def diff(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout,
 @main.command()
 @_common
 @click.option("--allow-dirty", is_flag=True, help="Also rewrite files that have uncommitted changes (by default prodfix refuses, so that its edits never mix with yours).")
-def fix(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, no_cache, profile, allow_dirty) -> None:
+@click.option("--branch", "branch", is_flag=False, flag_value=DEFAULT_BRANCH, default=None, metavar="[NAME]", help=f"Leave the working tree alone and commit the changes on branch NAME (default {DEFAULT_BRANCH}), one commit per codemod, on top of HEAD.")
+@click.option("--author", metavar="'NAME <EMAIL>'", help=f"Author and committer of the --branch commits (default '{BOT_NAME} <{BOT_EMAIL}>').")
+@click.option("--signoff", is_flag=True, help="Add a Signed-off-by trailer to the --branch commits.")
+@click.option("--force", is_flag=True, help="With --branch: replace the branch even when it holds commits by someone else.")
+def fix(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, no_cache, profile, allow_dirty, branch, author, signoff, force) -> None:
     """Apply the changes in place (atomically: a file is either old or new, never half).
 
     In a git work tree, files with uncommitted changes are not rewritten unless --allow-dirty
     is given; nothing is written then, and the exit code is 2.
+
+    With --branch, nothing in the working tree, the index or the current branch changes: the
+    codemods run on a temporary checkout of HEAD and each one that changes something becomes
+    a commit on the branch. Re-running with nothing new leaves the branch as it is.
     """
+    if branch is not None:
+        _fix_branch(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, branch, author, signoff, force)
     tally = Tally(Phases() if profile else OFF)
     plan = _plan(paths, select, ignore, exclude, config_file, tally.phases, not no_cache)
     changed = []
@@ -316,6 +328,44 @@ def fix(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, 
     tally.phases.mark("write")
     tally.finish("changed", quiet)
     raise click.exceptions.Exit(tally.exit_code())
+
+
+def _fix_branch(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, branch, author, signoff, force) -> None:
+    plan = _plan(paths, select, ignore, exclude, config_file)
+    if not plan.in_git:
+        raise _fail(f"{plan.root}: --branch needs a git repository")
+    tally = Tally()
+    # the user's paths and --config, as they are found in the temporary checkout
+    rel_paths = [Path(p).resolve().relative_to(plan.root) for p in paths] if paths else []
+    config = config_file.resolve() if config_file is not None else None
+
+    def run_on(tree: Path, codemod) -> dict[str, bytes]:
+        sub = make_plan(
+            [tree / p for p in rel_paths] or [tree], config, [codemod.name], [], [*exclude, *BRANCH_EXCLUDED]
+        )
+        changed = {}
+        for result in run_project(list(sub.files), list(sub.codemods), sub.project, jobs or default_jobs(), budget=file_timeout):
+            tally.add(result)
+            if result.changed and result.new_bytes is not None:
+                changed[result.path] = result.new_bytes
+        return changed
+
+    try:
+        identity = Identity.parse(author) if author else Identity()
+        outcome = build_branch(plan.root, branch, list(plan.selection.enabled), run_on, identity, signoff, force)
+    except (BranchError, PlanError) as exc:
+        raise _fail(str(exc)) from None
+    console = _stderr()
+    base = outcome.base[:12]
+    if outcome.status == "nothing to change":
+        console.print(f"prodfix: nothing to change on {base}; {branch} left as it is")
+    elif outcome.status == "unchanged":
+        console.print(f"prodfix: branch {branch} unchanged: it already holds these changes on {base} ({(outcome.tip or '')[:12]})")
+    else:
+        console.print(f"prodfix: branch {branch} {outcome.status} on {base} ({_plural(len(outcome.commits), 'commit')})")
+        for commit in outcome.commits:
+            console.print(f"  {commit.sha[:12]} {findings_output.escape(commit.subject)} ({_plural(len(commit.files), 'file')})")
+    raise click.exceptions.Exit(EXIT_ERRORS if tally.errors else EXIT_OK)
 
 
 @main.command()

@@ -1,0 +1,176 @@
+"""`prodfix fix --branch`: the changes as a branch with one reviewed commit per codemod.
+
+The commits are built in a temporary detached worktree of HEAD, so the user's working tree,
+index and current branch are never touched, also when they hold uncommitted work (which the
+branch does not include: it starts from the last commit). Codemods run one after the other on
+that worktree, each committed on its own (``prodfix: <summary>``, with the files and the
+rationale in the body) under a bot identity; git hooks are disabled for these internal
+commands. Only then is ``refs/heads/<branch>`` moved, and only when the resulting tree or base
+differs from what the branch already holds (a re-run with nothing new changes nothing). A
+branch holding commits by anyone else is not overwritten without ``force``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import git
+
+from prodfix.codemods.base import Codemod
+from prodfix.engine.writing import write_atomic
+
+DEFAULT_BRANCH = "prodfix/hardening"
+BOT_NAME = "prodfix"
+BOT_EMAIL = "prodfix@users.noreply.invalid"
+# Pushing workflow files needs a token with the `workflows` permission: never touched.
+EXCLUDED = (".github/workflows/**",)
+
+
+class BranchError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str = BOT_NAME
+    email: str = BOT_EMAIL
+
+    @classmethod
+    def parse(cls, text: str) -> "Identity":
+        match = re.fullmatch(r"\s*([^<>]+?)\s*<([^<>\s]+@[^<>\s]+)>\s*", text)
+        if not match:
+            raise BranchError(f"--author must look like 'Name <email>', not {text!r}")
+        return cls(match.group(1), match.group(2))
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+
+@dataclass(frozen=True)
+class BranchCommit:
+    sha: str
+    codemod: str
+    subject: str
+    files: tuple[str, ...]
+
+
+@dataclass
+class BranchResult:
+    branch: str
+    base: str
+    status: str  # "created", "updated", "unchanged" or "nothing to change"
+    commits: list[BranchCommit] = field(default_factory=list)
+    tip: str | None = None
+
+
+# (worktree root, codemod) -> the changed files' new bytes by relative path
+RunCodemod = Callable[[Path, type[Codemod]], dict[str, bytes]]
+
+
+def _git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    """A git command in ``cwd``, with hooks disabled (they are the user's, not ours to run) and
+    without GIT_DIR / GIT_INDEX_FILE / GIT_WORK_TREE inherited from a hook that runs prodfix:
+    those would point this command at the user's own index."""
+    clean = {k: v for k, v in os.environ.items() if k not in _REPO_VARIABLES}
+    with tempfile.TemporaryDirectory(prefix="prodfix-nohooks-") as hooks:
+        out = subprocess.run(
+            ["git", "-c", f"core.hooksPath={hooks}", *args],
+            cwd=cwd, env={**clean, **(env or {})}, capture_output=True, text=True, check=False,
+        )
+    if out.returncode != 0:
+        raise BranchError(f"git {args[0]} failed: {(out.stderr or out.stdout).strip()}")
+    return out.stdout
+
+
+_REPO_VARIABLES = frozenset(
+    {"GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR", "GIT_PREFIX"}
+)
+
+
+def _message(codemod: type[Codemod], files: list[str], signoff: Identity | None) -> str:
+    r = codemod.rationale
+    lines = [
+        f"prodfix: {codemod.summary}",
+        "",
+        f"{codemod.code} {codemod.name} ({r.severity}).",
+        f"Problem: {r.problem}",
+        f"Impact: {r.impact}",
+        f"Fix: {r.fix}",
+        "",
+        "Files:",
+        *(f"- {path}" for path in files),
+    ]
+    if signoff is not None:
+        lines += ["", f"Signed-off-by: {signoff}"]
+    return "\n".join(lines) + "\n"
+
+
+def build_branch(
+    root: Path,
+    branch: str,
+    codemods: list[type[Codemod]],
+    run_codemod: RunCodemod,
+    author: Identity = Identity(),
+    signoff: bool = False,
+    force: bool = False,
+) -> BranchResult:
+    try:
+        repo = git.Repo(root)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise BranchError(f"{root}: --branch needs a git repository") from None
+    try:
+        base = repo.head.commit.hexsha
+    except ValueError:
+        raise BranchError("--branch needs at least one commit to build on") from None
+    if repo.git.execute(["git", "check-ref-format", "--branch", branch], with_exceptions=False) != branch:
+        raise BranchError(f"{branch!r} is not a valid branch name")
+    if not repo.head.is_detached and repo.active_branch.name == branch:
+        raise BranchError(f"{branch} is the branch checked out here; prodfix only writes to another branch")
+    ref = f"refs/heads/{branch}"
+    existing = repo.git.execute(["git", "rev-parse", "--verify", "-q", ref], with_exceptions=False).strip() or None
+    if existing and not force:
+        others = sorted({
+            f"{c.author.name} <{c.author.email}>"
+            for c in repo.iter_commits(f"{base}..{existing}")
+            if c.author.email != author.email or c.committer.email != author.email
+        })
+        if others:
+            raise BranchError(
+                f"{branch} has commits by {', '.join(others)}; not overwriting them (--force to replace the branch)"
+            )
+    env = {
+        "GIT_AUTHOR_NAME": author.name, "GIT_AUTHOR_EMAIL": author.email,
+        "GIT_COMMITTER_NAME": author.name, "GIT_COMMITTER_EMAIL": author.email,
+    }
+    commits: list[BranchCommit] = []
+    with tempfile.TemporaryDirectory(prefix="prodfix-branch-") as tmp:
+        tree = Path(tmp) / "tree"
+        _git(root, "worktree", "add", "--quiet", "--detach", str(tree), base)
+        try:
+            for codemod in codemods:
+                changed = run_codemod(tree, codemod)
+                if not changed:
+                    continue
+                for rel, data in sorted(changed.items()):
+                    write_atomic(tree / rel, data)
+                files = sorted(changed)
+                _git(tree, "add", "--", *files)
+                message = _message(codemod, files, author if signoff else None)
+                _git(tree, "commit", "--quiet", "--no-verify", "-m", message, env=env)
+                sha = _git(tree, "rev-parse", "HEAD").strip()
+                commits.append(BranchCommit(sha, codemod.name, message.splitlines()[0], tuple(files)))
+        finally:
+            _git(root, "worktree", "remove", "--force", str(tree))
+    if not commits:
+        return BranchResult(branch, base, "nothing to change", [], existing)
+    tip = commits[-1].sha
+    if existing and repo.commit(existing).tree.hexsha == repo.commit(tip).tree.hexsha and repo.is_ancestor(base, existing):
+        return BranchResult(branch, base, "unchanged", commits, existing)
+    _git(root, "update-ref", "-m", "prodfix fix --branch", ref, tip, *([existing] if existing else []))
+    return BranchResult(branch, base, "updated" if existing else "created", commits, tip)
