@@ -285,7 +285,8 @@ def diff(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout,
 @click.option("--author", metavar="'NAME <EMAIL>'", help=f"Author and committer of the --branch commits (default '{BOT_NAME} <{BOT_EMAIL}>').")
 @click.option("--signoff", is_flag=True, help="Add a Signed-off-by trailer to the --branch commits.")
 @click.option("--force", is_flag=True, help="With --branch: replace the branch even when it holds commits by someone else.")
-def fix(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, no_cache, profile, allow_dirty, branch, author, signoff, force) -> None:
+@click.option("--verify", metavar="CMD", help="With --branch: run CMD (e.g. 'pytest -q') on the result; the commits that make it fail are found by bisection and dropped.")
+def fix(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, no_cache, profile, allow_dirty, branch, author, signoff, force, verify) -> None:
     """Apply the changes in place (atomically: a file is either old or new, never half).
 
     In a git work tree, files with uncommitted changes are not rewritten unless --allow-dirty
@@ -295,8 +296,12 @@ def fix(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, 
     codemods run on a temporary checkout of HEAD and each one that changes something becomes
     a commit on the branch. Re-running with nothing new leaves the branch as it is.
     """
+    if branch is None and (verify or author or signoff or force):
+        raise _fail("--verify, --author, --signoff and --force go with --branch")
     if branch is not None:
-        _fix_branch(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, branch, author, signoff, force)
+        _fix_branch(
+            paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, branch, author, signoff, force, verify
+        )
     tally = Tally(Phases() if profile else OFF)
     plan = _plan(paths, select, ignore, exclude, config_file, tally.phases, not no_cache)
     changed = []
@@ -330,7 +335,9 @@ def fix(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, 
     raise click.exceptions.Exit(tally.exit_code())
 
 
-def _fix_branch(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, branch, author, signoff, force) -> None:
+def _fix_branch(
+    paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, branch, author, signoff, force, verify
+) -> None:
     plan = _plan(paths, select, ignore, exclude, config_file)
     if not plan.in_git:
         raise _fail(f"{plan.root}: --branch needs a git repository")
@@ -352,11 +359,16 @@ def _fix_branch(paths, select, ignore, exclude, config_file, jobs, quiet, file_t
 
     try:
         identity = Identity.parse(author) if author else Identity()
-        outcome = build_branch(plan.root, branch, list(plan.selection.enabled), run_on, identity, signoff, force)
+        outcome = build_branch(plan.root, branch, list(plan.selection.enabled), run_on, identity, signoff, force, verify)
     except (BranchError, PlanError) as exc:
         raise _fail(str(exc)) from None
     console = _stderr()
     base = outcome.base[:12]
+    if outcome.verification is not None:
+        v = outcome.verification
+        console.print(f"prodfix: verify {findings_output.escape(v.command)!r}: {findings_output.escape(v.outcome)}")
+        if v.output:
+            console.print(findings_output.escape(v.output))
     if outcome.status == "nothing to change":
         console.print(f"prodfix: nothing to change on {base}; {branch} left as it is")
     elif outcome.status == "unchanged":

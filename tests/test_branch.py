@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import shlex
 import stat
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from conftest import commit_all, run_git
 from test_cli import prodfix
@@ -126,3 +129,52 @@ def test_author_signoff_and_no_user_hooks(sample_backend: Path) -> None:
     assert "Signed-off-by: Ops Bot <ops@example.com>" in last
     wrong = prodfix(sample_backend, "fix", "--branch", "--author", "no email")
     assert wrong.returncode == 2 and b"Name <email>" in wrong.stderr
+
+
+def _verify_repo(repo: Path, breaking: str = "print-to-logging") -> None:
+    (repo / "app").mkdir()
+    (repo / "app" / "__init__.py").write_text("")
+    (repo / "app" / "report.py").write_text("def show(x):\n    print('total', x)\n")
+    (repo / "app" / "net.py").write_text("import requests\n\n\ndef fetch(url):\n    return requests.get(url)\n")
+    (repo / "tests").mkdir()
+    show_check = "capsys.readouterr().out == 'total 3\\n'" if breaking == "print-to-logging" else "True"
+    fetch_check = "net.fetch('http://x') == ('ok', {})" if breaking == "add-timeouts" else "True"
+    (repo / "tests" / "test_app.py").write_text(
+        "from app import net, report\n\n\n"
+        "def test_show(capsys):  # print-to-logging changes what it writes\n"
+        "    report.show(3)\n"
+        f"    assert {show_check}\n\n\n"
+        "def test_fetch(monkeypatch):  # add-timeouts changes the arguments\n"
+        "    monkeypatch.setattr(net.requests, 'get', lambda url, **kw: ('ok', kw))\n"
+        "    net.fetch('http://x')\n"
+        f"    assert {fetch_check}\n"
+    )
+    commit_all(repo)
+
+
+def _pytest_command() -> str:
+    return f"{shlex.quote(sys.executable)} -m pytest -q -p no:cacheprovider tests"
+
+
+@pytest.mark.parametrize("breaking", ["print-to-logging", "add-timeouts"])
+def test_verify_drops_exactly_the_breaking_codemod(git_repo: Path, breaking: str) -> None:
+    _verify_repo(git_repo, breaking)
+    base = run_git(git_repo, "rev-parse", "HEAD").strip()
+    out = prodfix(git_repo, "fix", "--branch", "--verify", _pytest_command())
+    assert out.returncode == 0, out.stderr
+    assert f"passed after dropping {breaking}".encode() in out.stderr
+    subjects = run_git(git_repo, "log", "--format=%s", f"{base}..{BRANCH}").splitlines()
+    assert len(subjects) == 1 and ("timeouts" in subjects[0]) == (breaking == "print-to-logging")
+    net, report = (run_git(git_repo, "show", f"{BRANCH}:app/{name}.py") for name in ("net", "report"))
+    assert ("timeout=30" in net) == (breaking != "add-timeouts")
+    assert ("print('total', x)" in report) == (breaking == "print-to-logging")
+    assert run_git(git_repo, "worktree", "list", "--porcelain").count("worktree ") == 1
+
+
+def test_verify_passing_and_failing_everywhere(sample_backend: Path) -> None:
+    ok = prodfix(sample_backend, "fix", "--branch", "--verify", _pytest_command())
+    assert ok.returncode == 0 and b": passed" in ok.stderr, ok.stderr
+    assert len(run_git(sample_backend, "log", "--format=%s", f"main..{BRANCH}").splitlines()) == 3
+    broken = prodfix(sample_backend, "fix", "--branch", "other", "--verify", "exit 1")
+    assert b"fails on the base commit too; nothing dropped" in broken.stderr
+    assert prodfix(sample_backend, "fix", "--verify", "true").returncode == 2  # needs --branch

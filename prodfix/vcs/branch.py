@@ -60,6 +60,14 @@ class BranchCommit:
     files: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Verification:
+    command: str
+    outcome: str  # "passed", "passed after dropping ...", "fails on the base commit too; ..."
+    dropped: list[str]  # codemods whose commit made the command fail
+    output: str  # the last lines of the failing run, for the report
+
+
 @dataclass
 class BranchResult:
     branch: str
@@ -67,6 +75,7 @@ class BranchResult:
     status: str  # "created", "updated", "unchanged" or "nothing to change"
     commits: list[BranchCommit] = field(default_factory=list)
     tip: str | None = None
+    verification: Verification | None = None
 
 
 # (worktree root, codemod) -> the changed files' new bytes by relative path
@@ -119,7 +128,9 @@ def build_branch(
     author: Identity = Identity(),
     signoff: bool = False,
     force: bool = False,
+    verify: str | None = None,
 ) -> BranchResult:
+    """``verify``: a shell command run on the result; commits that make it fail are dropped."""
     try:
         repo = git.Repo(root)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
@@ -148,29 +159,96 @@ def build_branch(
         "GIT_AUTHOR_NAME": author.name, "GIT_AUTHOR_EMAIL": author.email,
         "GIT_COMMITTER_NAME": author.name, "GIT_COMMITTER_EMAIL": author.email,
     }
-    commits: list[BranchCommit] = []
+    verification: Verification | None = None
     with tempfile.TemporaryDirectory(prefix="prodfix-branch-") as tmp:
         tree = Path(tmp) / "tree"
         _git(root, "worktree", "add", "--quiet", "--detach", str(tree), base)
         try:
-            for codemod in codemods:
-                changed = run_codemod(tree, codemod)
-                if not changed:
-                    continue
-                for rel, data in sorted(changed.items()):
-                    write_atomic(tree / rel, data)
-                files = sorted(changed)
-                _git(tree, "add", "--", *files)
-                message = _message(codemod, files, author if signoff else None)
-                _git(tree, "commit", "--quiet", "--no-verify", "-m", message, env=env)
-                sha = _git(tree, "rev-parse", "HEAD").strip()
-                commits.append(BranchCommit(sha, codemod.name, message.splitlines()[0], tuple(files)))
+            def chain(chosen: list[type[Codemod]]) -> list[BranchCommit]:
+                return _commit_chain(tree, base, chosen, run_codemod, env, author if signoff else None)
+
+            commits = chain(codemods)
+            if verify and commits:
+                commits, verification = _verify(tree, base, commits, codemods, chain, verify)
         finally:
             _git(root, "worktree", "remove", "--force", str(tree))
     if not commits:
-        return BranchResult(branch, base, "nothing to change", [], existing)
+        return BranchResult(branch, base, "nothing to change", [], existing, verification)
     tip = commits[-1].sha
     if existing and repo.commit(existing).tree.hexsha == repo.commit(tip).tree.hexsha and repo.is_ancestor(base, existing):
-        return BranchResult(branch, base, "unchanged", commits, existing)
+        return BranchResult(branch, base, "unchanged", commits, existing, verification)
     _git(root, "update-ref", "-m", "prodfix fix --branch", ref, tip, *([existing] if existing else []))
-    return BranchResult(branch, base, "updated" if existing else "created", commits, tip)
+    return BranchResult(branch, base, "updated" if existing else "created", commits, tip, verification)
+
+
+def _commit_chain(
+    tree: Path,
+    base: str,
+    codemods: list[type[Codemod]],
+    run_codemod: RunCodemod,
+    env: dict[str, str],
+    signoff: Identity | None,
+) -> list[BranchCommit]:
+    """From a clean checkout of ``base``, each codemod that changes something becomes a commit."""
+    _git(tree, "checkout", "--quiet", "--force", "--detach", base)
+    _git(tree, "clean", "-q", "-f", "-d", "-x")
+    commits = []
+    for codemod in codemods:
+        changed = run_codemod(tree, codemod)
+        if not changed:
+            continue
+        for rel, data in sorted(changed.items()):
+            write_atomic(tree / rel, data)
+        files = sorted(changed)
+        _git(tree, "add", "--", *files)
+        message = _message(codemod, files, signoff)
+        _git(tree, "commit", "--quiet", "--no-verify", "-m", message, env=env)
+        sha = _git(tree, "rev-parse", "HEAD").strip()
+        commits.append(BranchCommit(sha, codemod.name, message.splitlines()[0], tuple(files)))
+    return commits
+
+
+def _passes(tree: Path, sha: str, command: str) -> tuple[bool, str]:
+    """Run the user's command on a clean checkout of ``sha``; (passed, the output's last lines)."""
+    _git(tree, "checkout", "--quiet", "--force", "--detach", sha)
+    _git(tree, "clean", "-q", "-f", "-d", "-x")
+    env = {k: v for k, v in os.environ.items() if k not in _REPO_VARIABLES}
+    out = subprocess.run(command, shell=True, cwd=tree, env=env, capture_output=True, text=True, check=False)
+    tail = "\n".join((out.stdout + out.stderr).strip().splitlines()[-5:])
+    return out.returncode == 0, tail
+
+
+def _verify(
+    tree: Path,
+    base: str,
+    commits: list[BranchCommit],
+    codemods: list[type[Codemod]],
+    chain: Callable[[list[type[Codemod]]], list[BranchCommit]],
+    command: str,
+) -> tuple[list[BranchCommit], Verification]:
+    """Keep the commits that pass ``command``: when the last one fails, bisect the chain for the
+    first failing commit, drop its codemod, rebuild the chain without it, and check again."""
+    dropped: list[str] = []
+    ok, tail = _passes(tree, commits[-1].sha, command)
+    if ok:
+        return commits, Verification(command, "passed", [], "")
+    base_ok, base_tail = _passes(tree, base, command)
+    if not base_ok:  # nothing to learn from bisecting: it fails without prodfix too
+        return commits, Verification(command, "fails on the base commit too; nothing dropped", [], base_tail)
+    while commits and not ok:
+        low, high = 0, len(commits) - 1  # the last one fails, the base passes
+        while low < high:
+            middle = (low + high) // 2
+            if _passes(tree, commits[middle].sha, command)[0]:
+                low = middle + 1
+            else:
+                high = middle
+        dropped.append(commits[low].codemod)
+        commits = chain([c for c in codemods if c.name not in dropped])
+        if commits:
+            ok, tail = _passes(tree, commits[-1].sha, command)
+    if not commits:
+        status = "failed with each change; nothing kept (dropped " + ", ".join(dropped) + ")"
+    else:
+        status = "passed" if not dropped else "passed after dropping " + ", ".join(dropped)
+    return commits, Verification(command, status, dropped, tail if dropped else "")
