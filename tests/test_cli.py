@@ -300,3 +300,24 @@ def test_pathological_files_are_skipped_with_a_reason_and_the_rest_runs(git_repo
     # a file over the budget is not cached as such: the next run tries it again
     cached = b"".join(p.read_bytes() for p in (git_repo / ".prodfix_cache").rglob("results-*.json"))
     assert b'"data.py"' not in cached and b'"ok.py"' in cached
+
+
+def test_pre_commit_hooks_manifest_is_valid_and_runs_real_commands(git_repo: Path) -> None:
+    import yaml
+
+    manifest = Path(__file__).parent.parent / ".pre-commit-hooks.yaml"
+    check = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "validate-manifest", str(manifest)], capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    (git_repo / "m.py").write_text("def f(x):\n    return x\n")
+    commit_all(git_repo)
+    (git_repo / "m.py").write_text("def f(x):\n    print('value', x)\n")
+    run_git(git_repo, "add", "m.py")  # staged, not committed: what a pre-commit hook sees
+    for hook in yaml.safe_load(manifest.read_text()):
+        program, *args = hook["entry"].split()
+        assert program == "prodfix"
+        # as pre-commit calls it: the entry, then the staged file names
+        out = prodfix(git_repo, *args, "m.py")
+        assert out.returncode == (1 if args[0] == "check" else 0), (hook["id"], out.stderr)
+    assert "logger.info('value %s', x)" in (git_repo / "m.py").read_text()
