@@ -345,6 +345,7 @@ def _fix_branch(
     # the user's paths and --config, as they are found in the temporary checkout
     rel_paths = [Path(p).resolve().relative_to(plan.root) for p in paths] if paths else []
     config = config_file.resolve() if config_file is not None else None
+    failed: set[str] = set()
 
     def run_on(tree: Path, codemod) -> dict[str, bytes]:
         sub = make_plan(
@@ -352,6 +353,10 @@ def _fix_branch(
         )
         changed = {}
         for result in run_project(list(sub.files), list(sub.codemods), sub.project, jobs or default_jobs(), budget=file_timeout):
+            if result.error is not None and result.path in failed:
+                continue  # reported by the first codemod's run already
+            if result.error is not None:
+                failed.add(result.path)
             tally.add(result)
             if result.changed and result.new_bytes is not None:
                 changed[result.path] = result.new_bytes
