@@ -13,6 +13,7 @@ Exit codes (every command):
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import sys
 import time
@@ -39,7 +40,16 @@ from prodfix.engine.writing import write_atomic
 from prodfix.output import findings as findings_output
 from prodfix.output.patch import file_patch
 from prodfix.output.report import DEFAULT_MAX_CHARS, ReportBuilder
-from prodfix.vcs.branch import BOT_EMAIL, BOT_NAME, DEFAULT_BRANCH, BranchError, Identity, build_branch
+from prodfix.vcs.branch import (
+    BOT_EMAIL,
+    BOT_NAME,
+    DEFAULT_BRANCH,
+    BranchError,
+    Identity,
+    build_branch,
+    result_dict,
+    write_github_output,
+)
 from prodfix.vcs.branch import EXCLUDED as BRANCH_EXCLUDED
 from prodfix.vcs.worktree import uncommitted_paths
 
@@ -285,8 +295,9 @@ def diff(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout,
 @click.option("--author", metavar="'NAME <EMAIL>'", help=f"Author and committer of the --branch commits (default '{BOT_NAME} <{BOT_EMAIL}>').")
 @click.option("--signoff", is_flag=True, help="Add a Signed-off-by trailer to the --branch commits.")
 @click.option("--force", is_flag=True, help="With --branch: replace the branch even when it holds commits by someone else.")
+@click.option("--json", "as_json", is_flag=True, help="With --branch: print the outcome as JSON on stdout (status, branch, base and head sha, commits, verification). $GITHUB_OUTPUT, when set, gets status, branch, base-sha, head-sha.")
 @click.option("--verify", metavar="CMD", help="With --branch: run CMD (e.g. 'pytest -q') on the result; the commits that make it fail are found by bisection and dropped.")
-def fix(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, no_cache, profile, allow_dirty, branch, author, signoff, force, verify) -> None:
+def fix(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, no_cache, profile, allow_dirty, branch, author, signoff, force, as_json, verify) -> None:
     """Apply the changes in place (atomically: a file is either old or new, never half).
 
     In a git work tree, files with uncommitted changes are not rewritten unless --allow-dirty
@@ -296,11 +307,12 @@ def fix(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, 
     codemods run on a temporary checkout of HEAD and each one that changes something becomes
     a commit on the branch. Re-running with nothing new leaves the branch as it is.
     """
-    if branch is None and (verify or author or signoff or force):
-        raise _fail("--verify, --author, --signoff and --force go with --branch")
+    if branch is None and (verify or author or signoff or force or as_json):
+        raise _fail("--verify, --author, --signoff, --force and --json go with --branch")
     if branch is not None:
         _fix_branch(
-            paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, branch, author, signoff, force, verify
+            paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, branch, author, signoff, force,
+            verify, as_json,
         )
     tally = Tally(Phases() if profile else OFF)
     plan = _plan(paths, select, ignore, exclude, config_file, tally.phases, not no_cache)
@@ -336,7 +348,8 @@ def fix(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, 
 
 
 def _fix_branch(
-    paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, branch, author, signoff, force, verify
+    paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, branch, author, signoff, force, verify,
+    as_json=False,
 ) -> None:
     plan = _plan(paths, select, ignore, exclude, config_file)
     if not plan.in_git:
@@ -367,6 +380,13 @@ def _fix_branch(
         outcome = build_branch(plan.root, branch, list(plan.selection.enabled), run_on, identity, signoff, force, verify)
     except (BranchError, PlanError) as exc:
         raise _fail(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(result_dict(outcome), indent=2))
+    if os.environ.get("GITHUB_OUTPUT"):
+        try:
+            write_github_output(outcome, os.environ["GITHUB_OUTPUT"])
+        except OSError as exc:
+            raise _fail(f"cannot write $GITHUB_OUTPUT: {exc.strerror}") from None
     console = _stderr()
     base = outcome.base[:12]
     if outcome.verification is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import shlex
 import stat
 import subprocess
@@ -178,3 +179,20 @@ def test_verify_passing_and_failing_everywhere(sample_backend: Path) -> None:
     broken = prodfix(sample_backend, "fix", "--branch", "other", "--verify", "exit 1")
     assert b"fails on the base commit too; nothing dropped" in broken.stderr
     assert prodfix(sample_backend, "fix", "--verify", "true").returncode == 2  # needs --branch
+
+
+def test_json_outcome_and_github_output(sample_backend: Path, tmp_path: Path) -> None:
+    outputs = tmp_path / "github_output"
+    outputs.write_text("earlier=1\n")
+    out = prodfix(sample_backend, "fix", "--branch", "--json", env={"GITHUB_OUTPUT": str(outputs)})
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    tip = run_git(sample_backend, "rev-parse", BRANCH).strip()
+    assert data["status"] == "created" and data["branch"] == BRANCH and data["head_sha"] == tip
+    assert data["base_sha"] == run_git(sample_backend, "rev-parse", "HEAD").strip()
+    assert [c["codemod"] for c in data["commits"]] == ["add-timeouts", "add-retry", "print-to-logging"]
+    assert data["verification"] is None
+    lines = outputs.read_text().splitlines()
+    assert lines[0] == "earlier=1" and "status=created" in lines and f"head-sha={tip}" in lines
+    again = json.loads(prodfix(sample_backend, "fix", "--branch", "--json").stdout)
+    assert again["status"] == "unchanged" and again["head_sha"] == tip and again["commits"] == []

@@ -19,7 +19,7 @@ from prodfix.cli import main
 def prodfix(cwd: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [prodfix_exe(), *args], cwd=cwd, capture_output=True,
-        env={**os.environ, "CI": "", **(env or {})},
+        env={**os.environ, "CI": "", "GITHUB_OUTPUT": "", **(env or {})},
     )
 
 

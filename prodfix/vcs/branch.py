@@ -78,6 +78,32 @@ class BranchResult:
     verification: Verification | None = None
 
 
+def result_dict(result: BranchResult) -> dict:
+    """The outcome for programs (``fix --branch --json``, ``$GITHUB_OUTPUT``)."""
+    v = result.verification
+    return {
+        "status": result.status,
+        "branch": result.branch,
+        "base_sha": result.base,
+        "head_sha": result.tip,
+        "commits": [
+            {"sha": c.sha, "codemod": c.codemod, "subject": c.subject, "files": list(c.files)} for c in result.commits
+        ] if result.status in ("created", "updated") else [],
+        "verification": None if v is None else {"command": v.command, "outcome": v.outcome, "dropped": v.dropped},
+    }
+
+
+def write_github_output(result: BranchResult, path: str) -> None:
+    """Step outputs for GitHub Actions: ``status``, ``branch``, ``base-sha``, ``head-sha``."""
+    values = {
+        "status": result.status, "branch": result.branch, "base-sha": result.base, "head-sha": result.tip or "",
+        "verification": result.verification.outcome if result.verification else "",
+    }
+    with open(path, "a", encoding="utf-8") as handle:
+        for key, value in values.items():
+            handle.write(f"{key}={value.replace(chr(10), ' ')}\n")
+
+
 # (worktree root, codemod) -> the changed files' new bytes by relative path
 RunCodemod = Callable[[Path, type[Codemod]], dict[str, bytes]]
 
