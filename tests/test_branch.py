@@ -114,6 +114,9 @@ def test_refuses_the_checked_out_branch_and_bad_names(sample_backend: Path) -> N
     assert out.returncode == 2 and b"checked out here" in out.stderr
     bad = prodfix(sample_backend, "fix", "--branch", "bad..name")
     assert bad.returncode == 2 and b"not a valid branch name" in bad.stderr
+    run_git(sample_backend, "worktree", "add", "-q", "-b", "review", str(sample_backend.parent / "other-tree"))
+    elsewhere = prodfix(sample_backend, "fix", "--branch", "review")
+    assert elsewhere.returncode == 2 and b"checked out in another worktree" in elsewhere.stderr
 
 
 def test_author_signoff_and_no_user_hooks(sample_backend: Path) -> None:

@@ -170,6 +170,8 @@ def build_branch(
     if not repo.head.is_detached and repo.active_branch.name == branch:
         raise BranchError(f"{branch} is the branch checked out here; prodfix only writes to another branch")
     ref = f"refs/heads/{branch}"
+    if f"\nbranch {ref}\n" in "\n" + _git(root, "worktree", "list", "--porcelain") + "\n":
+        raise BranchError(f"{branch} is checked out in another worktree; prodfix only writes to a branch nobody has checked out")
     existing = repo.git.execute(["git", "rev-parse", "--verify", "-q", ref], with_exceptions=False).strip() or None
     if existing and not force:
         others = sorted({
