@@ -158,7 +158,8 @@ def _rewrite(
     try:
         module = cst.parse_module(core)
     except cst.ParserSyntaxError as exc:
-        result.error = _syntax_error(text, exc)
+        # Python's parser accepted the file before (its SyntaxError is reported there)
+        result.error = FileError(exc.raw_line, f"cannot parse with libcst: {exc.message}")
         return result
     except (RecursionError, MemoryError) as exc:
         result.error = FileError(0, f"cannot parse: {type(exc).__name__}")
@@ -253,17 +254,6 @@ def _scope_provider():
 
 # metadata names a codemod may declare -> a function returning the libcst provider
 METADATA = {"scope": _scope_provider}
-
-
-def _syntax_error(text: str, exc) -> FileError:
-    """Python's own message and line when it agrees the code is invalid (clearer than libcst's)."""
-    try:
-        ast.parse(text)
-    except SyntaxError as py_exc:
-        return FileError(py_exc.lineno or 0, f"syntax error: {py_exc.msg}")
-    except (ValueError, RecursionError, MemoryError):
-        pass
-    return FileError(exc.raw_line, f"cannot parse with libcst: {exc.message}")
 
 
 def _internal(rel: str, codemod: Codemod, message: str) -> Finding:
