@@ -77,6 +77,7 @@ class FileContext:
     source: str
     project: ProjectContext
     suppressions: Suppressions
+    tree: Any = None  # ast.Module of ``source`` when Python's parser read it (the pipeline does)
 
 
 class Reporter:

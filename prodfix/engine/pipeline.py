@@ -132,7 +132,7 @@ def process_source(
     phases.mark("ast prefilter")
     if not wanted:
         return result
-    return _rewrite(text, decoded, rel, wanted, project, result, phases)
+    return _rewrite(text, decoded, rel, wanted, project, result, phases, tree)
 
 
 def _rewrite(
@@ -143,6 +143,7 @@ def _rewrite(
     project: ProjectContext,
     result: FileResult,
     phases: Phases,
+    tree: ast.Module | None,
 ) -> FileResult:
     """The libcst stage, for a file some codemod still wants after both prefilters."""
     import libcst as cst
@@ -167,7 +168,7 @@ def _rewrite(
     result.parsed = True
     phases.mark("parse")
     file = FileContext(
-        path=rel, source=text, project=project, suppressions=Suppressions.from_source(text)
+        path=rel, source=text, project=project, suppressions=Suppressions.from_source(text), tree=tree
     )
     original = module
     changed_by = []

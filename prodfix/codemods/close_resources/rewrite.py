@@ -39,11 +39,13 @@ class _Classes:
     """This module's classes with (or due to gain) the protocol; the heuristic is shared with the
     repository-wide scan in engine/closable_classes.py."""
 
-    def __init__(self, source: str) -> None:
-        try:
-            modes = class_modes(ast.parse(source))
-        except (SyntaxError, ValueError):
-            modes = {}
+    def __init__(self, source: str, tree: ast.Module | None) -> None:
+        if tree is None:  # the pipeline's parse failed (null byte) or the caller had none
+            try:
+                tree = ast.parse(source)
+            except (SyntaxError, ValueError):
+                tree = None
+        modes = class_modes(tree) if tree is not None else {}
         self.protocol = {name: mode for name, (mode, _) in modes.items()}
         self.to_extend = {name: (mode, close) for name, (mode, close) in modes.items() if close is not None}
 
@@ -556,7 +558,7 @@ def _replace_node(tree: cst.CSTNode, target: cst.CSTNode, replacement: cst.CSTNo
 def transform(codemod: CloseResources, wrapper: MetadataWrapper, file: FileContext, reporter: Reporter) -> cst.Module:
     module = wrapper.module
     scopes = wrapper.resolve(ScopeProvider)
-    rewriter = _Rewriter(scopes, reporter, _Classes(file.source), file.source, file.project.closable_classes or {})
+    rewriter = _Rewriter(scopes, reporter, _Classes(file.source, file.tree), file.source, file.project.closable_classes or {})
     new_module = module.visit(rewriter)
     rewriter.report_unmanaged()
     if not rewriter.changed:
