@@ -109,13 +109,14 @@ def _project_facts(
             data = (root / rel).read_bytes()
         except OSError:
             continue
-        digest = content_digest(data) if store is not None else ""
-        if store is not None:
-            digests[rel] = digest
-        cached = store.get(rel, digest) if store is not None else None
-        facts = _file_facts(data) if not _valid_facts(cached) else cached
-        if store is not None and facts is not cached:
-            store.put(rel, digest, facts)
+        if store is None:
+            facts = _file_facts(data)
+        else:
+            digest = digests[rel] = content_digest(data)
+            facts = store.get(rel, digest)
+            if not _valid_facts(facts):
+                facts = _file_facts(data)
+                store.put(rel, digest, facts)
         imports.update(dict(facts[0]))
         if want_classes and facts[1]:
             per_file[rel] = {name: (mode, close) for name, (mode, close) in facts[1].items()}

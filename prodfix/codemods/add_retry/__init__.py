@@ -141,7 +141,8 @@ class AddRetry(Codemod):
     # or an import of a driver whose connect() it recognises; never any .connect() (Django's
     # signals have thousands). Each regex runs only on files holding its literal word: one
     # regex with all the alternatives cost ten times more.
-    trigger_words = (
+    # Words that alone make a file worth a look (not Codemod.trigger_words, which are required).
+    connect_words = (
         "create_all", "run_sync", "MongoClient", "AsyncIOMotorClient", "aio_pika", "create_pool", "Kafka",
         "create_connection",
     )
@@ -168,7 +169,7 @@ class AddRetry(Codemod):
     def wants(self, source: str, path: str, project=None) -> bool:
         if self.skips(source, path):
             return False
-        if any(word in source for word in self.trigger_words):
+        if any(word in source for word in self.connect_words):
             return True
         return any(word in source and regex.search(source) for word, regex in self.gated)
 
