@@ -44,13 +44,13 @@ from prodfix.vcs.branch import (
     BOT_EMAIL,
     BOT_NAME,
     DEFAULT_BRANCH,
-    BranchError,
     Identity,
     build_branch,
     result_dict,
     write_github_output,
 )
 from prodfix.vcs.branch import EXCLUDED as BRANCH_EXCLUDED
+from prodfix.vcs.gitcmd import GitError
 from prodfix.vcs.worktree import uncommitted_paths
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_ERRORS = 0, 1, 2, 3
@@ -378,7 +378,7 @@ def _fix_branch(
     try:
         identity = Identity.parse(author) if author else Identity()
         outcome = build_branch(plan.root, branch, list(plan.selection.enabled), run_on, identity, signoff, force, verify)
-    except (BranchError, PlanError) as exc:
+    except (GitError, PlanError) as exc:
         raise _fail(str(exc)) from None
     if as_json:
         click.echo(json.dumps(result_dict(outcome), indent=2))

@@ -12,7 +12,6 @@ branch holding commits by anyone else is not overwritten without ``force``.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import tempfile
@@ -24,15 +23,21 @@ import git
 
 from prodfix.codemods.base import Codemod
 from prodfix.engine.writing import write_atomic
+from prodfix.vcs.gitcmd import GitError, clean_environ
+from prodfix.vcs.gitcmd import run_git as _git
 
 DEFAULT_BRANCH = "prodfix/hardening"
 BOT_NAME = "prodfix"
 BOT_EMAIL = "prodfix@users.noreply.invalid"
 # Pushing workflow files needs a token with the `workflows` permission: never touched.
 EXCLUDED = (".github/workflows/**",)
+# Committers a forge puts on commits it makes for the bot (a merge of the base, a web edit by
+# the bot itself): not someone else's work.
+PLATFORM_COMMITTERS = frozenset({"noreply@github.com"})
+LOCAL = "local"  # build_branch(previous=LOCAL): compare with the local branch and move it
 
 
-class BranchError(Exception):
+class BranchError(GitError):
     pass
 
 
@@ -108,26 +113,6 @@ def write_github_output(result: BranchResult, path: str) -> None:
 RunCodemod = Callable[[Path, type[Codemod]], dict[str, bytes]]
 
 
-def _git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    """A git command in ``cwd``, with hooks disabled (they are the user's, not ours to run) and
-    without GIT_DIR / GIT_INDEX_FILE / GIT_WORK_TREE inherited from a hook that runs prodfix:
-    those would point this command at the user's own index."""
-    clean = {k: v for k, v in os.environ.items() if k not in _REPO_VARIABLES}
-    with tempfile.TemporaryDirectory(prefix="prodfix-nohooks-") as hooks:
-        out = subprocess.run(
-            ["git", "-c", f"core.hooksPath={hooks}", *args],
-            cwd=cwd, env={**clean, **(env or {})}, capture_output=True, text=True, check=False,
-        )
-    if out.returncode != 0:
-        raise BranchError(f"git {args[0]} failed: {(out.stderr or out.stdout).strip()}")
-    return out.stdout
-
-
-_REPO_VARIABLES = frozenset(
-    {"GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR", "GIT_PREFIX"}
-)
-
-
 def _message(codemod: type[Codemod], files: list[str], signoff: Identity | None) -> str:
     r = codemod.rationale
     lines = [
@@ -155,8 +140,13 @@ def build_branch(
     signoff: bool = False,
     force: bool = False,
     verify: str | None = None,
+    previous: str | None = LOCAL,
 ) -> BranchResult:
-    """``verify``: a shell command run on the result; commits that make it fail are dropped."""
+    """``verify``: a shell command run on the result; commits that make it fail are dropped.
+
+    ``previous``: what the branch holds now. By default the local branch, which is then moved;
+    ``prodfix pr`` passes the tip it fetched from the remote (or None) and pushes the result
+    itself, so no local branch is touched. The commits of ``previous`` must be present locally."""
     try:
         repo = git.Repo(root)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
@@ -170,15 +160,14 @@ def build_branch(
     if not repo.head.is_detached and repo.active_branch.name == branch:
         raise BranchError(f"{branch} is the branch checked out here; prodfix only writes to another branch")
     ref = f"refs/heads/{branch}"
-    if f"\nbranch {ref}\n" in "\n" + _git(root, "worktree", "list", "--porcelain") + "\n":
-        raise BranchError(f"{branch} is checked out in another worktree; prodfix only writes to a branch nobody has checked out")
-    existing = repo.git.execute(["git", "rev-parse", "--verify", "-q", ref], with_exceptions=False).strip() or None
+    if previous == LOCAL:
+        if f"\nbranch {ref}\n" in "\n" + _git(root, "worktree", "list", "--porcelain") + "\n":
+            raise BranchError(f"{branch} is checked out in another worktree; prodfix only writes to a branch nobody has checked out")
+        existing = repo.git.execute(["git", "rev-parse", "--verify", "-q", ref], with_exceptions=False).strip() or None
+    else:
+        existing = previous
     if existing and not force:
-        others = sorted({
-            f"{c.author.name} <{c.author.email}>"
-            for c in repo.iter_commits(f"{base}..{existing}")
-            if c.author.email != author.email or c.committer.email != author.email
-        })
+        others = foreign_authors(repo, base, existing, author)
         if others:
             raise BranchError(
                 f"{branch} has commits by {', '.join(others)}; not overwriting them (--force to replace the branch)"
@@ -205,8 +194,20 @@ def build_branch(
     tip = commits[-1].sha
     if existing and repo.commit(existing).tree.hexsha == repo.commit(tip).tree.hexsha and repo.is_ancestor(base, existing):
         return BranchResult(branch, base, "unchanged", commits, existing, verification)
-    _git(root, "update-ref", "-m", "prodfix fix --branch", ref, tip, *([existing] if existing else []))
+    if previous == LOCAL:
+        _git(root, "update-ref", "-m", "prodfix fix --branch", ref, tip, *([existing] if existing else []))
     return BranchResult(branch, base, "updated" if existing else "created", commits, tip, verification)
+
+
+def foreign_authors(repo: git.Repo, base: str, tip: str, bot: Identity) -> list[str]:
+    """Authors or committers other than the bot on the commits ``tip`` adds to ``base``."""
+    others = set()
+    for commit in repo.iter_commits(f"{base}..{tip}"):
+        if commit.author.email != bot.email:
+            others.add(f"{commit.author.name} <{commit.author.email}>")
+        if commit.committer.email not in (bot.email, *PLATFORM_COMMITTERS):
+            others.add(f"{commit.committer.name} <{commit.committer.email}>")
+    return sorted(others)
 
 
 def _commit_chain(
@@ -240,8 +241,7 @@ def _passes(tree: Path, sha: str, command: str) -> tuple[bool, str]:
     """Run the user's command on a clean checkout of ``sha``; (passed, the output's last lines)."""
     _git(tree, "checkout", "--quiet", "--force", "--detach", sha)
     _git(tree, "clean", "-q", "-f", "-d", "-x")
-    env = {k: v for k, v in os.environ.items() if k not in _REPO_VARIABLES}
-    out = subprocess.run(command, shell=True, cwd=tree, env=env, capture_output=True, text=True, check=False)
+    out = subprocess.run(command, shell=True, cwd=tree, env=clean_environ(), capture_output=True, text=True, check=False)
     tail = "\n".join((out.stdout + out.stderr).strip().splitlines()[-5:])
     return out.returncode == 0, tail
 
