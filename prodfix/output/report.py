@@ -45,10 +45,14 @@ def config_hash(codemods: Iterable[Codemod]) -> str:
 class ReportBuilder:
     """Collects FileResults (in any order) and renders the markdown."""
 
-    def __init__(self, codemods: Iterable[Codemod]) -> None:
+    def __init__(self, codemods: Iterable[Codemod], changes: str | None = None, verification=None) -> None:
+        """``changes``: the id of the branch's diff, carried in the marker (a closed pull request
+        with the same id is not reopened); ``verification``: vcs.branch.Verification of the branch."""
         self.codemods = list(codemods)
         self.sections = {type(c).name: CodemodSection(type(c)) for c in self.codemods}
         self.errors: list[tuple[str, int, str]] = []
+        self.changes = changes
+        self.verification = verification
 
     def add(self, result) -> None:  # engine.pipeline.FileResult
         if result.error is not None:
@@ -78,7 +82,8 @@ class ReportBuilder:
         return text[:cut].rsplit("\n", 1)[0] + "\n\n_(report cut to fit; run `prodfix report` for all of it)_\n\n" + marker
 
     def _marker(self) -> str:
-        return f"<!-- prodfix:v1 version={__version__} config={config_hash(self.codemods)} -->\n"
+        changes = f" changes={self.changes}" if self.changes else ""
+        return f"<!-- prodfix:v1 version={__version__} config={config_hash(self.codemods)}{changes} -->\n"
 
     def _render(self, limit: int | None) -> str:
         sections = sorted(
@@ -104,6 +109,15 @@ class ReportBuilder:
                     f"| `{c.code}` {c.name} | {c.rationale.severity} | {len(s.files)} | {len(s.changes)} | {len(s.left_alone)} |"
                 )
             out.append("")
+        if self.verification is not None:
+            v = self.verification
+            out += ["## Verification", "", f"`{_md_code(v.command)}`: {_md(v.outcome)}.", ""]
+            if v.dropped:
+                out += [
+                    "The changes of " + ", ".join(f"`{name}`" for name in v.dropped)
+                    + " made it fail and are not in this branch. The failing run ended with:", "",
+                ]
+                out += ["~~~", v.output.replace("~~~", "~ ~ ~"), "~~~", ""]
         for s in sections:
             out += self._section(s, limit)
         if self.errors:
@@ -154,6 +168,10 @@ def _items(findings: list[Finding], limit: int | None) -> list[str]:
     if len(shown) < len(findings):
         lines.append(f"- ... and {len(findings) - len(shown)} more")
     return [*lines, ""]
+
+
+def _md_code(text: str) -> str:
+    return text.replace("`", "'").replace("\n", " ")
 
 
 def _md(text: str) -> str:
