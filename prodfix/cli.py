@@ -17,6 +17,7 @@ import json
 import os
 import sys
 import time
+import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -50,7 +51,13 @@ from prodfix.vcs.branch import (
     write_github_output,
 )
 from prodfix.vcs.branch import EXCLUDED as BRANCH_EXCLUDED
-from prodfix.vcs.gitcmd import GitError
+from prodfix.forges.base import ForgeError
+from prodfix.forges.choose import KINDS, choose, fork_event
+from prodfix.vcs.branch import BranchResult
+from prodfix.vcs.gitcmd import GitError, run_git
+from prodfix.vcs.pull_request import DEFAULT_TITLE, PrOutcome, changes_id, publish
+from prodfix.vcs.remote import Credentials, auth_environment, remote_url
+from prodfix.vcs.secrets import redact
 from prodfix.vcs.worktree import uncommitted_paths
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_ERRORS = 0, 1, 2, 3
@@ -347,14 +354,9 @@ def fix(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, 
     raise click.exceptions.Exit(tally.exit_code())
 
 
-def _fix_branch(
-    paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, branch, author, signoff, force, verify,
-    as_json=False,
-) -> None:
-    plan = _plan(paths, select, ignore, exclude, config_file)
-    if not plan.in_git:
-        raise _fail(f"{plan.root}: --branch needs a git repository")
-    tally = Tally()
+def _tree_runner(plan: Plan, paths, config_file, exclude, jobs, file_timeout, tally: "Tally", keep: dict | None = None):
+    """Runs one codemod on a temporary checkout (vcs.branch.RunCodemod); ``keep`` collects each
+    codemod's FileResults by name (the last run of a codemod wins)."""
     # the user's paths and --config, as they are found in the temporary checkout
     rel_paths = [Path(p).resolve().relative_to(plan.root) for p in paths] if paths else []
     config = config_file.resolve() if config_file is not None else None
@@ -365,7 +367,9 @@ def _fix_branch(
             [tree / p for p in rel_paths] or [tree], config, [codemod.name], [], [*exclude, *BRANCH_EXCLUDED]
         )
         changed = {}
+        results = []
         for result in run_project(list(sub.files), list(sub.codemods), sub.project, jobs or default_jobs(), budget=file_timeout):
+            results.append(result)
             if result.error is not None and result.path in failed:
                 continue  # reported by the first codemod's run already
             if result.error is not None:
@@ -373,8 +377,22 @@ def _fix_branch(
             tally.add(result)
             if result.changed and result.new_bytes is not None:
                 changed[result.path] = result.new_bytes
+        if keep is not None:
+            keep[codemod.name] = results
         return changed
 
+    return run_on
+
+
+def _fix_branch(
+    paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, branch, author, signoff, force, verify,
+    as_json=False,
+) -> None:
+    plan = _plan(paths, select, ignore, exclude, config_file)
+    if not plan.in_git:
+        raise _fail(f"{plan.root}: --branch needs a git repository")
+    tally = Tally()
+    run_on = _tree_runner(plan, paths, config_file, exclude, jobs, file_timeout, tally)
     try:
         identity = Identity.parse(author) if author else Identity()
         outcome = build_branch(plan.root, branch, list(plan.selection.enabled), run_on, identity, signoff, force, verify)
@@ -429,6 +447,160 @@ def report(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeou
             raise _fail(f"{output_file}: cannot write the report: {exc.strerror}") from None
     tally.finish("would change", quiet)
     raise click.exceptions.Exit(tally.exit_code())
+
+
+@main.command("pr")
+@_common
+@click.option("--branch", default=DEFAULT_BRANCH, show_default=True, help="The head branch the changes are pushed to.")
+@click.option("--base", "base_branch", metavar="NAME", help="The branch the pull request merges into (default: the branch checked out; in CI, the one the run is for).")
+@click.option("--remote", default="origin", show_default=True, help="The git remote to push to.")
+@click.option("--forge", type=click.Choice(KINDS), help="github or gitlab (default: from the CI environment or the remote URL).")
+@click.option("--api-url", metavar="URL", help="The forge's API (default: $GITHUB_API_URL or $CI_SERVER_URL, else from the remote URL; GitHub Enterprise: https://HOST/api/v3).")
+@click.option("--repo", metavar="OWNER/NAME", help="The repository or GitLab project (default: $GITHUB_REPOSITORY or $CI_PROJECT_ID, else from the remote URL).")
+@click.option("--title", default=DEFAULT_TITLE, show_default=True, help="The pull request's title.")
+@click.option("--label", "labels", multiple=True, metavar="NAME", help="Label for a new pull request; repeatable; a failure only warns.")
+@click.option("--reviewer", "reviewers", multiple=True, metavar="USER", help="Reviewer for a new pull request (GitHub teams as ORG/TEAM); repeatable; a failure only warns.")
+@click.option("--draft", is_flag=True, help="Open the pull request as a draft.")
+@click.option("--author", metavar="'NAME <EMAIL>'", help=f"Author and committer of the commits (default '{BOT_NAME} <{BOT_EMAIL}>').")
+@click.option("--signoff", is_flag=True, help="Add a Signed-off-by trailer to the commits.")
+@click.option("--force", is_flag=True, help="Replace the remote branch even when it holds commits by someone else.")
+@click.option("--verify", metavar="CMD", help="Run CMD (e.g. 'pytest -q') on the result; the commits that make it fail are found by bisection and dropped; the report says so.")
+@click.option("--dry-run", is_flag=True, help="Build the commits and print what would be pushed and the pull request's title and body; contact neither the remote nor the forge, move no branch.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="json: the outcome as one JSON object on stdout.")
+@click.option("--max-chars", type=click.IntRange(min=1000), default=DEFAULT_MAX_CHARS, show_default=True, help="Cap on the body (GitHub's limit is 65,536).")
+def pull_request(
+    paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, no_cache, profile, branch, base_branch, remote,
+    forge, api_url, repo, title, labels, reviewers, draft, author, signoff, force, verify, dry_run, fmt, max_chars,
+) -> None:
+    """Push the changes to a branch and open or update its pull request (GitHub) or merge
+    request (GitLab), with the audit report as its body: the whole CI job in one step.
+
+    The branch is rebuilt from the current base on every run, one commit per codemod, and
+    pushed only when its content changed (with --force-with-lease against what was read).
+    The open pull request for the branch is found by head branch and the report's hidden
+    marker and updated, never duplicated; when the base already has the changes it is closed;
+    a pull request closed unmerged stays closed until the changes differ. Nothing in the
+    working tree, index or current branch changes.
+
+    \b
+    Tokens come from the environment only:
+      GitHub: GITHUB_TOKEN or GH_TOKEN (GITHUB_API_URL, GITHUB_REPOSITORY)
+      GitLab: GITLAB_TOKEN, or CI_JOB_TOKEN (CI_SERVER_URL, CI_PROJECT_ID)
+    A run for a pull request from a fork is skipped (its token is read-only).
+    Outcome: created, updated, unchanged, closed or skipped; also written to $GITHUB_OUTPUT.
+    """
+    console = _stderr()
+    try:
+        outcome = _pull_request(
+            paths, select, ignore, exclude, config_file, jobs, file_timeout, branch, base_branch, remote, forge, api_url,
+            repo, title, labels, reviewers, draft, author, signoff, force, verify, dry_run, max_chars, fmt,
+        )
+    except (GitError, PlanError, ForgeError) as exc:
+        raise _fail(redact(str(exc))) from None
+    except click.exceptions.Exit:
+        raise
+    except Exception:  # noqa: BLE001 - a traceback may quote a token: print it redacted
+        console.print(findings_output.escape(redact(traceback.format_exc())))
+        raise click.exceptions.Exit(EXIT_USAGE) from None
+    if outcome is None:
+        raise click.exceptions.Exit(EXIT_OK)
+    data = _pr_dict(outcome)
+    if fmt == "json":
+        click.echo(json.dumps(data, indent=2))
+    if os.environ.get("GITHUB_OUTPUT"):
+        try:
+            with open(os.environ["GITHUB_OUTPUT"], "a", encoding="utf-8") as handle:
+                for key in ("status", "number", "url", "head_sha", "branch", "base_sha"):
+                    handle.write(f"{key.replace('_', '-')}={'' if data[key] is None else data[key]}\n")
+        except OSError as exc:
+            raise _fail(f"cannot write $GITHUB_OUTPUT: {exc.strerror}") from None
+    for warning in outcome.warnings:
+        console.print(f"[yellow]warning:[/] {findings_output.escape(redact(warning))}")
+    result = outcome.result
+    if result is not None and result.verification is not None:
+        v = result.verification
+        console.print(f"prodfix: verify {findings_output.escape(v.command)!r}: {findings_output.escape(v.outcome)}")
+    where = f" {outcome.pull.url}" if outcome.pull is not None else ""
+    head = f" (head {outcome.head_sha[:12]})" if outcome.head_sha else ""
+    console.print(f"prodfix pr: {outcome.status}: {findings_output.escape(redact(outcome.message))}{where}{head}")
+    raise click.exceptions.Exit(EXIT_OK)
+
+
+def _pr_dict(outcome: PrOutcome) -> dict:
+    result = outcome.result
+    branch = result_dict(result) if result is not None else {}
+    return {
+        "status": outcome.status,
+        "message": redact(outcome.message),
+        "number": outcome.pull.number if outcome.pull else None,
+        "url": outcome.pull.url if outcome.pull else None,
+        "head_sha": outcome.head_sha,
+        "branch": outcome.branch,
+        "base_sha": outcome.base_sha,
+        "pushed": outcome.pushed,
+        "commits": branch.get("commits", []),
+        "verification": branch.get("verification"),
+        "warnings": [redact(w) for w in outcome.warnings],
+    }
+
+
+def _pull_request(
+    paths, select, ignore, exclude, config_file, jobs, file_timeout, branch, base_branch, remote, forge_kind, api_url,
+    repo, title, labels, reviewers, draft, author, signoff, force, verify, dry_run, max_chars, fmt,
+) -> PrOutcome | None:
+    plan = _plan(paths, select, ignore, exclude, config_file)
+    if not plan.in_git:
+        raise _fail(f"{plan.root}: prodfix pr needs a git repository")
+    skip = fork_event(os.environ)
+    if skip:
+        return PrOutcome("skipped", skip, branch)
+    base_branch = base_branch or _current_branch(plan.root)
+    if base_branch == branch:
+        raise _fail(f"the head branch {branch} is the base branch; pass --branch or --base")
+    identity = Identity.parse(author) if author else Identity()
+    tally = Tally()
+    kept: dict[str, list[FileResult]] = {}
+    run_on = _tree_runner(plan, paths, config_file, exclude, jobs, file_timeout, tally, kept)
+
+    def build(previous: str | None) -> BranchResult:
+        return build_branch(plan.root, branch, list(plan.selection.enabled), run_on, identity, signoff, force, verify, previous)
+
+    def render(result: BranchResult, ident: str) -> tuple[str, str]:
+        dropped = set(result.verification.dropped) if result.verification else set()
+        builder = ReportBuilder(plan.codemods, changes=ident, verification=result.verification)
+        for name, results in kept.items():
+            if name not in dropped:
+                for file_result in results:
+                    builder.add(file_result)
+        return title, builder.render(max_chars)
+
+    if dry_run:
+        result = build(None)
+        if result.tip is None:
+            return PrOutcome("unchanged", f"nothing to change on {base_branch}; nothing would be pushed", branch, result.base, result=result)
+        pr_title, body = render(result, changes_id(plan.root, result.base, result.tip))
+        if fmt == "text":
+            click.echo(f"would push {result.tip} to {remote} {branch} ({_plural(len(result.commits), 'commit')} on {base_branch}):")
+            for commit in result.commits:
+                click.echo(f"  {commit.sha[:12]} {commit.subject} ({_plural(len(commit.files), 'file')})")
+            click.echo(f"\nwould open or update the pull request into {base_branch}:\n\ntitle: {pr_title}\n\n{body}", nl=False)
+        return PrOutcome("dry-run", f"would push {len(result.commits)} commit(s); nothing was sent", branch, result.base, result.tip, result=result)
+
+    url = remote_url(plan.root, remote)
+    chosen = choose(forge_kind, url, api_url, repo, os.environ)
+    env = auth_environment(url, Credentials(chosen.token, chosen.git_username))
+    return publish(plan.root, remote, branch, base_branch, chosen, env, build, render, draft, tuple(labels), tuple(reviewers))
+
+
+def _current_branch(root: Path) -> str:
+    """The branch checked out, or (in a detached CI checkout) the one the run is for."""
+    try:
+        return run_git(root, "symbolic-ref", "--quiet", "--short", "HEAD").strip()
+    except GitError:
+        for variable in ("GITHUB_REF_NAME", "CI_COMMIT_BRANCH", "CI_DEFAULT_BRANCH"):
+            if os.environ.get(variable):
+                return os.environ[variable]
+    raise _fail("HEAD is detached and no CI variable names the branch; pass --base NAME")
 
 
 @main.command("config")

@@ -45,3 +45,26 @@ def ruff_rows(rule: str, path: Path) -> set[int]:
         capture_output=True, text=True,
     )
     return {item["location"]["row"] for item in json.loads(out.stdout)}
+
+
+def publish_print_fixes(repo: Path, forge, env: dict[str, str], branch: str = "prodfix/hardening", force: bool = False, **kwargs):
+    """`prodfix pr`'s flow (vcs.pull_request.publish) with print-to-logging only, base `main`."""
+    from prodfix.engine.plan import make_plan
+    from prodfix.engine.runner import run_project
+    from prodfix.output.report import ReportBuilder
+    from prodfix.vcs.branch import build_branch
+    from prodfix.vcs.pull_request import DEFAULT_TITLE, publish
+
+    codemods = [registry.lookup("print-to-logging")]
+
+    def run_on(tree: Path, codemod) -> dict[str, bytes]:
+        plan = make_plan([tree], None, [codemod.name], [], [])
+        return {r.path: r.new_bytes for r in run_project(list(plan.files), list(plan.codemods), plan.project, 1) if r.changed}
+
+    def build(previous):
+        return build_branch(repo, branch, codemods, run_on, previous=previous, force=force)
+
+    def render(result, ident):
+        return DEFAULT_TITLE, ReportBuilder([c() for c in codemods], changes=ident).render()
+
+    return publish(repo, "origin", branch, "main", forge, env, build, render, **kwargs)

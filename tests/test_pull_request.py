@@ -7,13 +7,10 @@ from pathlib import Path
 import pytest
 
 from conftest import commit_all, run_git
-from prodfix.codemods import registry
-from prodfix.engine.plan import make_plan
-from prodfix.engine.runner import run_project
+from helpers import publish_print_fixes
 from prodfix.forges.base import AlreadyExists, Forge, ForgeError, PullRequest
-from prodfix.output.report import ReportBuilder
-from prodfix.vcs.branch import BranchError, build_branch
-from prodfix.vcs.pull_request import CLOSE_COMMENT, changes_id, marked_changes, publish
+from prodfix.vcs.branch import BranchError
+from prodfix.vcs.pull_request import CLOSE_COMMENT, changes_id, marked_changes
 from prodfix.vcs.remote import auth_environment
 
 BRANCH = "prodfix/hardening"
@@ -93,20 +90,7 @@ def project(tmp_path: Path, git_repo: Path):
 
 
 def _run(repo: Path, forge: MemoryForge, **kwargs):
-    codemods = [registry.lookup("print-to-logging")]
-    force = kwargs.pop("force", False)
-
-    def run_on(tree: Path, codemod) -> dict[str, bytes]:
-        plan = make_plan([tree], None, [codemod.name], [], [])
-        return {r.path: r.new_bytes for r in run_project(list(plan.files), list(plan.codemods), plan.project, 1) if r.changed}
-
-    def build(previous):
-        return build_branch(repo, BRANCH, codemods, run_on, previous=previous, force=force)
-
-    def render(result, ident):
-        return "prodfix: production-readiness fixes", ReportBuilder([c() for c in codemods], changes=ident).render()
-
-    return publish(repo, "origin", BRANCH, "main", forge, auth_environment(str(repo), None), build, render, **kwargs)
+    return publish_print_fixes(repo, forge, auth_environment(str(repo), None), **kwargs)
 
 
 def _remote_tip(bare: Path) -> str:
