@@ -6,7 +6,8 @@ Exit codes (every command):
   0  success; for `check`: nothing to change
   1  `check` only: something would change or needs attention
   2  usage or configuration error, or `fix` refusing to rewrite uncommitted files
-     (nothing was written)
+     (nothing was written); for `pr`: no token, or the remote or forge refused
+     (re-running is safe)
   3  some files could not be processed (decode or syntax error); the rest were
 """
 
@@ -491,7 +492,7 @@ def pull_request(
     """
     console = _stderr()
     try:
-        outcome = _pull_request(
+        outcome, unprocessed = _pull_request(
             paths, select, ignore, exclude, config_file, jobs, file_timeout, branch, base_branch, remote, forge, api_url,
             repo, title, labels, reviewers, draft, author, signoff, force, verify, dry_run, max_chars, fmt,
         )
@@ -502,8 +503,6 @@ def pull_request(
     except Exception:  # noqa: BLE001 - a traceback may quote a token: print it redacted
         console.print(findings_output.escape(redact(traceback.format_exc())))
         raise click.exceptions.Exit(EXIT_USAGE) from None
-    if outcome is None:
-        raise click.exceptions.Exit(EXIT_OK)
     data = _pr_dict(outcome)
     if fmt == "json":
         click.echo(json.dumps(data, indent=2))
@@ -523,7 +522,7 @@ def pull_request(
     where = f" {outcome.pull.url}" if outcome.pull is not None else ""
     head = f" (head {outcome.head_sha[:12]})" if outcome.head_sha else ""
     console.print(f"prodfix pr: {outcome.status}: {findings_output.escape(redact(outcome.message))}{where}{head}")
-    raise click.exceptions.Exit(EXIT_OK)
+    raise click.exceptions.Exit(EXIT_ERRORS if unprocessed else EXIT_OK)
 
 
 def _pr_dict(outcome: PrOutcome) -> dict:
@@ -547,13 +546,14 @@ def _pr_dict(outcome: PrOutcome) -> dict:
 def _pull_request(
     paths, select, ignore, exclude, config_file, jobs, file_timeout, branch, base_branch, remote, forge_kind, api_url,
     repo, title, labels, reviewers, draft, author, signoff, force, verify, dry_run, max_chars, fmt,
-) -> PrOutcome | None:
+) -> tuple[PrOutcome, int]:
+    """The outcome, and how many files could not be processed (reported as they came)."""
     plan = _plan(paths, select, ignore, exclude, config_file)
     if not plan.in_git:
         raise _fail(f"{plan.root}: prodfix pr needs a git repository")
     skip = fork_event(os.environ)
     if skip:
-        return PrOutcome("skipped", skip, branch)
+        return PrOutcome("skipped", skip, branch), 0
     base_branch = base_branch or _current_branch(plan.root)
     if base_branch == branch:
         raise _fail(f"the head branch {branch} is the base branch; pass --branch or --base")
@@ -577,19 +577,21 @@ def _pull_request(
     if dry_run:
         result = build(None)
         if result.tip is None:
-            return PrOutcome("unchanged", f"nothing to change on {base_branch}; nothing would be pushed", branch, result.base, result=result)
+            return PrOutcome("unchanged", f"nothing to change on {base_branch}; nothing would be pushed", branch, result.base, result=result), tally.errors
         pr_title, body = render(result, changes_id(plan.root, result.base, result.tip))
         if fmt == "text":
             click.echo(f"would push {result.tip} to {remote} {branch} ({_plural(len(result.commits), 'commit')} on {base_branch}):")
             for commit in result.commits:
                 click.echo(f"  {commit.sha[:12]} {commit.subject} ({_plural(len(commit.files), 'file')})")
             click.echo(f"\nwould open or update the pull request into {base_branch}:\n\ntitle: {pr_title}\n\n{body}", nl=False)
-        return PrOutcome("dry-run", f"would push {len(result.commits)} commit(s); nothing was sent", branch, result.base, result.tip, result=result)
+        message = f"would push {_plural(len(result.commits), 'commit')}; nothing was sent"
+        return PrOutcome("dry-run", message, branch, result.base, result.tip, result=result), tally.errors
 
     url = remote_url(plan.root, remote)
     chosen = choose(forge_kind, url, api_url, repo, os.environ)
     env = auth_environment(url, Credentials(chosen.token, chosen.git_username))
-    return publish(plan.root, remote, branch, base_branch, chosen, env, build, render, draft, tuple(labels), tuple(reviewers))
+    outcome = publish(plan.root, remote, branch, base_branch, chosen, env, build, render, draft, tuple(labels), tuple(reviewers))
+    return outcome, tally.errors
 
 
 def _current_branch(root: Path) -> str:

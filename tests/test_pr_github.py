@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -94,11 +95,13 @@ def test_pr_creates_then_leaves_an_up_to_date_pull_request_alone(github) -> None
 
 def test_dry_run_sends_nothing_and_shows_the_body(github) -> None:
     repo, bare, api, git_server, env, _ = github
-    out = prodfix(repo, "pr", "--dry-run", env={**env, "GITHUB_TOKEN": ""})
+    smoke = f"{sys.executable} -c 'import app.orders, app.store'"  # the changed modules import
+    out = prodfix(repo, "pr", "--dry-run", "--verify", smoke, env={**env, "GITHUB_TOKEN": ""})
     assert out.returncode == 0, out.stderr
     text = out.stdout.decode()
     assert text.startswith("would push ") and "title: prodfix: production-readiness fixes" in text
     assert "# prodfix production-readiness report" in text
+    assert f"## Verification\n\n`{smoke.replace('`', chr(39))}`: passed." in text
     assert api.requests == [] and git_server.requests == []
     assert run_git(bare, "branch", "--list", BRANCH) == "" and run_git(repo, "branch", "--list", BRANCH) == ""
 

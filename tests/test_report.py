@@ -69,3 +69,18 @@ def test_nothing_to_report(git_repo: Path) -> None:
 
 def test_messages_stay_literal_in_markdown() -> None:
     assert _md("added __enter__/__exit__ to *Client* | <b>") == r"added \_\_enter\_\_/\_\_exit\_\_ to \*Client\* \| &lt;b&gt;"
+
+
+def test_the_verification_and_the_changes_id_are_in_the_report() -> None:
+    from prodfix.codemods import registry
+    from prodfix.output.report import ReportBuilder
+    from prodfix.vcs.branch import Verification
+
+    codemods = [registry.lookup("print-to-logging")(), registry.lookup("add-retry")()]
+    verification = Verification("pytest -q `x`", "passed after dropping add-retry", ["add-retry"], "E   boom ~~~ 1 failed")
+    text = ReportBuilder(codemods, changes="0123456789ab", verification=verification).render()
+    assert "## Verification\n\n`pytest -q 'x'`: passed after dropping add-retry." in text
+    assert "The changes of `add-retry` made it fail and are not in this branch." in text
+    assert "~~~\nE   boom ~ ~ ~ 1 failed\n~~~" in text
+    assert re.search(r"<!-- prodfix:v1 version=\S+ config=[0-9a-f]{12} changes=0123456789ab -->\n$", text)
+    assert "## Verification" not in ReportBuilder(codemods).render()
