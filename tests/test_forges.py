@@ -23,6 +23,8 @@ def _forget():
 def test_detect_prefers_the_ci_environment_then_the_remote_host() -> None:
     assert detect("https://git.example.com/o/r.git", {"GITHUB_ACTIONS": "true"}) == "github"
     assert detect("https://git.example.com/o/r.git", {"GITLAB_CI": "true"}) == "gitlab"
+    assert detect("https://git.example.com/o/r.git", {"GITHUB_REPOSITORY": "o/r"}) == "github"
+    assert detect("https://git.example.com/o/r.git", {"CI_SERVER_URL": "https://git.example.com"}) == "gitlab"
     assert detect("git@github.com:o/r.git", {}) == "github"
     assert detect("https://gitlab.example.com/g/r.git", {}) == "gitlab"
     with pytest.raises(ForgeError, match="pass --forge github or --forge gitlab"):

@@ -17,9 +17,9 @@ KINDS = ("github", "gitlab")
 
 
 def detect(remote_url: str, environ: Mapping[str, str]) -> str:
-    if environ.get("GITHUB_ACTIONS") == "true":
+    if environ.get("GITHUB_ACTIONS") == "true" or environ.get("GITHUB_REPOSITORY") or environ.get("GITHUB_API_URL"):
         return "github"
-    if environ.get("GITLAB_CI") == "true":
+    if environ.get("GITLAB_CI") == "true" or environ.get("CI_SERVER_URL"):
         return "gitlab"
     host = (urlsplit(remote_url).hostname if "://" in remote_url else remote_url.split("@")[-1].split(":")[0]) or ""
     for kind in KINDS:
