@@ -595,13 +595,21 @@ def _pull_request(
 
 
 def _current_branch(root: Path) -> str:
-    """The branch checked out, or (in a detached CI checkout) the one the run is for."""
+    """The branch checked out, or (in a detached CI checkout of a branch) the one the run is for."""
     try:
         return run_git(root, "symbolic-ref", "--quiet", "--short", "HEAD").strip()
     except GitError:
-        for variable in ("GITHUB_REF_NAME", "CI_COMMIT_BRANCH", "CI_DEFAULT_BRANCH"):
-            if os.environ.get(variable):
-                return os.environ[variable]
+        pass
+    if os.environ.get("GITHUB_EVENT_NAME", "").startswith("pull_request"):
+        # HEAD is GitHub's merge commit of the pull request: not a branch anything can merge into
+        raise _fail(
+            "HEAD is the merge commit of a pull request; check out its branch "
+            "(actions/checkout with `ref: ${{ github.head_ref }}`) or pass --base NAME"
+        )
+    if os.environ.get("GITHUB_REF_TYPE") == "branch" and os.environ.get("GITHUB_REF_NAME"):
+        return os.environ["GITHUB_REF_NAME"]
+    if os.environ.get("CI_COMMIT_BRANCH"):
+        return os.environ["CI_COMMIT_BRANCH"]
     raise _fail("HEAD is detached and no CI variable names the branch; pass --base NAME")
 
 

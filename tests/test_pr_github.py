@@ -181,3 +181,20 @@ def test_the_fake_rejects_what_github_would_not_accept(github, monkeypatch) -> N
     monkeypatch.setattr(api, "_pull_json", lambda p, simple=False: {k: v for k, v in shape(p, simple).items() if k != "number"})
     broken = requests.get(f"{api.base_url}/repos/octo/service/pulls", headers=headers, timeout=10)
     assert broken.status_code == 500 and api.violations[1].startswith("response GET /repos/octo/service/pulls 200")
+
+
+def test_the_base_branch_of_a_detached_ci_checkout(github, tmp_path: Path) -> None:
+    repo, _, api, _, env, _ = github
+    run_git(repo, "checkout", "-q", "--detach")
+    nameless = prodfix(repo, "pr", "--dry-run", env={**env, "GITHUB_REF_NAME": ""})
+    assert nameless.returncode == 2 and b"HEAD is detached and no CI variable names the branch" in nameless.stderr
+    named = prodfix(repo, "pr", "--dry-run", env={**env, "GITHUB_REF_TYPE": "branch", "GITHUB_REF_NAME": "main"})
+    assert named.returncode == 0, named.stderr
+    assert b"would open or update the pull request into main" in named.stdout
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"pull_request": {"head": {"repo": {"full_name": "octo/service"}},
+                                                  "base": {"repo": {"full_name": "octo/service"}}}}))
+    merge = prodfix(repo, "pr", "--dry-run", env={**env, "GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": str(event),
+                                                  "GITHUB_REF_TYPE": "branch", "GITHUB_REF_NAME": "3/merge"})
+    assert merge.returncode == 2 and b"HEAD is the merge commit of a pull request" in merge.stderr
+    assert api.requests == []

@@ -154,7 +154,7 @@ def build_branch(
     try:
         base = repo.head.commit.hexsha
     except ValueError:
-        raise BranchError("--branch needs at least one commit to build on") from None
+        raise BranchError(f"{root}: HEAD has no commit yet; the branch is built on top of one") from None
     if repo.git.execute(["git", "check-ref-format", "--branch", branch], with_exceptions=False) != branch:
         raise BranchError(f"{branch!r} is not a valid branch name")
     if not repo.head.is_detached and repo.active_branch.name == branch:
