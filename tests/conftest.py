@@ -49,3 +49,18 @@ def prodfix_exe() -> str:
     exe = Path(sys.executable).with_name("prodfix")
     assert exe.exists(), "the prodfix console script is not installed next to this Python"
     return str(exe)
+
+
+def serve_over_http(repo: Path, remotes: Path, name: str, user: str, token: str):
+    """Push ``repo``'s main to a bare ``remotes/<name>`` served by an authenticated smart-HTTP
+    server (started; the caller stops it) and make it ``repo``'s origin. Returns (server, bare)."""
+    from git_http_server import GitHttpServer
+
+    bare = remotes / name
+    bare.parent.mkdir(parents=True, exist_ok=True)
+    run_git(bare.parent, "init", "-q", "--bare", str(bare))
+    run_git(bare, "config", "http.receivepack", "true")
+    run_git(repo, "push", "-q", str(bare), "main")
+    server = GitHttpServer(remotes, user, token).start()
+    run_git(repo, "remote", "add", "origin", server.url(name))
+    return server, bare

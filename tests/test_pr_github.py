@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import commit_all, run_git
-from git_http_server import GitHttpServer
+from conftest import commit_all, run_git, serve_over_http
 from github_fake import FakeGitHub
 from helpers import publish_print_fixes
 from prodfix.forges.github import GitHubForge
@@ -28,14 +27,7 @@ BRANCH = "prodfix/hardening"
 @pytest.fixture
 def github(tmp_path: Path, sample_backend: Path):
     """The sample backend with `origin` on an authenticated smart-HTTP remote, and a fake GitHub."""
-    remotes = tmp_path / "remotes"
-    remotes.mkdir()
-    bare = remotes / "service.git"
-    run_git(remotes, "init", "-q", "--bare", str(bare))
-    run_git(bare, "config", "http.receivepack", "true")
-    run_git(sample_backend, "push", "-q", str(bare), "main")
-    git_server = GitHttpServer(remotes, "x-access-token", TOKEN).start()
-    run_git(sample_backend, "remote", "add", "origin", git_server.url("service.git"))
+    git_server, bare = serve_over_http(sample_backend, tmp_path / "remotes", "service.git", "x-access-token", TOKEN)
     api = FakeGitHub(owner="octo", repo="service", token=TOKEN).start()
     output = tmp_path / "github_output"
     output.write_text("")

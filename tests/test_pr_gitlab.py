@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import commit_all, run_git
-from git_http_server import GitHttpServer
+from conftest import commit_all, run_git, serve_over_http
 from gitlab_fake import FakeGitLab
 from helpers import publish_print_fixes
 from prodfix.forges.gitlab import GitLabForge, project_from_url, server_url_for
@@ -23,14 +22,7 @@ BRANCH = "prodfix/hardening"
 
 @pytest.fixture
 def gitlab(tmp_path: Path, sample_backend: Path):
-    remotes = tmp_path / "remotes"
-    (remotes / "group").mkdir(parents=True)
-    bare = remotes / "group" / "service.git"
-    run_git(remotes, "init", "-q", "--bare", str(bare))
-    run_git(bare, "config", "http.receivepack", "true")
-    run_git(sample_backend, "push", "-q", str(bare), "main")
-    git_server = GitHttpServer(remotes, "oauth2", TOKEN).start()
-    run_git(sample_backend, "remote", "add", "origin", git_server.url("group/service.git"))
+    git_server, bare = serve_over_http(sample_backend, tmp_path / "remotes", "group/service.git", "oauth2", TOKEN)
     api = FakeGitLab(token=TOKEN).start()
     env = {"GITLAB_CI": "true", "GITLAB_TOKEN": TOKEN, "CI_SERVER_URL": api.base_url, "CI_PROJECT_ID": "42"}
     yield sample_backend, bare, api, git_server, env

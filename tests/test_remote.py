@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import commit_all, run_git
-from git_http_server import GitHttpServer
+from conftest import commit_all, run_git, serve_over_http
 from prodfix.vcs import secrets
 from prodfix.vcs.remote import (
     Credentials,
@@ -30,16 +29,10 @@ USER = "x-access-token"
 @pytest.fixture
 def served(tmp_path: Path, git_repo: Path):
     """A local repository whose `origin` is a Basic-auth smart-HTTP remote holding its main."""
-    remotes = tmp_path / "remotes"
-    remotes.mkdir()
-    run_git(remotes, "init", "-q", "--bare", "app.git")
-    run_git(remotes / "app.git", "config", "http.receivepack", "true")
     (git_repo / "app.py").write_text("x = 1\n")
     commit_all(git_repo)
-    run_git(git_repo, "push", "-q", str(remotes / "app.git"), "main")
-    server = GitHttpServer(remotes, USER, TOKEN).start()
-    run_git(git_repo, "remote", "add", "origin", server.url("app.git"))
-    yield git_repo, server, remotes / "app.git"
+    server, bare = serve_over_http(git_repo, tmp_path / "remotes", "app.git", USER, TOKEN)
+    yield git_repo, server, bare
     server.stop()
     secrets.forget()
 
