@@ -98,3 +98,27 @@ def test_dockerfile_pythonpath_is_a_root_candidate(tmp_path: Path) -> None:
     (repo / ".prodfix.yml").write_text("select: [fix-imports]\n")
     index = make_plan([repo]).project.modules
     assert ("service", 1) in index.votes and index.roots == ("service",)
+
+
+def test_only_real_sys_path_edits_bring_a_module_to_libcst(tmp_path: Path) -> None:
+    """A docstring or comment mentioning sys.path is not parsed; a real sys.path.insert() is
+    parsed and reported. Without renames no scope analysis runs either."""
+    from prodfix.engine.pipeline import process_source
+    from prodfix.engine.source import decode_source
+
+    repo = tmp_path / "repo"
+    (repo / "app").mkdir(parents=True)
+    (repo / "app" / "__init__.py").write_text("")
+    (repo / "app" / "helpers.py").write_text("")
+    mention = '"""Never touch sys.path here."""\n# sys.path.insert(0, ".") was removed\nfrom app import helpers\n'
+    edit = 'import sys\nsys.path.insert(0, ".")\nfrom app import helpers\n'
+    (repo / "app" / "quiet.py").write_text(mention)
+    (repo / "app" / "loud.py").write_text(edit)
+    plan = make_plan([repo], None, ["fix-imports"], [], [])
+    codemod = plan.codemods[0]
+    assert codemod.metadata == ()
+    quiet = process_source(decode_source(mention.encode()), "app/quiet.py", [codemod], plan.project)
+    assert not quiet.parsed and not quiet.findings
+    loud = process_source(decode_source(edit.encode()), "app/loud.py", [codemod], plan.project)
+    assert loud.parsed and [f.message.split("(")[0] for f in loud.findings] == ["sys.path.insert"]
+    assert type(codemod)(type(codemod).Options(renames={"a": "b"})).metadata == ("scope",)

@@ -56,6 +56,16 @@ def _ast_imports(nodes: list[ast.Import | ast.ImportFrom]):
 
 
 
+def _edits_sys_path(facts) -> bool:
+    """A ``sys.path.insert/append/extend(...)`` call, spelled that way (what rewrite.py reports)."""
+    for name, call in facts.calls:
+        if name in ("insert", "append", "extend"):
+            target = call.func.value  # an Attribute: calls named by a bare Name are not methods
+            if isinstance(target, ast.Attribute) and target.attr == "path" and isinstance(target.value, ast.Name) and target.value.id == "sys":
+                return True
+    return False
+
+
 class FixImports(Codemod):
     name = "fix-imports"
     code = "PF005"
@@ -67,8 +77,13 @@ class FixImports(Codemod):
         severity="high",
     )
     prefilter = re.compile(r"\bimport\b")
-    metadata = ("scope",)
     needs_module_index = True
+
+    @property
+    def metadata(self) -> tuple[str, ...]:  # type: ignore[override]
+        # Scope analysis finds the uses of a renamed name; without renames nothing reads it
+        # (and on a large module it costs several times the parse).
+        return ("scope",) if self.options.renames else ()
 
     @dataclass(frozen=True)
     class Options:
@@ -77,14 +92,16 @@ class FixImports(Codemod):
         report_sys_path: bool = True
 
     def wants(self, source: str, path: str, project: ProjectContext | None = None) -> bool:
-        return self._scan(source, path, project, _regex_imports(source))
+        return self._scan(source, path, project, _regex_imports(source), "sys.path" in source)
 
     def candidates(self, facts, source: str, path: str, project: ProjectContext | None = None) -> bool:
-        """The same test on the real import statements (not ones quoted in strings)."""
-        return self._scan(source, path, project, _ast_imports(facts.imports))
+        """The same test on the real import statements (not ones quoted in strings) and real
+        ``sys.path.insert/append/extend`` calls (not a mention in a comment or a string)."""
+        return self._scan(source, path, project, _ast_imports(facts.imports), _edits_sys_path(facts))
 
-    def _scan(self, source: str, path: str, project: ProjectContext | None, imports) -> bool:
-        """``imports`` yields (leading dots, imported module names) for each import statement."""
+    def _scan(self, source: str, path: str, project: ProjectContext | None, imports, sys_path: bool) -> bool:
+        """``imports`` yields (leading dots, imported module names) for each import statement;
+        ``sys_path``: the file may edit sys.path."""
         index = project.modules if project is not None else None
         if index is None:
             return False
@@ -94,7 +111,7 @@ class FixImports(Codemod):
         if root is None:
             return False
         depth = (path[len(root) + 1 :] if root else path).count("/")  # packages above the file
-        if self.options.report_sys_path and "sys.path" in source:
+        if self.options.report_sys_path and sys_path:
             return True
         for dots, names in imports:
             if dots:

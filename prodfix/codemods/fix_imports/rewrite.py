@@ -261,7 +261,7 @@ def transform(codemod: FixImports, wrapper: MetadataWrapper, file: FileContext, 
     root = index.root_of(file.path)  # None: no import root known, renames only
     rel = file.path[len(root) + 1 :] if root else file.path
     package = rel.split("/")[:-1]
-    scopes = wrapper.resolve(ScopeProvider)
+    scopes = wrapper.resolve(ScopeProvider) if codemod.options.renames else {}
     planner = _Planner(codemod.options, index, root, package, scopes, reporter, file.path)
     # Imports in a module that edits sys.path are probably made to work by that edit.
     planner.path_hack = re.search(r"\bsys\.path\.(?:insert|append|extend)\s*\(", file.source) is not None
