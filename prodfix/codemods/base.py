@@ -77,7 +77,9 @@ class FileContext:
     source: str
     project: ProjectContext
     suppressions: Suppressions
-    tree: Any = None  # ast.Module of ``source`` when Python's parser read it (the pipeline does)
+    # ast.Module of the module the codemod receives (of ``source``, or of an earlier codemod's
+    # output), when Python's parser read it (the pipeline does)
+    tree: Any = None
 
 
 class Reporter:

@@ -17,6 +17,7 @@ positions only for files with findings; a codemod's output is rendered and re-pa
 from __future__ import annotations
 
 import ast
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -194,7 +195,7 @@ def _rewrite(
         if new_module is not module:  # codemods return the same object when they change nothing
             new_code = new_module.code
             try:
-                ast.parse(new_code)
+                new_tree = ast.parse(new_code)
             except (SyntaxError, ValueError) as exc:
                 result.findings.append(
                     _internal(rel, codemod, f"its output does not parse ({exc}); change dropped")
@@ -203,6 +204,7 @@ def _rewrite(
             finally:
                 phases.mark("render")
             module = new_module
+            file = dataclasses.replace(file, tree=new_tree)  # the next codemod sees this module
             changed_by.append(codemod.name)
             imports.extend(i for i in reporter.imports if i not in imports)
             dependencies.extend((d, codemod.name, codemod.code) for d in reporter.dependencies)

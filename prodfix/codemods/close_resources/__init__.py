@@ -94,7 +94,7 @@ class CloseResources(Codemod):
         r"(?:\bopen|Session|Client|socket)\s*\(|urlopen|ZipFile|TemporaryFile|PoolExecutor|sqlite3\.connect"
     )
     trigger_words = ("open", "Session", "Client", "socket", "ZipFile", "TemporaryFile", "PoolExecutor", "sqlite3")
-    metadata = ("scope",)
+    # no libcst metadata: names are resolved from the ast (common/ast_scopes.py), far cheaper
     needs_closable_classes = True
 
     def wants(self, source: str, path: str, project=None) -> bool:

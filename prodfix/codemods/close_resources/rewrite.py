@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, ScopeProvider
+from libcst.metadata import MetadataWrapper
 
 from prodfix.codemods.base import FileContext, Reporter
 from prodfix.codemods.close_resources import (  # the declaration: options, prefilters, constants
@@ -18,7 +18,7 @@ from prodfix.codemods.close_resources import (  # the declaration: options, pref
     FRESH_NAMES,
     CloseResources,
 )
-from prodfix.codemods.common.names import is_builtin, qualified_names
+from prodfix.codemods.common.ast_scopes import ScopeCursor
 from prodfix.engine.closable_classes import class_modes
 
 # qualified constructor -> (mode, close method); mode "sync" or "async"
@@ -232,7 +232,7 @@ def _mentions_close(stmt: cst.CSTNode, name: str) -> bool:
 
 
 class _Rewriter(cst.CSTTransformer):
-    def __init__(self, scopes: dict, reporter: Reporter, classes: _Classes, source: str, project_classes: dict) -> None:
+    def __init__(self, scopes: ScopeCursor, reporter: Reporter, classes: _Classes, source: str, project_classes: dict) -> None:
         super().__init__()
         self.scopes = scopes
         self.reporter = reporter
@@ -283,16 +283,20 @@ class _Rewriter(cst.CSTTransformer):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._functions.append(node)
+        self.scopes.enter()
 
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
         self._functions.pop()
+        self.scopes.leave()
         return updated
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._class_depth += 1
+        self.scopes.enter()
 
     def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassDef:
         self._class_depth -= 1
+        self.scopes.leave()
         top_level = self._class_depth == 0 and not self._functions
         extend = self.classes.to_extend.get(original.name.value) if top_level else None
         if extend is None or self.reporter.suppressed(original.name):
@@ -309,16 +313,9 @@ class _Rewriter(cst.CSTTransformer):
         self.reporter.report(original, f"class {original.name.value} owns a client and has {close}(): added {pair}")
         return updated.with_changes(body=updated.body.with_changes(body=body))
 
-    def _names_near(self, node: cst.CSTNode) -> set[str]:
-        """Names bound or read in the scope of ``node`` and in every scope around it."""
-        names: set[str] = set()
-        scope = self.scopes.get(node)
-        while scope is not None:
-            names.update(a.name for a in scope.assignments)
-            names.update(a.node.value for a in scope.accesses if isinstance(a.node, cst.Name))
-            parent = getattr(scope, "parent", None)
-            scope = parent if parent is not scope else None
-        return names
+    def _names_near(self) -> set[str]:
+        """Names bound or read in the scope being visited and in every scope around it."""
+        return self.scopes.current.names_near()
 
     def _check_not_used_elsewhere(self, name: str, block_part: list, where: str) -> None:
         """The name must not appear in the function outside this block's statements from the
@@ -340,12 +337,8 @@ class _Rewriter(cst.CSTTransformer):
     def _closable(self, call: cst.BaseExpression) -> _Closable | None:
         if not isinstance(call, cst.Call):
             return None
-        scope = self.scopes.get(call.func)
-        if scope is None:
-            return None
-        names = qualified_names(scope, call.func)
-        if isinstance(call.func, cst.Name) and call.func.value == "open" and is_builtin(scope, "open"):
-            names.add("builtins.open")
+        dotted = _dotted_name(call.func)
+        names = self.scopes.current.qualified_names(dotted) if dotted is not None else set()
         for name in sorted(names):
             if name in CLOSABLES:
                 mode, close = CLOSABLES[name]
@@ -533,7 +526,7 @@ class _Rewriter(cst.CSTTransformer):
             return None
         if self.reporter.suppressed(original):
             return None
-        fresh = next((n for n in FRESH_NAMES if n not in self._names_near(small)), None)
+        fresh = next((n for n in FRESH_NAMES if n not in self._names_near()), None)
         if fresh is None:
             raise _Skip(f"{closable.label}(...) used inline: no free name to bind it; left alone")
         new_small = _replace_node(small, opener, cst.Name(fresh))
@@ -547,6 +540,17 @@ class _Rewriter(cst.CSTTransformer):
         )
 
 
+def _dotted_name(node: cst.BaseExpression) -> str | None:
+    """``a.b.c`` for a chain of names; None for anything else (``open(p).read``, ``x[0].close``)."""
+    parts = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if not isinstance(node, cst.Name):
+        return None
+    return ".".join([node.value, *reversed(parts)])
+
+
 def _replace_node(tree: cst.CSTNode, target: cst.CSTNode, replacement: cst.CSTNode) -> cst.CSTNode:
     class Replace(cst.CSTTransformer):
         def on_leave(self, original, updated):
@@ -557,8 +561,8 @@ def _replace_node(tree: cst.CSTNode, target: cst.CSTNode, replacement: cst.CSTNo
 
 def transform(codemod: CloseResources, wrapper: MetadataWrapper, file: FileContext, reporter: Reporter) -> cst.Module:
     module = wrapper.module
-    scopes = wrapper.resolve(ScopeProvider)
-    rewriter = _Rewriter(scopes, reporter, _Classes(file.source, file.tree), file.source, file.project.closable_classes or {})
+    tree = file.tree if file.tree is not None else ast.parse(module.code)
+    rewriter = _Rewriter(ScopeCursor(tree), reporter, _Classes(file.source, file.tree), file.source, file.project.closable_classes or {})
     new_module = module.visit(rewriter)
     rewriter.report_unmanaged()
     if not rewriter.changed:
