@@ -223,7 +223,10 @@ def _rewrite(
             module = merged
     for source, names in new_from.items():
         module = add_from_import(module, source, names)
-    if module is not original and original.code != core:
+    if module is original:  # nothing changed: no need to render the module again
+        result.findings.sort()
+        return result
+    if original.code != core:
         result.error = FileError(0, "libcst cannot reproduce this file byte for byte; left unchanged")
         return result
     new_text = module.code + tail

@@ -284,6 +284,7 @@ class _Rewriter(cst.CSTTransformer):
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._functions.append(node)
         self.scopes.enter()
+        self._flag_cache[id(node)] = _function_flags(self.scopes.current.node)
 
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
         self._functions.pop()
@@ -364,10 +365,6 @@ class _Rewriter(cst.CSTTransformer):
 
     def _flags(self, function: cst.FunctionDef) -> tuple[bool, bool]:
         """(a dependency generator: yield inside try/finally is the lifecycle, uses ExitStack)."""
-        if id(function) not in self._flag_cache:
-            text = cst.Module([]).code_for_node(function)
-            generator = bool(re.search(r"\byield\b", text)) and "finally" in text
-            self._flag_cache[id(function)] = (generator, "ExitStack" in text)
         return self._flag_cache[id(function)]
 
     def _rewrite_block(self, originals: list, statements: list) -> list | None:
@@ -538,6 +535,23 @@ class _Rewriter(cst.CSTTransformer):
             body=cst.IndentedBlock(body=[line], header=original.trailing_whitespace),
             leading_lines=original.leading_lines,
         )
+
+
+def _function_flags(function: ast.AST | None) -> tuple[bool, bool]:
+    """(it yields and has a finally: a dependency generator; it uses (Async)ExitStack), read from
+    the def's ast (nested defs included)."""
+    if function is None:  # no ast for it: assume the most cautious
+        return True, True
+    yields = finally_ = exit_stack = False
+    for node in ast.walk(function):
+        kind = type(node)
+        if kind is ast.Yield or kind is ast.YieldFrom:
+            yields = True
+        elif (kind is ast.Try or kind is getattr(ast, "TryStar", None)) and node.finalbody:  # type: ignore[attr-defined]
+            finally_ = True
+        elif (kind is ast.Name and "ExitStack" in node.id) or (kind is ast.Attribute and "ExitStack" in node.attr):  # type: ignore[attr-defined]
+            exit_stack = True
+    return yields and finally_, exit_stack
 
 
 def _dotted_name(node: cst.BaseExpression) -> str | None:

@@ -36,6 +36,7 @@ class AstScope:
     imports: dict[str, set[str]] = field(default_factory=dict)  # bound name -> what it imports
     names: set[str] = field(default_factory=set)  # names bound or read in this scope
     declared: dict[str, str] = field(default_factory=dict)  # name -> "global" / "nonlocal"
+    node: ast.AST | None = None  # the def or class (None for the module and inner scopes)
 
     def lookup(self) -> "list[AstScope]":
         """This scope, then the ones a name used here is looked up in (class bodies skipped)."""
@@ -160,7 +161,7 @@ class _Builder:
             if node.returns is not None:  # type: ignore[attr-defined]
                 self.expr(node.returns)  # type: ignore[attr-defined]
             self.bind(node.name)  # type: ignore[attr-defined]
-            inner = AstScope("function", self.scope)
+            inner = AstScope("function", self.scope, node=node)
             self.ordered.append(inner)
             builder = _Builder(inner, self.ordered)
             builder._declarations(node.body)  # type: ignore[attr-defined]
@@ -170,7 +171,7 @@ class _Builder:
             for expression in [*node.decorator_list, *node.bases, *(k.value for k in node.keywords)]:  # type: ignore[attr-defined]
                 self.expr(expression)
             self.bind(node.name)  # type: ignore[attr-defined]
-            inner = AstScope("class", self.scope)
+            inner = AstScope("class", self.scope, node=node)
             self.ordered.append(inner)
             builder = _Builder(inner, self.ordered)
             builder._declarations(node.body)  # type: ignore[attr-defined]
