@@ -84,3 +84,34 @@ def test_mentions_are_not_parsed(name: str, source: str) -> None:
 def test_real_calls_are_parsed(name: str, source: str) -> None:
     result = process_source(decode_source(source.encode()), "app/m.py", [registry.lookup(name)()], ProjectContext("."))
     assert result.parsed
+
+
+@pytest.mark.parametrize(
+    ("name", "source"),
+    [
+        ("close-resources", "def read(p):\n    with open(p, 'rb') as fh:\n        return fh.read()\n"),
+        ("close-resources", "async def read(p):\n    async with open(p) as f, other() as g:\n        return f\n"),
+        ("close-resources", "def read(storage, name):\n    return storage.open(name).read()\n"),
+        ("add-timeouts", "from urllib.parse import quote\n\ndef f(k):\n    return quote(k)\n"),
+        ("add-timeouts", "from http.cookies import SimpleCookie\n"),
+        ("add-retry", "def migrate(schema):\n    schema.execute('SELECT 1 FROM void;')\n"),
+    ],
+)
+def test_the_text_stage_drops_what_cannot_match(name: str, source: str) -> None:
+    result = process_source(decode_source(source.encode()), "app/m.py", [registry.lookup(name)()], ProjectContext("."))
+    assert not result.kept
+
+
+@pytest.mark.parametrize(
+    ("name", "source"),
+    [
+        ("close-resources", "from contextlib import nullcontext\n\ndef f(p, c):\n    with open(p) if c else nullcontext() as f:\n        return f\n"),
+        ("close-resources", "def f(p, q):\n    with open(p) as a, open(q) as b:\n        data = open(p).read()\n    return data\n"),
+        ("close-resources", "import io as _io\n\ndef f(p):\n    h = _io.open(p)\n    return h.read()\n"),
+        ("add-timeouts", "import urllib\n\ndef f(u):\n    return urllib.request.urlopen(u)\n"),
+        ("add-retry", "def init_db(conn):\n    conn.execute(\"\"\"\n        SELECT 1\n    \"\"\")\n"),
+    ],
+)
+def test_the_text_stage_keeps_what_may_match(name: str, source: str) -> None:
+    result = process_source(decode_source(source.encode()), "app/m.py", [registry.lookup(name)()], ProjectContext("."))
+    assert result.kept

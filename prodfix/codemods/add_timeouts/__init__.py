@@ -124,10 +124,16 @@ class AddTimeouts(Codemod):
         severity="high",
     )
     # An import statement naming a client module (what candidates() needs first).
+    # An import of a client module. For a package only some of whose submodules are clients
+    # (urllib.request, http.client), ``urllib.parse`` and the like do not count; the package
+    # itself does (``import urllib`` then ``urllib.request.urlopen()``).
     prefilter = re.compile(
         r"(?:^|;)[ \t]*(?:from[ \t]+|import[ \t]+(?:[\w.]+[ \t]*(?:as[ \t]+\w+[ \t]*)?,[ \t]*)*)(?:"
-        + "|".join(re.escape(m.split(".")[0]) for m in sorted(set(CLIENT_MODULES)))
-        + r")\b",
+        + "|".join(
+            re.escape(m) + r"\b" if "." not in m else rf"{re.escape(m)}\b|{re.escape(m.split('.')[0])}\b(?!\.)"
+            for m in sorted({m if "." in m else m.split(".")[0] for m in CLIENT_MODULES})
+        )
+        + r")",
         re.MULTILINE,
     )
     trigger_words = tuple(sorted({m.split(".")[0] for m in CLIENT_MODULES}))

@@ -79,6 +79,70 @@ _ANY_OPENER = re.compile(
 )
 
 
+_WITH_LINE = re.compile(r"[ \t]*(?:async[ \t]+)?with[ \t]+")
+_AFTER_ITEM = re.compile(r"[ \t]*(?:as[ \t]+\w+[ \t]*)?[:,]")
+_FILE_MODULES = re.compile(r"\b(?:io|codecs|tarfile)\b")
+
+
+def _unmanaged_opener(source: str) -> bool:
+    """Could an opener be called outside a ``with`` item? The text test before any parse: an
+    ``open(`` that is a whole ``with open(...) [as x]:`` item on its line, or a method
+    ``x.open(`` in a file that never names io, codecs or tarfile (``storage.open()``), cannot
+    be; anything else (other openers, anything unclear) may."""
+    modules: bool | None = None
+    for match in _OPENER_TEXT.finditer(source):
+        start = match.start()
+        if not match.group(0).startswith("open"):
+            return True
+        if start and source[start - 1] == ".":
+            if modules is None:
+                modules = _FILE_MODULES.search(source) is not None
+            if modules:
+                return True
+            continue
+        line_start = source.rfind("\n", 0, start) + 1
+        if _WITH_LINE.fullmatch(source, line_start, start) is None:
+            return True
+        end = _closing_paren(source, source.index("(", start))
+        if end is None or _AFTER_ITEM.match(source, end + 1) is None:
+            return True
+    return False
+
+
+def _closing_paren(source: str, opening: int) -> int | None:
+    """Index of the parenthesis closing the one at ``opening``, stepping over one-line string
+    literals; None when it is not plain (a comment, a triple quote, a line break in a string):
+    the caller then assumes the worst."""
+    depth = 0
+    index = opening
+    end = min(len(source), opening + 2000)
+    while index < end:
+        char = source[index]
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return index
+        elif char == "#":
+            return None
+        elif char in "\"'":
+            if source.startswith(char * 3, index):
+                return None
+            index += 1
+            while index < end and source[index] != char:
+                if source[index] == "\n":
+                    return None
+                index += 2 if source[index] == "\\" else 1
+        index += 1
+    return None
+
+
+_OPENER_TEXT = re.compile(
+    r"(?:\bopen|Session|Client|socket)\s*\(|urlopen|ZipFile|TemporaryFile|PoolExecutor|sqlite3\.connect"
+)
+
+
 class CloseResources(Codemod):
     name = "close-resources"
     code = "PF004"
@@ -98,8 +162,10 @@ class CloseResources(Codemod):
     needs_closable_classes = True
 
     def wants(self, source: str, path: str, project=None) -> bool:
-        if super().wants(source, path, project) or "def close(" in source or "def aclose(" in source:
-            return True  # an opener, or a class that may own a client and close it
+        if super().wants(source, path, project) and _unmanaged_opener(source):
+            return True
+        if "def close(" in source or "def aclose(" in source:
+            return True  # a class that may own a client and close it
         classes = project.closable_classes if project is not None else None
         if not classes or ".close()" not in source and ".aclose()" not in source:
             return False
