@@ -10,8 +10,7 @@ import libcst as cst
 import pytest
 from libcst.metadata import MetadataWrapper, QualifiedNameSource, ScopeProvider
 
-from prodfix.codemods.close_resources.rewrite import _dotted_name
-from prodfix.codemods.common.ast_scopes import ScopeCursor
+from prodfix.codemods.common.ast_scopes import ScopeCursor, dotted_name
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -31,6 +30,8 @@ SNIPPETS = {
     "except and with": "import json\ndef f():\n    try:\n        pass\n    except Exception as json:\n        json.load(1)\n"
     "    with open('x') as fh:\n        fh.read()\n",
     "star import": "from os import *\ndef f():\n    getcwd()\n    open('x')\n",
+    "call chains": "import requests, redis\nimport httpx as hx\ndef f(u):\n    requests.Session().get(u)\n    hx.Client().get(u)\n"
+    "    redis.Redis.from_url(u).get(1)\n    requests.get(u).json()\n    open(u).readline()\n",
 }
 
 
@@ -67,17 +68,22 @@ class _Compare(cst.CSTVisitor):
         self._decorators -= 1
 
     def visit_Call(self, node: cst.Call) -> None:
-        # only chains of names are asked about (close-resources' _dotted_name); libcst maps
-        # ``open(p).readline`` to its root's name, which the codemod never relies on
-        dotted = _dotted_name(node.func)
         scope = self.get_metadata(ScopeProvider, node.func, None)
-        if dotted is None or scope is None or self._decorators or type(scope).__name__ == "ComprehensionScope":
+        if scope is None or self._decorators or type(scope).__name__ == "ComprehensionScope":
             return
-        theirs = {
-            q.name for q in scope.get_qualified_names_for(node.func)
-            if q.source in (QualifiedNameSource.IMPORT, QualifiedNameSource.BUILTIN)
-        }
-        ours = self.cursor.current.qualified_names(dotted)
+        names = {q.name: q.source for q in scope.get_qualified_names_for(node.func)}
+        dotted = dotted_name(node.func)
+        if dotted is not None:
+            theirs = {n for n, source in names.items() if source in (QualifiedNameSource.IMPORT, QualifiedNameSource.BUILTIN)}
+            ours = self.cursor.current.qualified_names(dotted)
+        else:
+            # calls in the chain looked through (add-timeouts): compared on imported roots only,
+            # libcst maps a builtin's chain (``open(p).readline``) to the builtin alone
+            dotted = dotted_name(node.func, through_calls=True)
+            if dotted is None:
+                return
+            theirs = {n for n, source in names.items() if source is QualifiedNameSource.IMPORT}
+            ours = {n for n in self.cursor.current.qualified_names(dotted) if not n.startswith("builtins.")}
         if theirs != ours:
             self.mismatches.append(f"{dotted}: libcst {sorted(theirs)} ast_scopes {sorted(ours)}")
 

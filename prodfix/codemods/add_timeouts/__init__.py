@@ -137,7 +137,7 @@ class AddTimeouts(Codemod):
         re.MULTILINE,
     )
     trigger_words = tuple(sorted({m.split(".")[0] for m in CLIENT_MODULES}))
-    metadata = ("scope",)
+    # no libcst metadata: names are resolved from the ast (common/ast_scopes.py), far cheaper
 
     @dataclass(frozen=True)
     class Options:

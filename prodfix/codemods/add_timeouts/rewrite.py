@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ast
+
 import re
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, ScopeProvider
+from libcst.metadata import MetadataWrapper
 
 from prodfix.codemods.add_timeouts import (  # the declaration: options, prefilters, constants
     AIOHTTP_SESSION,
@@ -38,7 +40,7 @@ from prodfix.codemods.common.call_args import (
     replace_keyword_value,
     separator_after,
 )
-from prodfix.codemods.common.names import qualified_names
+from prodfix.codemods.common.ast_scopes import ScopeCursor, build, dotted_name
 from prodfix.codemods.print_message import string_value
 
 # qualified name -> index of the timeout parameter when passed positionally
@@ -95,7 +97,7 @@ def _aliases(module: cst.Module) -> frozenset[str]:
 class _SessionFinder(cst.CSTVisitor):
     """Names and ``self.<attr>`` bound only to ``requests.Session()`` in a function or class."""
 
-    def __init__(self, scopes: dict) -> None:
+    def __init__(self, scopes: ScopeCursor) -> None:
         super().__init__()
         self.scopes = scopes
         self._functions: list[int] = [0]
@@ -104,19 +106,23 @@ class _SessionFinder(cst.CSTVisitor):
         self._attrs: dict[tuple[int, str], bool] = {}
 
     def is_session_call(self, expr: cst.BaseExpression) -> bool:
-        return isinstance(expr, cst.Call) and bool(qualified_names(self.scopes.get(expr.func), expr.func) & REQUESTS_SESSIONS)
+        return isinstance(expr, cst.Call) and bool(_qualified(self.scopes, expr.func) & REQUESTS_SESSIONS)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._functions.append(id(node))
+        self.scopes.enter()
 
     def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._functions.pop()
+        self.scopes.leave()
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._classes.append(id(node))
+        self.scopes.enter()
 
     def leave_ClassDef(self, node: cst.ClassDef) -> None:
         self._classes.pop()
+        self.scopes.leave()
 
     def _bind(self, target: cst.BaseExpression, is_session: bool) -> None:
         if isinstance(target, cst.Name):
@@ -151,7 +157,7 @@ class _Rewriter(cst.CSTTransformer):
     def __init__(
         self,
         options: AddTimeouts.Options,
-        scopes: dict,
+        scopes: ScopeCursor,
         sessions: _SessionFinder,
         reporter: Reporter,
         triggers: frozenset[str],
@@ -169,16 +175,20 @@ class _Rewriter(cst.CSTTransformer):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._functions.append(id(node))
+        self.scopes.enter()
 
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
         self._functions.pop()
+        self.scopes.leave()
         return updated
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._classes.append(id(node))
+        self.scopes.enter()
 
     def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassDef:
         self._classes.pop()
+        self.scopes.leave()
         return updated
 
     # --- dispatch -----------------------------------------------------------------------
@@ -188,7 +198,7 @@ class _Rewriter(cst.CSTTransformer):
         last = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
         if last not in self.triggers:
             return updated
-        names = qualified_names(self.scopes.get(func), func) & _ALL_TARGETS
+        names = _qualified(self.scopes, func) & _ALL_TARGETS
         label = min(names) if names else ""
         session_method = (
             not names
@@ -369,6 +379,13 @@ class _Skip(Exception):
         self.kind = kind
 
 
+def _qualified(scopes: ScopeCursor, func: cst.BaseExpression) -> set[str]:
+    """What the called expression names through the imports; calls in the chain are looked
+    through (``requests.Session().get`` -> ``requests.Session.get``), as libcst does."""
+    dotted = dotted_name(func, through_calls=True)
+    return scopes.current.qualified_names(dotted) if dotted is not None else set()
+
+
 _ALL_TARGETS = (
     REQUESTS_FUNCS | HTTPX_CALLS | AIOHTTP_SESSION | frozenset(STDLIB) | REDIS_CLIENTS | REDIS_POOLS
     | REDIS_POOL_URLS | SQLALCHEMY_ENGINES | PSYCOPG_CONNECT | ASYNCPG_CONNECT | MONGO_CLIENTS
@@ -377,11 +394,12 @@ _ALL_TARGETS = (
 
 def transform(codemod: AddTimeouts, wrapper: MetadataWrapper, file: FileContext, reporter: Reporter) -> cst.Module:
     module = wrapper.module
-    scopes = wrapper.resolve(ScopeProvider)
-    sessions = _SessionFinder(scopes)
+    tree = file.tree if file.tree is not None else ast.parse(module.code)
+    built = build(tree)  # names resolved from the ast (common/ast_scopes.py), not ScopeProvider
+    sessions = _SessionFinder(ScopeCursor(tree, built))
     if "ession" in file.source:  # Session / session: the only way a session can exist
         module.visit(sessions)
-    rewriter = _Rewriter(codemod.options, scopes, sessions, reporter, TRIGGER_NAMES | _aliases(module))
+    rewriter = _Rewriter(codemod.options, ScopeCursor(tree, built), sessions, reporter, TRIGGER_NAMES | _aliases(module))
     rewriter.blocking_redis = BLOCKING_REDIS.search(file.source) is not None
     new_module = module.visit(rewriter)
     return new_module if rewriter.changed else module

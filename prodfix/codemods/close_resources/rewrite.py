@@ -18,7 +18,7 @@ from prodfix.codemods.close_resources import (  # the declaration: options, pref
     FRESH_NAMES,
     CloseResources,
 )
-from prodfix.codemods.common.ast_scopes import ScopeCursor
+from prodfix.codemods.common.ast_scopes import ScopeCursor, dotted_name
 from prodfix.engine.closable_classes import class_modes
 
 # qualified constructor -> (mode, close method); mode "sync" or "async"
@@ -338,7 +338,7 @@ class _Rewriter(cst.CSTTransformer):
     def _closable(self, call: cst.BaseExpression) -> _Closable | None:
         if not isinstance(call, cst.Call):
             return None
-        dotted = _dotted_name(call.func)
+        dotted = dotted_name(call.func)
         names = self.scopes.current.qualified_names(dotted) if dotted is not None else set()
         for name in sorted(names):
             if name in CLOSABLES:
@@ -552,17 +552,6 @@ def _function_flags(function: ast.AST | None) -> tuple[bool, bool]:
         elif (kind is ast.Name and "ExitStack" in node.id) or (kind is ast.Attribute and "ExitStack" in node.attr):  # type: ignore[attr-defined]
             exit_stack = True
     return yields and finally_, exit_stack
-
-
-def _dotted_name(node: cst.BaseExpression) -> str | None:
-    """``a.b.c`` for a chain of names; None for anything else (``open(p).read``, ``x[0].close``)."""
-    parts = []
-    while isinstance(node, cst.Attribute):
-        parts.append(node.attr.value)
-        node = node.value
-    if not isinstance(node, cst.Name):
-        return None
-    return ".".join([node.value, *reversed(parts)])
 
 
 def _replace_node(tree: cst.CSTNode, target: cst.CSTNode, replacement: cst.CSTNode) -> cst.CSTNode:

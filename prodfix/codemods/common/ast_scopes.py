@@ -82,6 +82,26 @@ class AstScope:
         return names
 
 
+def dotted_name(node, through_calls: bool = False) -> str | None:
+    """``a.b.c`` of a libcst chain of names; None for anything else (``x[0].close``). With
+    ``through_calls``, calls in the chain are looked through as libcst's qualified names do
+    (``requests.Session().get`` -> ``requests.Session.get``)."""
+    import libcst as cst
+
+    parts = []
+    while True:
+        if isinstance(node, cst.Attribute):
+            parts.append(node.attr.value)
+            node = node.value
+        elif through_calls and isinstance(node, cst.Call):
+            node = node.func
+        else:
+            break
+    if not isinstance(node, cst.Name):
+        return None
+    return ".".join([node.value, *reversed(parts)])
+
+
 def build(tree: ast.Module) -> tuple[AstScope, list[AstScope]]:
     """The module's scope, and the scope of every def and class in source (pre) order."""
     module = AstScope("module", None)
@@ -94,8 +114,9 @@ class ScopeCursor:
     """For a libcst visitor: call ``enter()`` in visit_FunctionDef and visit_ClassDef and
     ``leave()`` in their leave methods; ``current`` is then the scope of what is visited."""
 
-    def __init__(self, tree: ast.Module) -> None:
-        module, self._ordered = build(tree)
+    def __init__(self, tree: ast.Module, built: tuple[AstScope, list[AstScope]] | None = None) -> None:
+        """``built``: ``build(tree)`` already made (two visitors of one module share it)."""
+        module, self._ordered = built if built is not None else build(tree)
         self._stack = [module]
         self._next = 0
 
@@ -160,22 +181,13 @@ class _Builder:
             self._arguments_defaults(node.args)  # type: ignore[attr-defined]
             if node.returns is not None:  # type: ignore[attr-defined]
                 self.expr(node.returns)  # type: ignore[attr-defined]
-            self.bind(node.name)  # type: ignore[attr-defined]
-            inner = AstScope("function", self.scope, node=node)
-            self.ordered.append(inner)
-            builder = _Builder(inner, self.ordered)
-            builder._declarations(node.body)  # type: ignore[attr-defined]
+            builder = self._open("function", node)
             builder._parameters(node.args)  # type: ignore[attr-defined]
             builder.body(node.body)  # type: ignore[attr-defined]
         elif kind is ast.ClassDef:
             for expression in [*node.decorator_list, *node.bases, *(k.value for k in node.keywords)]:  # type: ignore[attr-defined]
                 self.expr(expression)
-            self.bind(node.name)  # type: ignore[attr-defined]
-            inner = AstScope("class", self.scope, node=node)
-            self.ordered.append(inner)
-            builder = _Builder(inner, self.ordered)
-            builder._declarations(node.body)  # type: ignore[attr-defined]
-            builder.body(node.body)  # type: ignore[attr-defined]
+            self._open("class", node).body(node.body)  # type: ignore[attr-defined]
         elif kind is ast.Import:
             for alias in node.names:  # type: ignore[attr-defined]
                 if alias.asname:
@@ -194,6 +206,15 @@ class _Builder:
             return  # collected up front by _declarations
         else:
             self._generic(node)
+
+    def _open(self, kind: str, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> "_Builder":
+        """Bind the def or class here and start its scope (in source order)."""
+        self.bind(node.name)
+        inner = AstScope(kind, self.scope, node=node)
+        self.ordered.append(inner)
+        builder = _Builder(inner, self.ordered)
+        builder._declarations(node.body)
+        return builder
 
     def _declarations(self, statements: list[ast.stmt]) -> None:
         """``global``/``nonlocal`` anywhere in this scope's own body apply to all of it."""
