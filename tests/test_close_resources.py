@@ -180,3 +180,31 @@ def test_class_gains_protocol_and_callers_in_other_files_use_with(git_repo: Path
     assert "    with ApiClient() as client:\n        return client.http.headers\n" in (git_repo / "app" / "jobs.py").read_text()
     check = subprocess.run([sys.executable, "-c", "from app.jobs import run; print(type(run()).__name__)"], cwd=git_repo, capture_output=True, text=True)
     assert check.returncode == 0 and "CaseInsensitiveDict" in check.stdout, check.stderr
+
+
+def test_defs_without_closable_calls_are_skipped_without_losing_track_of_scopes() -> None:
+    """Functions that call nothing closable are not visited (the cost of a cold run); the defs
+    and classes nested in them must not shift which scope later functions get: here the
+    function-local import in ``fetch`` only resolves in ``fetch``'s own scope."""
+    source = textwrap.dedent(
+        """\
+        def boring():
+            def inner():
+                class Local:
+                    def method(self):
+                        return 1
+                return Local
+            return inner
+
+
+        def fetch(url):
+            from requests import Session
+            s = Session()
+            data = s.get(url).text
+            s.close()
+            return data
+        """
+    )
+    result = run_codemod("close-resources", source)
+    assert "with Session() as s:" in result.new_text
+    assert [f.line for f in result.findings] == [12]

@@ -16,6 +16,7 @@ from prodfix.codemods.close_resources import (  # the declaration: options, pref
     DATA_ATTRIBUTES,
     EAGER_CONSUMERS,
     FRESH_NAMES,
+    OPENER_NAMES,
     CloseResources,
 )
 from prodfix.codemods.common.ast_scopes import ScopeCursor, dotted_name
@@ -47,6 +48,14 @@ class _Classes:
                 tree = None
         modes = class_modes(tree) if tree is not None else {}
         self.protocol = {name: mode for name, (mode, _) in modes.items()}
+        # names imports bind to something called differently (``import x as y``, ``from m import a as b``)
+        self.aliases = {
+            alias.asname
+            for node in (ast.walk(tree) if tree is not None else ())
+            if isinstance(node, (ast.Import, ast.ImportFrom))
+            for alias in node.names
+            if alias.asname
+        }
         self.to_extend = {name: (mode, close) for name, (mode, close) in modes.items() if close is not None}
 
 
@@ -238,6 +247,13 @@ class _Rewriter(cst.CSTTransformer):
         self.reporter = reporter
         self.classes = classes
         self.project_classes = project_classes
+        # Only a call by one of these names can be closable (see _closable): an opener's name,
+        # a class here with the protocol, a repository class that closes, or a local alias an
+        # import binds (``from requests import Session as S``). A def calling none of them is
+        # neither changed nor reported on, so it is not visited at all.
+        self._names = {
+            *OPENER_NAMES, *classes.protocol, *(q.rpartition(".")[2] for q in project_classes), *classes.aliases,
+        }
         self.changed = False
         self.needs_contextlib = False
         self._functions: list[cst.FunctionDef] = []
@@ -281,10 +297,15 @@ class _Rewriter(cst.CSTTransformer):
                 where = "in a shape this codemod does not rewrite"
             self.reporter.report(call, f"open() without a context manager {where}; left alone", "warning")
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         self._functions.append(node)
         self.scopes.enter()
-        self._flag_cache[id(node)] = _function_flags(self.scopes.current.node)
+        definition = self.scopes.current.node
+        self._flag_cache[id(node)] = _function_flags(definition)
+        if definition is not None and not _calls_any(definition, self._names):
+            self.scopes.skip_inner()
+            return False
+        return True
 
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
         self._functions.pop()
@@ -535,6 +556,17 @@ class _Rewriter(cst.CSTTransformer):
             body=cst.IndentedBlock(body=[line], header=original.trailing_whitespace),
             leading_lines=original.leading_lines,
         )
+
+
+def _calls_any(definition: ast.AST, names: set[str]) -> bool:
+    """Does the def (nested defs included) call something by one of ``names``?"""
+    for node in ast.walk(definition):
+        if type(node) is ast.Call:
+            func = node.func  # type: ignore[attr-defined]
+            name = func.attr if type(func) is ast.Attribute else func.id if type(func) is ast.Name else None
+            if name in names:
+                return True
+    return False
 
 
 def _function_flags(function: ast.AST | None) -> tuple[bool, bool]:

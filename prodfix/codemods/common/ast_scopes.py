@@ -132,6 +132,22 @@ class ScopeCursor:
     def leave(self) -> None:
         self._stack.pop()
 
+    def skip_inner(self) -> None:
+        """The visitor will not descend into the current def or class: pass over the defs and
+        classes inside it (they come right after it in source order)."""
+        current = self.current
+        while self._next < len(self._ordered) and _inside(self._ordered[self._next], current):
+            self._next += 1
+
+
+def _inside(scope: AstScope, outer: AstScope) -> bool:
+    parent = scope.parent
+    while parent is not None:
+        if parent is outer:
+            return True
+        parent = parent.parent
+    return False
+
 
 class _Builder:
     def __init__(self, scope: AstScope, ordered: list[AstScope]) -> None:
