@@ -137,6 +137,23 @@ class AddTimeouts(Codemod):
         re.MULTILINE,
     )
     trigger_words = tuple(sorted({m.split(".")[0] for m in CLIENT_MODULES}))
+
+    def wants(self, source: str, path: str, project=None) -> bool:
+        """The import regex, run only on the lines where a client module's name appears."""
+        if self.skips(source, path):
+            return False
+        seen: set[int] = set()
+        for index in self.occurrences(source, self.trigger_words):
+            line = source.rfind("\n", 0, index) + 1
+            if line in seen:
+                continue
+            seen.add(line)
+            end = source.find("\n", index)
+            end = len(source) if end == -1 else end
+            # every import statement has the word; most lines naming "http" are URLs
+            if source.find("import", line, end) != -1 and self.prefilter.search(source, line, end) is not None:
+                return True
+        return False
     # no libcst metadata: names are resolved from the ast (common/ast_scopes.py), far cheaper
 
     @dataclass(frozen=True)

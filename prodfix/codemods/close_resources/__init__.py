@@ -84,14 +84,16 @@ _AFTER_ITEM = re.compile(r"[ \t]*(?:as[ \t]+\w+[ \t]*)?[:,]")
 _FILE_MODULES = re.compile(r"\b(?:io|codecs|tarfile)\b")
 
 
-def _unmanaged_opener(source: str) -> bool:
+def _unmanaged_opener(source: str, starts) -> bool:
     """Could an opener be called outside a ``with`` item? The text test before any parse: an
     ``open(`` that is a whole ``with open(...) [as x]:`` item on its line, or a method
     ``x.open(`` in a file that never names io, codecs or tarfile (``storage.open()``), cannot
     be; anything else (other openers, anything unclear) may."""
     modules: bool | None = None
-    for match in _OPENER_TEXT.finditer(source):
-        start = match.start()
+    for start in starts:  # where a trigger word starts: an opener's text starts with one
+        match = _OPENER_TEXT.match(source, start)
+        if match is None:
+            continue
         if not match.group(0).startswith("open"):
             return True
         if start and source[start - 1] == ".":
@@ -138,6 +140,8 @@ def _closing_paren(source: str, opening: int) -> int | None:
     return None
 
 
+# the words _OPENER_TEXT's matches start with
+_OPENER_WORDS = ("open", "Session", "Client", "socket", "urlopen", "ZipFile", "TemporaryFile", "PoolExecutor", "sqlite3")
 _OPENER_TEXT = re.compile(
     r"(?:\bopen|Session|Client|socket)\s*\(|urlopen|ZipFile|TemporaryFile|PoolExecutor|sqlite3\.connect"
 )
@@ -162,7 +166,7 @@ class CloseResources(Codemod):
     needs_closable_classes = True
 
     def wants(self, source: str, path: str, project=None) -> bool:
-        if super().wants(source, path, project) and _unmanaged_opener(source):
+        if _unmanaged_opener(source, self.occurrences(source, _OPENER_WORDS)):
             return True
         if "def close(" in source or "def aclose(" in source:
             return True  # a class that may own a client and close it

@@ -69,6 +69,7 @@ class PrintToLogging(Codemod):
         severity="medium",
     )
     prefilter = re.compile(r"\bprint\s*\(|\bprint_exc\b")  # print_exc may be imported under an alias
+    trigger_words = ("print",)
     metadata = ("scope",)
 
     @dataclass(frozen=True)
