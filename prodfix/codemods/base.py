@@ -67,6 +67,8 @@ class ProjectContext:
     root: str
     modules: Any = None  # engine.module_index.ModuleIndex, built when a codemod needs it
     closable_classes: Any = None  # qualified class name -> "sync"/"async" (close-resources)
+    # files defining a class that owns a client, has close() and lacks the protocol (close-resources)
+    extendable: Any = None
 
 
 @dataclass(frozen=True)

@@ -98,7 +98,7 @@ def _project_facts(
     indexed = [c for c in codemods if c.needs_module_index]
     want_classes = any(c.needs_closable_classes for c in codemods)
     if not indexed and not want_classes:
-        return None, None
+        return None, None, None
     everything = listed if listed is not None else [
         p.relative_to(root).as_posix() for p in discover([root], root, [], in_git=in_git).files
     ]
@@ -125,7 +125,10 @@ def _project_facts(
     configured_roots = tuple(r for c in indexed for r in getattr(c.options, "roots", ()))
     modules = build_index(root, everything, imports, configured_roots)
     closable = qualify(per_file, modules.roots) if want_classes else None
-    return (modules if indexed else None), closable
+    extendable = frozenset(
+        rel for rel, modes in per_file.items() if any(close is not None for _, close in modes.values())
+    ) if want_classes else None
+    return (modules if indexed else None), closable, extendable
 
 
 def _file_facts(data: bytes) -> list:
@@ -195,7 +198,7 @@ def make_plan(
     phases.mark("discovery")
     store = JsonStore(root, "facts.json") if cache else None
     digests: dict[str, str] = {}
-    modules, closable = _project_facts(root, top is not None, codemods, listed, store, digests)
+    modules, closable, extendable = _project_facts(root, top is not None, codemods, listed, store, digests)
     warning = store.save() if store is not None else None
     phases.mark("project facts")
     return Plan(
@@ -205,7 +208,7 @@ def make_plan(
         selection=selection,
         codemods=codemods,
         files=files,
-        project=ProjectContext(root=str(root), modules=modules, closable_classes=closable),
+        project=ProjectContext(root=str(root), modules=modules, closable_classes=closable, extendable=extendable),
         warnings=(warning,) if warning else (),
         digests=digests,
         whole_repo=whole_repo,

@@ -80,35 +80,77 @@ _ANY_OPENER = re.compile(
 
 
 _WITH_LINE = re.compile(r"[ \t]*(?:async[ \t]+)?with[ \t]+")
+_DEF_LINE = re.compile(r"[ \t]*(?:(?:async[ \t]+)?def|class)[ \t]+")
+_IMPORT_LINE = re.compile(r"[ \t]*(?:from[ \t]+[\w.]+[ \t]+import|import)[ \t]")
 _AFTER_ITEM = re.compile(r"[ \t]*(?:as[ \t]+\w+[ \t]*)?[:,]")
 _FILE_MODULES = re.compile(r"\b(?:io|codecs|tarfile)\b")
 
 
-def _unmanaged_opener(source: str, starts) -> bool:
-    """Could an opener be called outside a ``with`` item? The text test before any parse: an
-    ``open(`` that is a whole ``with open(...) [as x]:`` item on its line, or a method
-    ``x.open(`` in a file that never names io, codecs or tarfile (``storage.open()``), cannot
-    be; anything else (other openers, anything unclear) may."""
+def _unmanaged_opener(source: str, starts, classes: frozenset[str] | set[str] = frozenset()) -> bool:
+    """Could an opener be called outside a ``with`` item? The text test before any parse. Not
+    such a call: a whole ``with <opener>(...) [as x]:`` item on its own with line (``with
+    tempfile.NamedTemporaryFile() as f:``), a ``def open(``/``class XClient(`` definition, a
+    name that only contains an opener's (``DatabaseClient``, ``TemporaryFileUploadHandler``;
+    unless it is one of the repository's closing ``classes``), a plain import of an opener
+    (its calls are found where they are), or a method ``x.open(`` in a file that never names
+    io, codecs or tarfile (``storage.open()``). Anything else, or anything unclear, may be."""
     modules: bool | None = None
     for start in starts:  # where a trigger word starts: an opener's text starts with one
         match = _OPENER_TEXT.match(source, start)
         if match is None:
             continue
-        if not match.group(0).startswith("open"):
-            return True
-        if start and source[start - 1] == ".":
+        is_open = match.group(0).startswith("open")
+        if is_open and start and source[start - 1] == ".":
             if modules is None:
                 modules = _FILE_MODULES.search(source) is not None
-            if modules:
-                return True
-            continue
-        line_start = source.rfind("\n", 0, start) + 1
-        if _WITH_LINE.fullmatch(source, line_start, start) is None:
+            if not modules:
+                continue
+        name = _name_at(source, match)
+        if name not in OPENER_NAMES and name not in classes:
+            continue  # another name that contains an opener's
+        expression = start
+        while expression and (source[expression - 1].isalnum() or source[expression - 1] in "._"):
+            expression -= 1
+        line_start = source.rfind("\n", 0, expression) + 1
+        paren = _call_paren(source, match)
+        if paren is None:
+            line_end = source.find("\n", start)
+            line = source[line_start : len(source) if line_end == -1 else line_end]
+            if _IMPORT_LINE.match(line) and " as " not in line:
+                continue  # a plain import: the calls, if any, are elsewhere in the text
+            return True  # named, not called here (maybe imported under an alias)
+        if _DEF_LINE.fullmatch(source, line_start, expression) is not None:
+            continue  # def open(...) / class DatabaseClient(...): a definition
+        if _WITH_LINE.fullmatch(source, line_start, expression) is None:
             return True
-        end = _closing_paren(source, source.index("(", start))
+        end = _closing_paren(source, paren)
         if end is None or _AFTER_ITEM.match(source, end + 1) is None:
             return True
     return False
+
+
+def _name_at(source: str, match: re.Match) -> str:
+    """The whole last name of what ``match`` found: ``NamedTemporaryFile`` for a match of
+    ``TemporaryFile`` inside it, ``connect`` for ``sqlite3.connect``."""
+    start, end = match.start(), match.end()
+    while start and (source[start - 1].isalnum() or source[start - 1] == "_"):
+        start -= 1
+    if not match.group(0).endswith("("):
+        while end < len(source) and (source[end].isalnum() or source[end] == "_"):
+            end += 1
+    return source[start:end].rstrip("( \t").rpartition(".")[2]
+
+
+def _call_paren(source: str, match: re.Match) -> int | None:
+    """Index of the ``(`` calling what ``match`` names, or None when it is not called there."""
+    if match.group(0).endswith("("):
+        return match.end() - 1
+    index = match.end()
+    while index < len(source) and (source[index].isalnum() or source[index] == "_"):
+        index += 1
+    while index < len(source) and source[index] in " \t":
+        index += 1
+    return index if index < len(source) and source[index] == "(" else None
 
 
 def _closing_paren(source: str, opening: int) -> int | None:
@@ -166,10 +208,15 @@ class CloseResources(Codemod):
     needs_closable_classes = True
 
     def wants(self, source: str, path: str, project=None) -> bool:
-        if _unmanaged_opener(source, self.occurrences(source, _OPENER_WORDS)):
+        classes = project.closable_classes if project is not None else None
+        names = {q.rpartition(".")[2] for q in classes} if classes else set()
+        if _unmanaged_opener(source, self.occurrences(source, _OPENER_WORDS), names):
             return True
         if "def close(" in source or "def aclose(" in source:
-            return True  # a class that may own a client and close it
+            # a class that may own a client and close it: the project facts know which do
+            extendable = getattr(project, "extendable", None)
+            if extendable is None or path in extendable:
+                return True
         classes = project.closable_classes if project is not None else None
         if not classes or ".close()" not in source and ".aclose()" not in source:
             return False
