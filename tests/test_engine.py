@@ -101,3 +101,20 @@ def test_crlf_trailing_blank_lines_survive() -> None:
     assert result.new_bytes == (
         b"import logging\r\n\r\nlogger = logging.getLogger(__name__)\r\n\r\nlogger.info('x')\r\n\r\n\r\n"
     )
+
+
+def test_paused_time_is_not_charged_to_the_file() -> None:
+    """One-time imports on a process's first parsed file run with the budget's clock stopped."""
+    import time
+
+    import pytest
+
+    from prodfix.engine.budget import FileTimeout, paused, time_budget
+
+    with time_budget(0.3):
+        with paused():
+            time.sleep(0.5)
+        time.sleep(0.1)
+    with pytest.raises(FileTimeout):
+        with time_budget(0.3):
+            time.sleep(0.5)

@@ -40,3 +40,16 @@ def time_budget(seconds: float | None) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+@contextmanager
+def paused() -> Iterator[None]:
+    """Stop the clock of the running budget, if any: for one-time work (importing libcst and
+    the rewrites on a process's first parsed file) that is not the file's own cost."""
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    remaining = signal.setitimer(signal.ITIMER_REAL, 0)[0] if usable else 0.0
+    try:
+        yield
+    finally:
+        if remaining > 0:
+            signal.setitimer(signal.ITIMER_REAL, remaining)

@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from prodfix.codemods.base import Codemod, FileContext, Finding, ProjectContext, Reporter
 from prodfix.codemods.common import ast_facts
 from prodfix.codemods.common.suppression import Suppressions
-from prodfix.engine.budget import FileTimeout, time_budget
+from prodfix.engine.budget import FileTimeout, paused, time_budget
 from prodfix.engine.cache import content_digest
 from prodfix.engine.profile import OFF, Phases
 from prodfix.engine.source import DecodedSource, SourceError, decode_source, encode_source
@@ -151,10 +152,15 @@ def _rewrite(
     tree: ast.Module | None,
 ) -> FileResult:
     """The libcst stage, for a file some codemod still wants after both prefilters."""
-    import libcst as cst
-    from libcst.metadata import MetadataWrapper
+    with paused():  # importing libcst and the rewrites (once per process) is not this file's cost
+        import libcst as cst
+        from libcst.metadata import MetadataWrapper
 
-    from prodfix.codemods.common.imports import add_from_import, add_plain_import, merge_from_import
+        from prodfix.codemods.common.imports import add_from_import, add_plain_import, merge_from_import
+
+        for codemod in wanted:
+            if type(codemod).__module__.startswith("prodfix.codemods."):
+                importlib.import_module(type(codemod).__module__ + ".rewrite")
 
     # Trailing blank lines made of spaces are not reproduced exactly by libcst: parse the code
     # without them and put them back after rendering.
