@@ -179,3 +179,21 @@ def test_a_branch_with_someone_elses_commit_is_not_overwritten(project, tmp_path
     assert _remote_tip(bare) == human_tip != first.head_sha
     assert _run(repo, forge, force=True).status == "updated"
     assert _remote_tip(bare) != human_tip
+
+
+def test_when_verification_drops_every_change_the_open_pull_request_is_left_alone(project) -> None:
+    from prodfix.vcs.branch import BranchResult, Verification
+    from prodfix.vcs.pull_request import publish
+
+    repo, bare = project
+    forge = MemoryForge()
+    first = _run(repo, forge)
+    failed = Verification("pytest -q", "failed with each change; nothing kept (dropped print-to-logging)", ["print-to-logging"], "E boom")
+
+    def build(previous):
+        return BranchResult(BRANCH, first.base_sha, "nothing to change", [], previous, failed)
+
+    outcome = publish(repo, "origin", BRANCH, "main", forge, auth_environment(str(repo), None), build, lambda r, i: ("t", "b"))
+    assert outcome.status == "skipped" and "failed with each change" in outcome.message
+    assert forge.pulls[0]["state"] == "open" and forge.comments == []
+    assert _remote_tip(bare) == first.head_sha

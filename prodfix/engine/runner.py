@@ -71,7 +71,7 @@ def run_files(
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     items = [(str(path), rel) for path, rel in files]
-    chunksize = max(1, min(4, len(items) // (jobs * 8)))
+    chunksize = max(1, min(16, len(items) // (jobs * 8)))
     with context.Pool(jobs, initializer=_init_worker, initargs=(codemods, project, profile, budget)) as pool:
         yield from pool.imap(_work, items, chunksize=chunksize)
 

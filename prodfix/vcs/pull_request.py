@@ -5,7 +5,8 @@ The decisions, in order (forge-neutral; the forge is behind ``forges.base.Forge`
 1. The branch is rebuilt from the current base and compared by tree with the remote branch
    (``build``); a remote branch holding someone else's commits is refused there.
 2. Nothing to change: the base already has the changes; an open prodfix pull request is
-   closed with a comment ("closed"), otherwise "unchanged".
+   closed with a comment ("closed"), otherwise "unchanged". (When ``--verify`` dropped every
+   change, nothing is pushed or closed: "skipped".)
 3. No open pull request, and the newest closed-unmerged one carried exactly these changes
    (the ``changes=`` id in its marker): a reviewer said no; nothing is pushed ("skipped").
 4. The branch is pushed unless the remote already holds the same tree, leased against the sha
@@ -80,6 +81,11 @@ def publish(
     result = build(previous)
     outcome = PrOutcome("unchanged", "", branch, result.base, result=result)
     kind = forge.kind
+    if result.status == "nothing to change" and result.verification is not None and result.verification.dropped:
+        # every change broke the user's command: that says nothing about the open pull request
+        outcome.status, outcome.head_sha = "skipped", previous
+        outcome.message = f"{result.verification.outcome}; nothing pushed, no {kind} touched"
+        return outcome
     if result.status == "nothing to change":
         open_pull = forge.open_pull(branch, base_branch)
         outcome.head_sha = previous
