@@ -7,7 +7,7 @@ Where the time goes (measured with ``--profile`` on Django 5.2.8, 2,818 files, 1
 libcst parse costs about 3 s per MB here and its scope analysis three times that, against
 0.6 s per MB for ``ast.parse``; a substring test over the text costs ~1 ms per MB. So the
 stages get dearer as the files get fewer: the text prefilters (substring tests, then regexes
-anchored where the words occur) keep 156 files, the ast facts 42, and only those are parsed by
+anchored where the words occur) keep 116 files, the ast facts 42, and only those are parsed by
 libcst (imported only then). A cold run's CPU is now spread out: libcst parse ~20%, text and
 ast prefilters ~12% each, positions (only for files with findings) ~12%, scope metadata ~8%
 (print-to-logging, add-retry and fix-imports renames use libcst's ScopeProvider;
