@@ -110,7 +110,7 @@ def test_only_real_sys_path_edits_bring_a_module_to_libcst(tmp_path: Path) -> No
     (repo / "app").mkdir(parents=True)
     (repo / "app" / "__init__.py").write_text("")
     (repo / "app" / "helpers.py").write_text("")
-    mention = '"""Never touch sys.path here."""\n# sys.path.insert(0, ".") was removed\nfrom app import helpers\n'
+    mention = '"""Never touch sys.path here."""\n# sys.path.insert(0, ".") was removed\nfrom app import helpers\nappend(helpers)\n'
     edit = 'import sys\nsys.path.insert(0, ".")\nfrom app import helpers\n'
     (repo / "app" / "quiet.py").write_text(mention)
     (repo / "app" / "loud.py").write_text(edit)

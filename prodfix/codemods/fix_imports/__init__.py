@@ -59,8 +59,8 @@ def _ast_imports(nodes: list[ast.Import | ast.ImportFrom]):
 def _edits_sys_path(facts) -> bool:
     """A ``sys.path.insert/append/extend(...)`` call, spelled that way (what rewrite.py reports)."""
     for name, call in facts.calls:
-        if name in ("insert", "append", "extend"):
-            target = call.func.value  # an Attribute: calls named by a bare Name are not methods
+        if name in ("insert", "append", "extend") and isinstance(call.func, ast.Attribute):  # not a bare append()
+            target = call.func.value
             if isinstance(target, ast.Attribute) and target.attr == "path" and isinstance(target.value, ast.Name) and target.value.id == "sys":
                 return True
     return False
