@@ -10,7 +10,7 @@ import libcst as cst
 import pytest
 from libcst.metadata import MetadataWrapper, QualifiedNameSource, ScopeProvider
 
-from prodfix.codemods.common.ast_scopes import ScopeCursor, dotted_name
+from prodfix.codemods.common.ast_scopes import ScopeCursor, build, dotted_name
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -95,14 +95,14 @@ def test_qualified_names_agree_with_libcst(name: str, source: str) -> None:
     except SyntaxError:
         pytest.skip("not Python (a fixture of broken input)")
     wrapper = MetadataWrapper(cst.parse_module(source))
-    visitor = _Compare(ScopeCursor(tree))
+    visitor = _Compare(ScopeCursor(build(tree)))
     wrapper.visit(visitor)
     assert visitor.mismatches == []
 
 
 def test_names_near_sees_enclosing_scopes_not_siblings() -> None:
     source = "import os\nclass A:\n    f = 1\n    def m(self, fh):\n        return [handle for handle in fh]\ndef g():\n    stream = 2\n"
-    cursor = ScopeCursor(ast.parse(source))
+    cursor = ScopeCursor(build(ast.parse(source)))
     cursor.enter()  # class A
     cursor.enter()  # def m
     near = cursor.current.names_near()
@@ -114,6 +114,6 @@ def test_a_builtin_rebound_later_in_the_function_is_not_the_builtin() -> None:
     """The one deliberate difference: libcst calls ``open`` here the builtin, but Python binds it
     for the whole function (UnboundLocalError at the call); ast_scopes says local, so nothing
     is rewritten in code that cannot run."""
-    cursor = ScopeCursor(ast.parse("def f():\n    open('x')\n    open = 2\n"))
+    cursor = ScopeCursor(build(ast.parse("def f():\n    open('x')\n    open = 2\n")))
     cursor.enter()
     assert not cursor.current.is_builtin("open") and cursor.current.qualified_names("open") == set()

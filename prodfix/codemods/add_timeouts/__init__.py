@@ -123,8 +123,7 @@ class AddTimeouts(Codemod):
         fix="Give every client a bounded timeout (connect and read) and a liveness check on pooled connections.",
         severity="high",
     )
-    # An import statement naming a client module (what candidates() needs first).
-    # An import of a client module. For a package only some of whose submodules are clients
+    # An import of a client module (what candidates() needs first). For a package only some of whose submodules are clients
     # (urllib.request, http.client), ``urllib.parse`` and the like do not count; the package
     # itself does (``import urllib`` then ``urllib.request.urlopen()``).
     prefilter = re.compile(
@@ -154,6 +153,7 @@ class AddTimeouts(Codemod):
             if source.find("import", line, end) != -1 and self.prefilter.search(source, line, end) is not None:
                 return True
         return False
+
     # no libcst metadata: names are resolved from the ast (common/ast_scopes.py), far cheaper
 
     @dataclass(frozen=True)

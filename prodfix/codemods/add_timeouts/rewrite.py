@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ast
-
 import re
 
 import libcst as cst
@@ -40,7 +38,7 @@ from prodfix.codemods.common.call_args import (
     replace_keyword_value,
     separator_after,
 )
-from prodfix.codemods.common.ast_scopes import ScopeCursor, build, dotted_name
+from prodfix.codemods.common.ast_scopes import ScopeCursor, build, dotted_name, module_tree
 from prodfix.codemods.print_message import string_value
 
 # qualified name -> index of the timeout parameter when passed positionally
@@ -394,12 +392,11 @@ _ALL_TARGETS = (
 
 def transform(codemod: AddTimeouts, wrapper: MetadataWrapper, file: FileContext, reporter: Reporter) -> cst.Module:
     module = wrapper.module
-    tree = file.tree if file.tree is not None else ast.parse(module.code)
-    built = build(tree)  # names resolved from the ast (common/ast_scopes.py), not ScopeProvider
-    sessions = _SessionFinder(ScopeCursor(tree, built))
+    built = build(module_tree(file.tree, module))  # names from the ast (common/ast_scopes.py), not ScopeProvider
+    sessions = _SessionFinder(ScopeCursor(built))
     if "ession" in file.source:  # Session / session: the only way a session can exist
         module.visit(sessions)
-    rewriter = _Rewriter(codemod.options, ScopeCursor(tree, built), sessions, reporter, TRIGGER_NAMES | _aliases(module))
+    rewriter = _Rewriter(codemod.options, ScopeCursor(built), sessions, reporter, TRIGGER_NAMES | _aliases(module))
     rewriter.blocking_redis = BLOCKING_REDIS.search(file.source) is not None
     new_module = module.visit(rewriter)
     return new_module if rewriter.changed else module

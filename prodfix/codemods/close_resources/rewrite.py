@@ -19,7 +19,7 @@ from prodfix.codemods.close_resources import (  # the declaration: options, pref
     OPENER_NAMES,
     CloseResources,
 )
-from prodfix.codemods.common.ast_scopes import ScopeCursor, dotted_name
+from prodfix.codemods.common.ast_scopes import ScopeCursor, build, dotted_name, module_tree
 from prodfix.engine.closable_classes import class_modes
 
 # qualified constructor -> (mode, close method); mode "sync" or "async"
@@ -40,18 +40,13 @@ class _Classes:
     """This module's classes with (or due to gain) the protocol; the heuristic is shared with the
     repository-wide scan in engine/closable_classes.py."""
 
-    def __init__(self, source: str, tree: ast.Module | None) -> None:
-        if tree is None:  # the pipeline's parse failed (null byte) or the caller had none
-            try:
-                tree = ast.parse(source)
-            except (SyntaxError, ValueError):
-                tree = None
-        modes = class_modes(tree) if tree is not None else {}
+    def __init__(self, tree: ast.Module) -> None:
+        modes = class_modes(tree)
         self.protocol = {name: mode for name, (mode, _) in modes.items()}
         # names imports bind to something called differently (``import x as y``, ``from m import a as b``)
         self.aliases = {
             alias.asname
-            for node in (ast.walk(tree) if tree is not None else ())
+            for node in ast.walk(tree)
             if isinstance(node, (ast.Import, ast.ImportFrom))
             for alias in node.names
             if alias.asname
@@ -596,8 +591,8 @@ def _replace_node(tree: cst.CSTNode, target: cst.CSTNode, replacement: cst.CSTNo
 
 def transform(codemod: CloseResources, wrapper: MetadataWrapper, file: FileContext, reporter: Reporter) -> cst.Module:
     module = wrapper.module
-    tree = file.tree if file.tree is not None else ast.parse(module.code)
-    rewriter = _Rewriter(ScopeCursor(tree), reporter, _Classes(file.source, file.tree), file.source, file.project.closable_classes or {})
+    tree = module_tree(file.tree, module)
+    rewriter = _Rewriter(ScopeCursor(build(tree)), reporter, _Classes(tree), file.source, file.project.closable_classes or {})
     new_module = module.visit(rewriter)
     rewriter.report_unmanaged()
     if not rewriter.changed:

@@ -25,6 +25,8 @@ import ast
 import builtins
 from dataclasses import dataclass, field
 
+import libcst as cst  # only the rewrites import this module, and they import libcst anyway
+
 BUILTINS = frozenset(dir(builtins))
 
 
@@ -86,8 +88,6 @@ def dotted_name(node, through_calls: bool = False) -> str | None:
     """``a.b.c`` of a libcst chain of names; None for anything else (``x[0].close``). With
     ``through_calls``, calls in the chain are looked through as libcst's qualified names do
     (``requests.Session().get`` -> ``requests.Session.get``)."""
-    import libcst as cst
-
     parts = []
     while True:
         if isinstance(node, cst.Attribute):
@@ -102,6 +102,12 @@ def dotted_name(node, through_calls: bool = False) -> str | None:
     return ".".join([node.value, *reversed(parts)])
 
 
+def module_tree(tree: ast.Module | None, module: cst.Module) -> ast.Module:
+    """The ast of the module a codemod received: the pipeline's (FileContext.tree), else
+    parsed from the module's code."""
+    return tree if tree is not None else ast.parse(module.code)
+
+
 def build(tree: ast.Module) -> tuple[AstScope, list[AstScope]]:
     """The module's scope, and the scope of every def and class in source (pre) order."""
     module = AstScope("module", None)
@@ -114,9 +120,9 @@ class ScopeCursor:
     """For a libcst visitor: call ``enter()`` in visit_FunctionDef and visit_ClassDef and
     ``leave()`` in their leave methods; ``current`` is then the scope of what is visited."""
 
-    def __init__(self, tree: ast.Module, built: tuple[AstScope, list[AstScope]] | None = None) -> None:
-        """``built``: ``build(tree)`` already made (two visitors of one module share it)."""
-        module, self._ordered = built if built is not None else build(tree)
+    def __init__(self, built: tuple[AstScope, list[AstScope]]) -> None:
+        """``built``: ``build(tree)`` (two visitors of one module can share it)."""
+        module, self._ordered = built
         self._stack = [module]
         self._next = 0
 
