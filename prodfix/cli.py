@@ -42,19 +42,19 @@ from prodfix.engine.writing import write_atomic
 from prodfix.output import findings as findings_output
 from prodfix.output.patch import file_patch
 from prodfix.output.report import DEFAULT_MAX_CHARS, ReportBuilder
+from prodfix.forges.base import ForgeError
+from prodfix.forges.choose import KINDS, choose, fork_event
 from prodfix.vcs.branch import (
     BOT_EMAIL,
     BOT_NAME,
     DEFAULT_BRANCH,
+    BranchResult,
     Identity,
     build_branch,
+    github_outputs,
     result_dict,
-    write_github_output,
 )
 from prodfix.vcs.branch import EXCLUDED as BRANCH_EXCLUDED
-from prodfix.forges.base import ForgeError
-from prodfix.forges.choose import KINDS, choose, fork_event
-from prodfix.vcs.branch import BranchResult
 from prodfix.vcs.gitcmd import GitError, run_git
 from prodfix.vcs.pull_request import DEFAULT_TITLE, PrOutcome, changes_id, publish
 from prodfix.vcs.remote import Credentials, auth_environment, remote_url
@@ -401,18 +401,11 @@ def _fix_branch(
         raise _fail(str(exc)) from None
     if as_json:
         click.echo(json.dumps(result_dict(outcome), indent=2))
-    if os.environ.get("GITHUB_OUTPUT"):
-        try:
-            write_github_output(outcome, os.environ["GITHUB_OUTPUT"])
-        except OSError as exc:
-            raise _fail(f"cannot write $GITHUB_OUTPUT: {exc.strerror}") from None
+    _github_output(github_outputs(outcome))
     console = _stderr()
     base = outcome.base[:12]
     if outcome.verification is not None:
-        v = outcome.verification
-        console.print(f"prodfix: verify {findings_output.escape(v.command)!r}: {findings_output.escape(v.outcome)}")
-        if v.output:
-            console.print(findings_output.escape(v.output))
+        _say_verification(console, outcome.verification, with_output=True)
     if outcome.status == "nothing to change":
         console.print(f"prodfix: nothing to change on {base}; {branch} left as it is")
     elif outcome.status == "unchanged":
@@ -442,8 +435,7 @@ def report(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeou
         click.echo(text, nl=False)
     else:
         try:
-            write_text = output_file.write_text
-            write_text(text, encoding="utf-8")
+            output_file.write_text(text, encoding="utf-8")
         except OSError as exc:
             raise _fail(f"{output_file}: cannot write the report: {exc.strerror}") from None
     tally.finish("would change", quiet)
@@ -506,23 +498,38 @@ def pull_request(
     data = _pr_dict(outcome)
     if fmt == "json":
         click.echo(json.dumps(data, indent=2))
-    if os.environ.get("GITHUB_OUTPUT"):
-        try:
-            with open(os.environ["GITHUB_OUTPUT"], "a", encoding="utf-8") as handle:
-                for key in ("status", "number", "url", "head_sha", "branch", "base_sha"):
-                    handle.write(f"{key.replace('_', '-')}={'' if data[key] is None else data[key]}\n")
-        except OSError as exc:
-            raise _fail(f"cannot write $GITHUB_OUTPUT: {exc.strerror}") from None
+    _github_output({key.replace("_", "-"): data[key] for key in ("status", "number", "url", "head_sha", "branch", "base_sha")})
     for warning in outcome.warnings:
         console.print(f"[yellow]warning:[/] {findings_output.escape(redact(warning))}")
     result = outcome.result
     if result is not None and result.verification is not None:
-        v = result.verification
-        console.print(f"prodfix: verify {findings_output.escape(v.command)!r}: {findings_output.escape(v.outcome)}")
+        _say_verification(console, result.verification, with_output=False)
     where = f" {outcome.pull.url}" if outcome.pull is not None else ""
     head = f" (head {outcome.head_sha[:12]})" if outcome.head_sha else ""
     console.print(f"prodfix pr: {outcome.status}: {findings_output.escape(redact(outcome.message))}{where}{head}")
     raise click.exceptions.Exit(EXIT_ERRORS if unprocessed else EXIT_OK)
+
+
+def _github_output(values: dict[str, object]) -> None:
+    """Append step outputs to $GITHUB_OUTPUT when it is set (GitHub Actions), one per line."""
+    path = os.environ.get("GITHUB_OUTPUT")
+    if not path:
+        return
+    try:
+        with open(path, "a", encoding="utf-8") as handle:
+            for key, value in values.items():
+                handle.write(f"{key}={'' if value is None else str(value).replace(chr(10), ' ')}\n")
+    except OSError as exc:
+        raise _fail(f"cannot write $GITHUB_OUTPUT: {exc.strerror}") from None
+
+
+def _say_verification(console: Console, verification, with_output: bool) -> None:
+    """The --verify outcome (vcs.branch.Verification), and with ``with_output`` the failing run's tail."""
+    console.print(
+        f"prodfix: verify {findings_output.escape(verification.command)!r}: {findings_output.escape(verification.outcome)}"
+    )
+    if with_output and verification.output:
+        console.print(findings_output.escape(verification.output))
 
 
 def _pr_dict(outcome: PrOutcome) -> dict:

@@ -128,7 +128,6 @@ class JsonStore:
         self._dirty = False
         return None
 
-
     def _forget_old_namespaces(self) -> None:
         """Keep the few most recently written result files (other option sets, other project
         facts); older ones would never be read again."""

@@ -98,15 +98,12 @@ def result_dict(result: BranchResult) -> dict:
     }
 
 
-def write_github_output(result: BranchResult, path: str) -> None:
+def github_outputs(result: BranchResult) -> dict[str, str]:
     """Step outputs for GitHub Actions: ``status``, ``branch``, ``base-sha``, ``head-sha``."""
-    values = {
+    return {
         "status": result.status, "branch": result.branch, "base-sha": result.base, "head-sha": result.tip or "",
         "verification": result.verification.outcome if result.verification else "",
     }
-    with open(path, "a", encoding="utf-8") as handle:
-        for key, value in values.items():
-            handle.write(f"{key}={value.replace(chr(10), ' ')}\n")
 
 
 # (worktree root, codemod) -> the changed files' new bytes by relative path
