@@ -92,11 +92,13 @@ def _common(func: Callable) -> Callable:
     return func
 
 
-def _plan(paths, select, ignore, exclude, config_file, phases: Phases = OFF, cache: bool = False) -> Plan:
+def _plan(
+    paths, select, ignore, exclude, config_file, phases: Phases = OFF, cache: bool = False, jobs: int | None = None
+) -> Plan:
     try:
         plan = make_plan(
             list(paths), config_file, list(select) if select else None, list(ignore), list(exclude),
-            phases, cache,
+            phases, cache, jobs or default_jobs(),
         )
     except PlanError as exc:
         raise _fail(str(exc)) from None
@@ -227,7 +229,7 @@ def list_codemods() -> None:
 def check(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, no_cache, profile, fmt, explain) -> None:
     """Report what would change. Exit 1 when anything would, 0 when clean."""
     tally = Tally(Phases() if profile else OFF)
-    plan = _plan(paths, select, ignore, exclude, config_file, tally.phases, not no_cache)
+    plan = _plan(paths, select, ignore, exclude, config_file, tally.phases, not no_cache, jobs)
     collected: list[Finding] = []
     for result in _results(plan, jobs, quiet or fmt != "text", profile, not no_cache, file_timeout):
         tally.add(result)
@@ -272,7 +274,7 @@ def diff(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout,
     On a terminal the diff is colored; in a pipe it is a plain patch that `git apply` takes.
     """
     tally = Tally(Phases() if profile else OFF)
-    plan = _plan(paths, select, ignore, exclude, config_file, tally.phases, not no_cache)
+    plan = _plan(paths, select, ignore, exclude, config_file, tally.phases, not no_cache, jobs)
     terminal = patch_file is None and sys.stdout.isatty()
     console = Console(highlight=False)
 
@@ -323,7 +325,7 @@ def fix(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, 
             verify, as_json,
         )
     tally = Tally(Phases() if profile else OFF)
-    plan = _plan(paths, select, ignore, exclude, config_file, tally.phases, not no_cache)
+    plan = _plan(paths, select, ignore, exclude, config_file, tally.phases, not no_cache, jobs)
     changed = []
     for result in _results(plan, jobs, quiet, profile, not no_cache, file_timeout):
         tally.add(result)
@@ -365,7 +367,8 @@ def _tree_runner(plan: Plan, paths, config_file, exclude, jobs, file_timeout, ta
 
     def run_on(tree: Path, codemod) -> dict[str, bytes]:
         sub = make_plan(
-            [tree / p for p in rel_paths] or [tree], config, [codemod.name], [], [*exclude, *BRANCH_EXCLUDED]
+            [tree / p for p in rel_paths] or [tree], config, [codemod.name], [], [*exclude, *BRANCH_EXCLUDED],
+            jobs=jobs or default_jobs(),
         )
         changed = {}
         results = []
@@ -389,7 +392,7 @@ def _fix_branch(
     paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, branch, author, signoff, force, verify,
     as_json=False,
 ) -> None:
-    plan = _plan(paths, select, ignore, exclude, config_file)
+    plan = _plan(paths, select, ignore, exclude, config_file, jobs=jobs)
     if not plan.in_git:
         raise _fail(f"{plan.root}: --branch needs a git repository")
     tally = Tally()
@@ -425,7 +428,7 @@ def report(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeou
     """Write the markdown audit report: a summary table, then per codemod the problem, impact,
     fix, every change, what was left alone and why, and how to turn it off. Nothing is changed."""
     tally = Tally(Phases() if profile else OFF)
-    plan = _plan(paths, select, ignore, exclude, config_file, tally.phases, not no_cache)
+    plan = _plan(paths, select, ignore, exclude, config_file, tally.phases, not no_cache, jobs)
     builder = ReportBuilder(plan.codemods)
     for result in _results(plan, jobs, quiet, profile, not no_cache, file_timeout):
         tally.add(result)
@@ -555,7 +558,7 @@ def _pull_request(
     repo, title, labels, reviewers, draft, author, signoff, force, verify, dry_run, max_chars, fmt,
 ) -> tuple[PrOutcome, int]:
     """The outcome, and how many files could not be processed (reported as they came)."""
-    plan = _plan(paths, select, ignore, exclude, config_file)
+    plan = _plan(paths, select, ignore, exclude, config_file, jobs=jobs)
     if not plan.in_git:
         raise _fail(f"{plan.root}: prodfix pr needs a git repository")
     skip = fork_event(os.environ)
@@ -624,7 +627,7 @@ def _current_branch(root: Path) -> str:
 @_common
 def show_config(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, no_cache, profile) -> None:
     """Print the effective configuration: where it came from, which codemods run and why, their options."""
-    plan = _plan(paths, select, ignore, exclude, config_file)
+    plan = _plan(paths, select, ignore, exclude, config_file, jobs=jobs)
     console = Console(highlight=False, soft_wrap=True)
     console.print(f"root:    {plan.root}" + (" (git work tree)" if plan.in_git else ""))
     console.print(f"config:  {plan.config.path or 'none found (defaults)'}")

@@ -18,6 +18,7 @@ from prodfix.engine.closable_classes import file_class_modes, qualify
 from prodfix.engine.cache import JsonStore, content_digest
 from prodfix.engine.module_index import build_index, count_imports
 from prodfix.engine.profile import OFF, Phases
+from prodfix.engine.runner import map_in_pool
 
 
 class PlanError(Exception):
@@ -89,6 +90,7 @@ def _project_facts(
     listed: list[str] | None,
     store: JsonStore | None,
     digests: dict[str, str],
+    jobs: int = 1,
 ):
     """The module index and the closable classes, from one read of every file in the repository.
 
@@ -104,19 +106,35 @@ def _project_facts(
     ]
     imports: Counter[str] = Counter()
     per_file = {}
+    # Scanning is most of this pass (~0.25 ms per file): cached files are only hashed here,
+    # the others are scanned in worker processes.
+    found: dict[str, list] = {}
+    misses = []
     for rel in everything:
+        if store is None:
+            misses.append(rel)
+            continue
         try:
             data = (root / rel).read_bytes()
         except OSError:
             continue
-        if store is None:
-            facts = _file_facts(data)
+        digest = digests[rel] = content_digest(data)
+        facts = store.get(rel, digest)
+        if _valid_facts(facts):
+            found[rel] = facts
         else:
-            digest = digests[rel] = content_digest(data)
-            facts = store.get(rel, digest)
-            if not _valid_facts(facts):
-                facts = _file_facts(data)
-                store.put(rel, digest, facts)
+            misses.append(rel)
+    scanned = map_in_pool(_facts_at, [(str(root / rel), store is not None) for rel in misses], jobs)
+    for rel, (digest, facts) in zip(misses, scanned):
+        if facts is None:
+            continue
+        found[rel] = facts
+        if store is not None and digests.get(rel) == digest:  # unchanged since it was hashed
+            store.put(rel, digest, facts)
+    for rel in everything:
+        facts = found.get(rel)
+        if facts is None:
+            continue
         imports.update(dict(facts[0]))
         if want_classes and facts[1]:
             per_file[rel] = {name: (mode, close) for name, (mode, close) in facts[1].items()}
@@ -129,6 +147,16 @@ def _project_facts(
         rel for rel, modes in per_file.items() if any(close is not None for _, close in modes.values())
     ) if want_classes else None
     return (modules if indexed else None), closable, extendable
+
+
+def _facts_at(item: tuple[str, bool]) -> tuple[str | None, list | None]:
+    """(content digest when asked for, facts) of the file at a path; (None, None) when unreadable."""
+    path, with_digest = item
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return None, None
+    return (content_digest(data) if with_digest else None), _file_facts(data)
 
 
 def _file_facts(data: bytes) -> list:
@@ -161,8 +189,10 @@ def make_plan(
     exclude: list[str] | None = None,
     phases: Phases = OFF,
     cache: bool = False,
+    jobs: int = 1,
 ) -> Plan:
-    """``cache``: read and write per-file project facts in the project's ``.prodfix_cache``."""
+    """``cache``: read and write per-file project facts in the project's ``.prodfix_cache``.
+    ``jobs``: worker processes for the project-facts scan."""
     phases.start()
     paths = paths or [Path(".")]
     for path in paths:
@@ -198,7 +228,9 @@ def make_plan(
     phases.mark("discovery")
     store = JsonStore(root, "facts.json") if cache else None
     digests: dict[str, str] = {}
-    modules, closable, extendable = _project_facts(root, top is not None, codemods, listed, store, digests)
+    modules, closable, extendable = _project_facts(
+        root, top is not None, codemods, listed, store, digests, jobs
+    )
     warning = store.save() if store is not None else None
     phases.mark("project facts")
     return Plan(

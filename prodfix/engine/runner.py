@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 from prodfix.codemods.base import Codemod, Finding, ProjectContext
 from prodfix.engine import manifest
@@ -24,6 +25,10 @@ from prodfix.engine.profile import Phases
 _WORKER_STATE: tuple[list[Codemod], ProjectContext, bool, float | None] | None = None
 # Below this many files a pool costs more than it saves.
 MIN_FILES_FOR_POOL = 8
+# map_in_pool's threshold: its items are cheap (one scan of a file), a pool costs ~50 ms to start
+MIN_ITEMS_FOR_MAP = 200
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def _init_worker(codemods: list[Codemod], project: ProjectContext, profile: bool, budget: float | None) -> None:
@@ -47,6 +52,17 @@ def _process(
     result = process_file(path, rel, codemods, project, phases, budget)
     result.timings = phases.totals
     return result
+
+
+def map_in_pool(func: Callable[[T], R], items: list[T], jobs: int, chunksize: int = 32) -> Iterator[R]:
+    """``func`` over ``items`` in order, in ``jobs`` worker processes when that pays off.
+    ``func`` must be a module-level function; items and results must pickle."""
+    if jobs <= 1 or len(items) < MIN_ITEMS_FOR_MAP:
+        yield from map(func, items)
+        return
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    with context.Pool(jobs) as pool:
+        yield from pool.imap(func, items, chunksize=max(1, min(chunksize, len(items) // (jobs * 4))))
 
 
 def default_jobs() -> int:
