@@ -19,6 +19,7 @@ from prodfix.codemods.close_resources import (  # the declaration: options, pref
     OPENER_NAMES,
     CloseResources,
 )
+from prodfix.codemods.common.ast_facts import walk
 from prodfix.codemods.common.ast_scopes import ScopeCursor, build, dotted_name, module_tree
 from prodfix.engine.closable_classes import class_modes
 
@@ -46,7 +47,7 @@ class _Classes:
         # names imports bind to something called differently (``import x as y``, ``from m import a as b``)
         self.aliases = {
             alias.asname
-            for node in ast.walk(tree)
+            for node in walk(tree)
             if isinstance(node, (ast.Import, ast.ImportFrom))
             for alias in node.names
             if alias.asname
@@ -555,7 +556,7 @@ class _Rewriter(cst.CSTTransformer):
 
 def _calls_any(definition: ast.AST, names: set[str]) -> bool:
     """Does the def (nested defs included) call something by one of ``names``?"""
-    for node in ast.walk(definition):
+    for node in walk(definition):
         if type(node) is ast.Call:
             func = node.func  # type: ignore[attr-defined]
             name = func.attr if type(func) is ast.Attribute else func.id if type(func) is ast.Name else None
@@ -570,7 +571,7 @@ def _function_flags(function: ast.AST | None) -> tuple[bool, bool]:
     if function is None:  # no ast for it: assume the most cautious
         return True, True
     yields = finally_ = exit_stack = False
-    for node in ast.walk(function):
+    for node in walk(function):
         kind = type(node)
         if kind is ast.Yield or kind is ast.YieldFrom:
             yields = True

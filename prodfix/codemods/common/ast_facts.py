@@ -73,9 +73,38 @@ def call_root(call: ast.Call) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
 
+def walk(tree: ast.AST) -> list[ast.AST]:
+    """Every node under ``tree``, in ``ast.walk``'s order, as a list, in half its time (no
+    generator per node)."""
+    nodes = [tree]
+    append = nodes.append
+    for node in nodes:  # grows while it is read: breadth first, like ast.walk
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if value.__class__ is list:
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        append(item)
+            elif isinstance(value, ast.AST):
+                append(value)
+    return nodes
+
+
+def children(node: ast.AST) -> list[ast.AST]:
+    """``list(ast.iter_child_nodes(node))``, without a generator."""
+    found = []
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if value.__class__ is list:
+            found.extend(item for item in value if isinstance(item, ast.AST))
+        elif isinstance(value, ast.AST):
+            found.append(value)
+    return found
+
+
 def collect(tree: ast.Module) -> AstFacts:
     facts = AstFacts(tree=tree)
-    for node in ast.walk(tree):
+    for node in walk(tree):
         kind = type(node)
         if kind is ast.Call:
             func = node.func  # type: ignore[attr-defined]

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 
 import libcst as cst  # only the rewrites import this module, and they import libcst anyway
 
+from prodfix.codemods.common.ast_facts import children
+
 BUILTINS = frozenset(dir(builtins))
 
 
@@ -248,7 +250,7 @@ class _Builder:
                 for name in node.names:  # type: ignore[attr-defined]
                     self.scope.declared[name] = "global" if kind is ast.Global else "nonlocal"
             elif kind not in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
-                stack.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, ast.stmt))
+                stack.extend(child for child in children(node) if isinstance(child, ast.stmt))
 
     def _parameters(self, args: ast.arguments) -> None:
         for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]:
@@ -352,7 +354,7 @@ class _Builder:
                     self.bind(sub.name)  # type: ignore[attr-defined]
             elif kind is ast.MatchMapping and sub.rest:  # type: ignore[attr-defined]
                 self.bind(sub.rest)  # type: ignore[attr-defined]
-            stack.extend(ast.iter_child_nodes(sub))
+            stack.extend(children(sub))
 
 
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
