@@ -101,11 +101,22 @@ class Reporter:
         self._phases = phases  # engine.profile.Phases: position metadata is timed on its own
         # id(module) -> engine.positions.Positions, shared by the codemods that report on one tree
         self._shared_positions = positions if positions is not None else {}
-        self._positions: object = None
-        self.findings: list[Finding] = []
+        # findings whose node still needs a position: resolved together, with one render that
+        # stops after the last of them (engine/positions.py), when ``findings`` is read
+        self._pending: list[tuple[cst.CSTNode, str, Kind]] = []
+        self._findings: list[Finding] = []
         # (module, name, alias): merged once per file, after every codemod ran
         self.imports: list[tuple[str, str | None, str | None]] = []
         self.dependencies: list[str] = []  # requirement strings the changed code needs
+
+    @property
+    def findings(self) -> list[Finding]:
+        if self._pending:
+            pending, self._pending = self._pending, []
+            positions = self._positions_of([node for node, _, _ in pending])
+            for node, message, kind in pending:
+                self._add(self._span(positions, node)[:2], message, kind)
+        return self._findings
 
     def need_import(self, module: str, name: str | None = None, alias: str | None = None) -> None:
         """Ask for ``import module`` / ``from module import name [as alias]``."""
@@ -118,25 +129,35 @@ class Reporter:
             self.dependencies.append(requirement)
 
     def position(self, node: cst.CSTNode) -> tuple[int, int, int]:
-        """(start line, start column, end line) of ``node``; column is 1-based.
+        """(start line, start column, end line) of ``node``; column is 1-based."""
+        return self._span(self._positions_of([node]), node)
 
-        Positions are computed on first use only, once per tree: most files report nothing.
-        """
-        if self._positions is None and self._wrapper is not None:
-            from prodfix.engine.positions import Positions
+    def _positions_of(self, nodes: list[cst.CSTNode]) -> Any:
+        """Positions covering ``nodes``, shared by the codemods that report on one tree and
+        computed only when asked for: most files report nothing."""
+        if self._wrapper is None:
+            return None
+        from prodfix.engine.positions import Positions
 
-            module = self._wrapper.module
-            if id(module) not in self._shared_positions:
-                if self._phases is not None:
-                    self._phases.mark(self.codemod.name)
-                self._shared_positions[id(module)] = Positions(module)
-                if self._phases is not None:
-                    self._phases.mark("positions")
-            self._positions = self._shared_positions[id(module)]
-        positions = self._positions
-        if positions is None or node not in positions:  # type: ignore[operator]
+        module = self._wrapper.module
+        known = self._shared_positions.get(id(module))
+        if known is not None and known.module is module and known.covers(nodes):
+            return known
+        wanted = set(nodes)
+        if known is not None and known.module is module and known.wanted is not None:
+            wanted |= known.wanted
+        if self._phases is not None:
+            self._phases.mark(self.codemod.name)
+        positions = self._shared_positions[id(module)] = Positions(module, wanted)
+        if self._phases is not None:
+            self._phases.mark("positions")
+        return positions
+
+    @staticmethod
+    def _span(positions: Any, node: cst.CSTNode) -> tuple[int, int, int]:
+        if positions is None or node not in positions:
             return (1, 1, 1)
-        line, column, end = positions.span(node)  # type: ignore[attr-defined]
+        line, column, end = positions.span(node)
         return (line, column + 1, end)
 
     def suppressed(self, node: cst.CSTNode) -> bool:
@@ -146,12 +167,17 @@ class Reporter:
         return self.file.suppressions.covers(start, end, self.codemod.name, self.codemod.code)
 
     def report(self, node: cst.CSTNode | None, message: str, kind: Kind = "fix") -> None:
-        line, column = (1, 1) if node is None else self.position(node)[:2]
-        self.findings.append(
+        if node is None:
+            self._add((1, 1), message, kind)
+        else:
+            self._pending.append((node, message, kind))
+
+    def _add(self, position: tuple[int, int], message: str, kind: Kind) -> None:
+        self._findings.append(
             Finding(
                 path=self.file.path,
-                line=line,
-                column=column,
+                line=position[0],
+                column=position[1],
                 codemod=self.codemod.name,
                 code=self.codemod.code,
                 message=message,
