@@ -32,6 +32,28 @@ def test_parallel_results_are_identical_and_in_path_order(tmp_path: Path) -> Non
     assert sum(r.changed for r in parallel) == sum(1 for i in range(40) if i % 7)
 
 
+def test_project_facts_scanned_in_workers_are_those_of_a_serial_scan(tmp_path: Path) -> None:
+    from prodfix.engine.plan import make_plan
+    from prodfix.engine.runner import MIN_ITEMS_FOR_MAP
+
+    pkg = tmp_path / "app"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    for i in range(MIN_ITEMS_FOR_MAP + 20):  # enough files for the pool
+        closing = (
+            f"class Client{i}:\n    def __init__(self):\n        self.session = requests.Session()\n"
+            "    def close(self):\n        self.session.close()\n"
+        ) if i % 3 == 0 else ""
+        (pkg / f"m{i:03d}.py").write_text(f"import requests\nfrom app import m{(i + 1) % 50:03d}\n\n{closing}")
+    serial = make_plan([tmp_path], select=["all"], jobs=1).project
+    parallel = make_plan([tmp_path], select=["all"], jobs=2).project
+    assert parallel.closable_classes == serial.closable_classes
+    assert "app.m003.Client3" in parallel.closable_classes
+    assert parallel.extendable == serial.extendable
+    assert parallel.modules.roots == serial.modules.roots == ("",)
+    assert parallel.modules.fingerprint() == serial.modules.fingerprint()
+
+
 def test_suppression_comments() -> None:
     source = "a = 1  # prodfix: ignore\nb = 2  # prodfix: ignore[print-to-logging, PF002]\ns = '# prodfix: ignore'\n"
     sup = Suppressions.from_source(source)
