@@ -244,6 +244,13 @@ class Codemod:
         Must be conservative (True when unsure). The default keeps every file ``wants`` kept."""
         return True
 
+    def needs(self, facts: Any, source: str, path: str, project: ProjectContext | None = None) -> Any:
+        """What this codemod looks at besides module-level code, as an ``engine.regions.Needs``
+        (the bodies of other top-level defs and classes are then not parsed by libcst), or None
+        for the whole module. A codemod that answers must change and report exactly the same
+        with the other bodies left out (``tests/test_regions.py``)."""
+        return None
+
     def transform(
         self, wrapper: MetadataWrapper, file: FileContext, reporter: Reporter
     ) -> cst.Module:

@@ -32,6 +32,7 @@ from prodfix.codemods.common.suppression import Suppressions
 from prodfix.engine.budget import FileTimeout, paused, time_budget
 from prodfix.engine.cache import content_digest
 from prodfix.engine.profile import OFF, Phases
+from prodfix.engine.regions import MIN_SAVED, Reduced, reduce
 from prodfix.engine.source import DecodedSource, SourceError, decode_source, encode_source
 
 
@@ -107,9 +108,11 @@ def process_source(
     result: FileResult | None = None,
     phases: Phases = OFF,
     prefilter: bool = True,
+    regions: bool = True,
 ) -> FileResult:
     """``prefilter=False`` runs every codemod on the file (the tests use it to prove the
-    prefilters never drop a file a codemod would change or report on)."""
+    prefilters never drop a file a codemod would change or report on); ``regions=False``
+    parses whole files even where the codemods need only some defs (engine/regions.py)."""
     result = result if result is not None else FileResult(path=rel)
     text = decoded.text
     if prefilter:
@@ -132,13 +135,24 @@ def process_source(
         return result
     except ValueError:
         tree = None  # e.g. a null byte: libcst decides below
+    facts = None
     if prefilter and tree is not None and any(type(c).candidates is not Codemod.candidates for c in wanted):
         facts = ast_facts.collect(tree)
         wanted = [c for c in wanted if c.candidates(facts, text, rel, project)]
     phases.mark("ast prefilter")
     if not wanted:
         return result
-    return _rewrite(text, decoded, rel, wanted, project, result, phases, tree)
+    if regions and facts is not None and len(text) > 2 * MIN_SAVED:
+        needs = [c.needs(facts, text, rel, project) for c in wanted]
+        reduced = reduce(text, tree, needs, facts)  # type: ignore[arg-type]
+        phases.mark("regions")
+        if reduced is not None:
+            done = _rewrite(reduced.text, decoded, rel, wanted, project, FileResult(path=rel), phases, reduced.tree, reduced)
+            if done is not None:
+                done.kept = True
+                return done
+            # a placeholder did not come back intact: parse the whole file after all
+    return _rewrite(text, decoded, rel, wanted, project, result, phases, tree)  # type: ignore[return-value]
 
 
 def _rewrite(
@@ -150,8 +164,11 @@ def _rewrite(
     result: FileResult,
     phases: Phases,
     tree: ast.Module | None,
-) -> FileResult:
-    """The libcst stage, for a file some codemod still wants after both prefilters."""
+    reduced: Reduced | None = None,
+) -> FileResult | None:
+    """The libcst stage, for a file some codemod still wants after both prefilters. ``text``
+    is what libcst parses: ``decoded.text``, or with ``reduced`` that text with bodies left out
+    (None is then returned when they cannot be put back)."""
     with paused():  # importing libcst and the rewrites (once per process) is not this file's cost
         import libcst as cst
         from libcst.metadata import MetadataWrapper
@@ -172,14 +189,15 @@ def _rewrite(
     except cst.ParserSyntaxError as exc:
         # Python's parser accepted the file before (its SyntaxError is reported there)
         result.error = FileError(exc.raw_line, f"cannot parse with libcst: {exc.message}")
-        return result
+        return result if reduced is None else None
     except (RecursionError, MemoryError) as exc:
         result.error = FileError(0, f"cannot parse: {type(exc).__name__}")
-        return result
+        return result if reduced is None else None
     result.parsed = True
     phases.mark("parse")
+    full_text = decoded.text
     file = FileContext(
-        path=rel, source=text, project=project, suppressions=Suppressions.from_source(text), tree=tree
+        path=rel, source=full_text, project=project, suppressions=Suppressions.from_source(full_text), tree=tree
     )
     original = module
     changed_by = []
@@ -198,6 +216,8 @@ def _rewrite(
             phases.mark("metadata")
             new_module = codemod.transform(wrapper, file, reporter)
         except Exception as exc:  # a bug in one codemod must not end the run
+            if reduced is not None:
+                return None  # reported from the whole file, where it may not happen at all
             result.findings.append(_internal(rel, codemod, f"{type(exc).__name__}: {exc}"))
             continue
         finally:
@@ -207,6 +227,8 @@ def _rewrite(
             try:
                 new_tree = ast.parse(new_code)
             except (SyntaxError, ValueError) as exc:
+                if reduced is not None:
+                    return None
                 result.findings.append(
                     _internal(rel, codemod, f"its output does not parse ({exc}); change dropped")
                 )
@@ -238,16 +260,21 @@ def _rewrite(
         return result
     if original.code != core:
         result.error = FileError(0, "libcst cannot reproduce this file byte for byte; left unchanged")
-        return result
+        return result if reduced is None else None
     new_text = module.code + tail
+    if reduced is not None:
+        restored = reduced.restore(new_text)
+        if restored is None:
+            return None
+        new_text = restored
     phases.mark("render")
-    if new_text != text:
+    if new_text != full_text:
         try:
             result.new_bytes = encode_source(new_text, decoded)
         except SourceError as exc:
             result.error = FileError(exc.line, exc.reason)
             return result
-        result.old_text = text
+        result.old_text = full_text
         result.new_text = new_text
         result.changed_by = tuple(changed_by)
         result.dependencies = tuple(dependencies)

@@ -40,6 +40,7 @@ REQUESTS_FUNCS = frozenset(f"requests.{m}" for m in HTTP_METHODS) | frozenset(
 )
 
 REQUESTS_SESSIONS = frozenset({"requests.Session", "requests.session", "requests.sessions.Session"})
+SESSION_NAMES = frozenset(q.rpartition(".")[2] for q in REQUESTS_SESSIONS)  # what creates one, by call name
 
 HTTPX_CALLS = frozenset(f"httpx.{m}" for m in (*HTTP_METHODS, "stream")) | {"httpx.Client", "httpx.AsyncClient"}
 
@@ -176,6 +177,14 @@ class AddTimeouts(Codemod):
             if name in names and (sessions or (facts.qualified(call) or "").startswith(CLIENT_MODULES)):
                 return True
         return False
+
+    def needs(self, facts, source: str, path: str, project=None):
+        """Calls by a trigger name or an alias of one, and the methods creating a requests
+        session (``self.session = Session()`` in one method is used in the others)."""
+        from prodfix.engine.regions import Needs
+
+        aliases = {a.asname for node in facts.imports for a in node.names if a.asname}
+        return Needs(calls=frozenset(TRIGGER_NAMES | SESSION_NAMES | aliases))
 
     def transform(self, wrapper, file, reporter):
         # libcst is imported only once a file needs rewriting (a cached or filtered run never does)

@@ -252,6 +252,21 @@ class CloseResources(Codemod):
             return False
         return any(close is not None for _, close in class_modes(facts.tree).values())
 
+    def needs(self, facts, source: str, path: str, project=None):
+        """Defs calling what the rewrite visits a def for (``_Rewriter._names``: openers, classes
+        with the protocol, repository classes that close, import aliases), and the classes that
+        have or gain the protocol."""
+        from prodfix.engine.regions import Needs
+
+        if facts.tree is None:
+            return None
+        classes = project.closable_classes if project is not None else None
+        modes = class_modes(facts.tree)
+        aliases = {a.asname for node in facts.imports for a in node.names if a.asname}
+        names = OPENER_NAMES | set(modes) | {q.rpartition(".")[2] for q in classes or ()} | aliases
+        # a call already in a with item is left as it is: a def with only those is not visited
+        return Needs(calls=frozenset(names), classes=frozenset(modes), managed=False)
+
     @dataclass(frozen=True)
     class Options:
         pass

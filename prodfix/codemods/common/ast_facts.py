@@ -34,6 +34,7 @@ class AstFacts:
     relative: set[str] = field(default_factory=set)  # names bound by relative imports (from . import x)
     rebound: set[str] = field(default_factory=set)  # names imports bind to different things (scopes)
     imports: list[ast.Import | ast.ImportFrom] = field(default_factory=list)
+    declarations: list[int] = field(default_factory=list)  # lines of global / nonlocal statements
 
     @property
     def module_roots(self) -> set[str]:
@@ -123,6 +124,8 @@ def collect(tree: ast.Module) -> AstFacts:
             facts.functions.add(node.name)  # type: ignore[attr-defined]
         elif kind is ast.ClassDef:
             facts.classes.add(node.name)  # type: ignore[attr-defined]
+        elif kind is ast.Global or kind is ast.Nonlocal:
+            facts.declarations.append(node.lineno)  # type: ignore[attr-defined]
         elif kind is ast.Import:
             facts.imports.append(node)  # type: ignore[arg-type]
             for alias in node.names:  # type: ignore[attr-defined]

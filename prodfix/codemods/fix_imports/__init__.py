@@ -122,6 +122,14 @@ class FixImports(Codemod):
                 return True
         return False
 
+    def needs(self, facts, source: str, path: str, project: ProjectContext | None = None):
+        """Import statements and sys.path edits; renames need every use of a name."""
+        from prodfix.engine.regions import Needs
+
+        if self.options.renames:
+            return None
+        return Needs(calls=frozenset({"insert", "append", "extend"}), imports=True)
+
     def transform(self, wrapper, file, reporter):
         # libcst is imported only once a file needs rewriting (a cached or filtered run never does)
         from prodfix.codemods.fix_imports.rewrite import transform
