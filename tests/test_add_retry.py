@@ -241,3 +241,25 @@ def test_patch_declares_the_dependency_and_applies(git_repo: Path) -> None:
     assert (git_repo / "requirements.txt").read_text() == "sqlalchemy\ntenacity>=8\n"
     again = subprocess.run([prodfix_exe(), "diff", "--select", "add-retry"], cwd=git_repo, capture_output=True)
     assert again.stdout == b""
+
+
+def test_a_decorator_is_read_in_the_scope_around_the_def() -> None:
+    # the parameter named like the aliased decorator must not hide it: decorators are
+    # evaluated outside the function, as libcst's scopes say
+    source = textwrap.dedent(
+        """\
+        from backoff import on_exception as oe
+        from sqlalchemy import create_engine
+
+        engine = create_engine("postgresql://db/app")
+
+
+        @oe(Exception, max_tries=3)
+        def init_db(oe=None):
+            with engine.connect() as connection:
+                connection.execute("SELECT 1")
+        """
+    )
+    result = run_codemod("add-retry", source)
+    assert not result.changed
+    assert [f.message for f in result.findings] == ["init_db(): already has a retry decorator; left alone"]

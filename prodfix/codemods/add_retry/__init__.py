@@ -154,7 +154,7 @@ class AddRetry(Codemod):
         ("elect", _SELECT_ONE_TEXT), ("ELECT", _SELECT_ONE_TEXT),
         ("psycopg", _DRIVER_IMPORT), ("asyncpg", _DRIVER_IMPORT), ("pymysql", _DRIVER_IMPORT),
     )
-    metadata = ("scope",)
+    # no metadata declared: the rewrite resolves libcst's scopes itself, only when it decorates
 
     @dataclass(frozen=True)
     class Options:

@@ -31,7 +31,7 @@ from prodfix.codemods.common.logger import (
     find_module_logger,
     names_in_use,
 )
-from prodfix.codemods.common.names import qualified_names
+from prodfix.codemods.common.ast_scopes import ScopeCursor, build, dotted_name, module_tree
 from prodfix.codemods.print_message import string_value
 
 # qualified call -> connection kind
@@ -111,7 +111,7 @@ class _ImportPlan:
 class _Analyzer(cst.CSTVisitor):
     """Per function: what it connects to, whether it is start-up code, and reasons to skip it."""
 
-    def __init__(self, scopes: dict) -> None:
+    def __init__(self, scopes: ScopeCursor) -> None:
         super().__init__()
         self.scopes = scopes
         self.functions: list[_Function] = []
@@ -121,6 +121,7 @@ class _Analyzer(cst.CSTVisitor):
         self._names: list[str] = []
         self._top_index = 0
         self._top_ids: dict[int, int] = {}
+        self._decorators = 0  # inside a decorator: names are read around the def
 
     def visit_Module(self, node: cst.Module) -> None:
         self._top_ids = {id(stmt): i for i, stmt in enumerate(node.body)}
@@ -138,10 +139,27 @@ class _Analyzer(cst.CSTVisitor):
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._stack.append(None)
         self._names.append(node.name.value)
+        self.scopes.enter()
 
     def leave_ClassDef(self, node: cst.ClassDef) -> None:
         self._stack.pop()
         self._names.pop()
+        self.scopes.leave()
+
+    def visit_Decorator(self, node: cst.Decorator) -> None:
+        self._decorators += 1
+
+    def leave_Decorator(self, node: cst.Decorator) -> None:
+        self._decorators -= 1
+
+    def _qualified(self, func: cst.BaseExpression, outside: bool = False) -> set[str]:
+        """What a called expression names through the imports (as libcst's qualified names);
+        ``outside``: read in the scope around the current def (its decorators)."""
+        dotted = dotted_name(func, through_calls=True)
+        if dotted is None:
+            return set()
+        scope = self.scopes.outer if outside or self._decorators else self.scopes.current
+        return scope.qualified_names(dotted)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._names.append(node.name.value)
@@ -150,7 +168,7 @@ class _Analyzer(cst.CSTVisitor):
             expr = decorator.decorator
             func = expr.func if isinstance(expr, cst.Call) else expr
             dotted = cst.helpers.get_full_name_for_node(func) or ""
-            qualified = qualified_names(self.scopes.get(func), func)
+            qualified = self._qualified(func)  # decorators are read in the scope around the def
             if dotted.split(".")[-1].startswith("retry") or any(
                 q.split(".")[0] in RETRY_DECORATOR_PACKAGES for q in qualified
             ) or dotted.split(".")[0] in RETRY_DECORATOR_PACKAGES:
@@ -165,10 +183,12 @@ class _Analyzer(cst.CSTVisitor):
             function.is_startup_source = True
         self.functions.append(function)
         self._stack.append(function)
+        self.scopes.enter()
 
     def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._stack.pop()
         self._names.pop()
+        self.scopes.leave()
 
     def visit_Lambda(self, node: cst.Lambda) -> bool:
         return False
@@ -205,7 +225,7 @@ class _Analyzer(cst.CSTVisitor):
             return
         if isinstance(func, cst.Name):
             function.callees.add(func.value)
-        qualified = qualified_names(self.scopes.get(func), func)
+        qualified = self._qualified(func)
         for name in qualified:
             if name in CONNECT_CALLS:
                 function.kinds.add(CONNECT_CALLS[name])
@@ -277,14 +297,17 @@ class _Decorate(cst.CSTTransformer):
 
 def transform(codemod: AddRetry, wrapper: MetadataWrapper, file: FileContext, reporter: Reporter) -> cst.Module:
     module = wrapper.module
-    scopes = wrapper.resolve(ScopeProvider)
-    global_scope = scopes[module]
-    assert isinstance(global_scope, GlobalScope)
-    analyzer = _Analyzer(scopes)
+    # What each def connects to, from the ast's names (common/ast_scopes.py); libcst's scope
+    # analysis (several times a parse) only for a module that gets a decorator: the names in
+    # use and the module's logger.
+    analyzer = _Analyzer(ScopeCursor(build(module_tree(file.tree, module))))
     module.visit(analyzer)
     chosen = _choose(codemod, analyzer, file, reporter)
     if not chosen:
         return module
+    scopes = wrapper.resolve(ScopeProvider)
+    global_scope = scopes[module]
+    assert isinstance(global_scope, GlobalScope)
     names = ModuleNames(global_scope)
     plan = _ImportPlan(names)
     logger = find_module_logger(module, global_scope)

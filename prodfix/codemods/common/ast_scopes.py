@@ -132,6 +132,11 @@ class ScopeCursor:
     def current(self) -> AstScope:
         return self._stack[-1]
 
+    @property
+    def outer(self) -> AstScope:
+        """The scope around ``current``: where a def's decorators and defaults are read."""
+        return self._stack[-2] if len(self._stack) > 1 else self._stack[-1]
+
     def enter(self) -> None:
         scope = self._ordered[self._next] if self._next < len(self._ordered) else AstScope("function", self.current)
         self._next += 1
