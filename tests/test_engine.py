@@ -140,3 +140,18 @@ def test_paused_time_is_not_charged_to_the_file() -> None:
     with pytest.raises(FileTimeout):
         with time_budget(0.3):
             time.sleep(0.5)
+
+
+def test_count_imports_reads_import_lines_only() -> None:
+    from collections import Counter
+
+    from prodfix.engine.module_index import count_imports
+
+    counts: Counter[str] = Counter()
+    text = (
+        "import os, sys\nfrom app.models import User\n  import json  # indented\n"
+        "x = 'import nothing'\nfrom . import local\nimport importlib; import re\n"
+        "def f():\n    from app.models import Item\n"
+    )
+    count_imports(text, counts)
+    assert counts == Counter({"os": 1, "sys": 1, "app.models": 2, "json": 1, "importlib": 1})
