@@ -18,7 +18,7 @@ from prodfix.engine.closable_classes import file_class_modes, qualify
 from prodfix.engine.cache import JsonStore, content_digest
 from prodfix.engine.module_index import build_index, count_imports
 from prodfix.engine.profile import OFF, Phases
-from prodfix.engine.runner import map_in_pool
+from prodfix.engine.runner import map_in_pool, preload_rewrites
 
 
 class PlanError(Exception):
@@ -124,7 +124,11 @@ def _project_facts(
             found[rel] = facts
         else:
             misses.append(rel)
-    scanned = map_in_pool(_facts_at, [(str(root / rel), store is not None) for rel in misses], jobs)
+    # A scan of many files is a cold run: the files will be parsed too, so libcst is imported
+    # meanwhile, in this otherwise waiting process, for the workers to inherit.
+    scanned = map_in_pool(
+        _facts_at, [(str(root / rel), store is not None) for rel in misses], jobs, meanwhile=preload_rewrites(list(codemods))
+    )
     for rel, (digest, facts) in zip(misses, scanned):
         if facts is None:
             continue
