@@ -8,14 +8,16 @@ libcst parse costs about 3 s per MB here and its scope analysis three times that
 0.6 s per MB for ``ast.parse``; a substring test over the text costs ~1 ms per MB. So the
 stages get dearer as the files get fewer: the text prefilters (substring tests, then regexes
 anchored where the words occur) keep 116 files, the ast facts 42, and only those are parsed by
-libcst (imported only then). A cold run's CPU is now spread out: libcst parse ~20%, text and
-ast prefilters ~12% each, positions (only for files with findings) ~12%, scope metadata ~8%
-(print-to-logging, add-retry and fix-imports renames use libcst's ScopeProvider;
-close-resources and add-timeouts resolve names from the ast: codemods/common/ast_scopes.py),
-project facts ~6%. Metadata is computed once per tree and shared; a module is rendered only
-when a codemod changed it, and then re-parsed with ``ast`` once to prove it is valid Python
-(that tree is what the next codemod gets). Unchanged files are answered by the result cache
-(engine/cache.py) before any of this.
+libcst (imported only then), and of those only the defs the codemods need (engine/regions.py:
+the other bodies are left out of the parse, 5-8x less text in big test modules). A cold run's
+CPU is now spread out: the ast and text prefilters ~17% and ~15%, libcst parse ~15%, scope
+metadata ~11% (print-to-logging and fix-imports renames use libcst's ScopeProvider; add-retry
+only for a module it decorates; the others resolve names from the ast:
+codemods/common/ast_scopes.py), project facts ~8% (in worker processes), positions ~8% (only
+for files with findings, rendered up to the last node reported). Metadata is computed once
+per tree and shared; a module is rendered only when a codemod changed it, and then re-parsed
+with ``ast`` once to prove it is valid Python (that tree is what the next codemod gets).
+Unchanged files are answered by the result cache (engine/cache.py) before any of this.
 """
 
 from __future__ import annotations
