@@ -141,10 +141,12 @@ class Reporter:
 
         module = self._wrapper.module
         known = self._shared_positions.get(id(module))
-        if known is not None and known.module is module and known.covers(nodes):
+        if known is not None and known.module is not module:
+            known = None  # an id reused by a newer module
+        if known is not None and known.covers(nodes):
             return known
         wanted = set(nodes)
-        if known is not None and known.module is module and known.wanted is not None:
+        if known is not None and known.wanted is not None:
             wanted |= known.wanted
         if self._phases is not None:
             self._phases.mark(self.codemod.name)

@@ -144,6 +144,7 @@ def process_source(
     phases.mark("ast prefilter")
     if not wanted:
         return result
+    # a file under twice MIN_SAVED rarely leaves that much out: not worth asking the codemods
     if regions and facts is not None and len(text) > 2 * MIN_SAVED:
         needs = [c.needs(facts, text, rel, project) for c in wanted]
         reduced = reduce(text, tree, needs, facts)  # type: ignore[arg-type]
@@ -177,9 +178,7 @@ def _rewrite(
 
         from prodfix.codemods.common.imports import add_from_import, add_plain_import, merge_from_import
 
-        for codemod in wanted:
-            if type(codemod).__module__.startswith("prodfix.codemods."):
-                importlib.import_module(type(codemod).__module__ + ".rewrite")
+        import_rewrites(wanted)
 
     # Trailing blank lines made of spaces are not reproduced exactly by libcst: parse the code
     # without them and put them back after rendering.
@@ -282,6 +281,13 @@ def _rewrite(
         result.dependencies = tuple(dependencies)
     result.findings.sort()
     return result
+
+
+def import_rewrites(codemods: list[Codemod]) -> None:
+    """Import the libcst half (``<package>.rewrite``) of prodfix's own codemods."""
+    for codemod in codemods:
+        if type(codemod).__module__.startswith("prodfix.codemods."):
+            importlib.import_module(type(codemod).__module__ + ".rewrite")
 
 
 def _line_end_length(text: str, index: int) -> int:

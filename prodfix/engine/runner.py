@@ -10,7 +10,6 @@ With a result cache, the main process first reads and hashes every file (about 1
 
 from __future__ import annotations
 
-import importlib
 import multiprocessing
 import os
 import threading
@@ -21,7 +20,7 @@ from typing import TypeVar
 from prodfix.codemods.base import Codemod, Finding, ProjectContext
 from prodfix.engine import manifest
 from prodfix.engine.cache import JsonStore, content_digest, result_from_json, result_to_json
-from prodfix.engine.pipeline import FileResult, process_file
+from prodfix.engine.pipeline import FileResult, import_rewrites, process_file
 from prodfix.engine.profile import Phases
 
 _WORKER_STATE: tuple[list[Codemod], ProjectContext, bool, float | None] | None = None
@@ -96,9 +95,7 @@ def preload_rewrites(codemods: list[Codemod]) -> Callable[[], None]:
         try:
             import libcst  # noqa: F401
 
-            for codemod in codemods:
-                if type(codemod).__module__.startswith("prodfix.codemods."):
-                    importlib.import_module(type(codemod).__module__ + ".rewrite")
+            import_rewrites(codemods)
         except Exception:  # the workers import them again and report what fails
             pass
 

@@ -32,6 +32,7 @@ import re
 from dataclasses import dataclass
 
 from prodfix.codemods.base import Codemod, Rationale
+from prodfix.codemods.common.ast_facts import import_aliases
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "request")
 
@@ -183,8 +184,7 @@ class AddTimeouts(Codemod):
         session (``self.session = Session()`` in one method is used in the others)."""
         from prodfix.engine.regions import Needs
 
-        aliases = {a.asname for node in facts.imports for a in node.names if a.asname}
-        return Needs(calls=frozenset(TRIGGER_NAMES | SESSION_NAMES | aliases))
+        return Needs(calls=frozenset(TRIGGER_NAMES | SESSION_NAMES | import_aliases(facts.imports)))
 
     def transform(self, wrapper, file, reporter):
         # libcst is imported only once a file needs rewriting (a cached or filtered run never does)

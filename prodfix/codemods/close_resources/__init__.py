@@ -33,7 +33,7 @@ import re
 from dataclasses import dataclass
 
 from prodfix.codemods.base import Codemod, Rationale
-from prodfix.codemods.common.ast_facts import call_root
+from prodfix.codemods.common.ast_facts import call_root, import_aliases
 from prodfix.engine.closable_classes import class_modes
 
 # qualified constructor -> (mode, close method); mode "sync" or "async"
@@ -262,8 +262,7 @@ class CloseResources(Codemod):
             return None
         classes = project.closable_classes if project is not None else None
         modes = class_modes(facts.tree)
-        aliases = {a.asname for node in facts.imports for a in node.names if a.asname}
-        names = OPENER_NAMES | set(modes) | {q.rpartition(".")[2] for q in classes or ()} | aliases
+        names = OPENER_NAMES | set(modes) | {q.rpartition(".")[2] for q in classes or ()} | import_aliases(facts.imports)
         # a call already in a with item is left as it is: a def with only those is not visited
         return Needs(calls=frozenset(names), classes=frozenset(modes), managed=False)
 

@@ -19,7 +19,7 @@ from prodfix.codemods.close_resources import (  # the declaration: options, pref
     OPENER_NAMES,
     CloseResources,
 )
-from prodfix.codemods.common.ast_facts import walk
+from prodfix.codemods.common.ast_facts import import_aliases, walk
 from prodfix.codemods.common.ast_scopes import ScopeCursor, build, dotted_name, module_tree
 from prodfix.engine.closable_classes import class_modes
 
@@ -44,14 +44,7 @@ class _Classes:
     def __init__(self, tree: ast.Module) -> None:
         modes = class_modes(tree)
         self.protocol = {name: mode for name, (mode, _) in modes.items()}
-        # names imports bind to something called differently (``import x as y``, ``from m import a as b``)
-        self.aliases = {
-            alias.asname
-            for node in walk(tree)
-            if isinstance(node, (ast.Import, ast.ImportFrom))
-            for alias in node.names
-            if alias.asname
-        }
+        self.aliases = import_aliases([n for n in walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))])
         self.to_extend = {name: (mode, close) for name, (mode, close) in modes.items() if close is not None}
 
 

@@ -91,6 +91,11 @@ def walk(tree: ast.AST) -> list[ast.AST]:
     return nodes
 
 
+def import_aliases(imports: list[ast.Import | ast.ImportFrom]) -> set[str]:
+    """Names imports bind to something called differently (``import x as y``, ``from m import a as b``)."""
+    return {alias.asname for node in imports for alias in node.names if alias.asname}
+
+
 def children(node: ast.AST) -> list[ast.AST]:
     """``list(ast.iter_child_nodes(node))``, without a generator."""
     found = []
