@@ -26,7 +26,6 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.syntax import Syntax
 
 from prodfix import __version__
 from prodfix.codemods import registry
@@ -280,6 +279,8 @@ def diff(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout,
 
     def show(patch: bytes) -> None:
         if terminal:
+            from rich.syntax import Syntax  # pygments: imported only to colour a terminal diff
+
             text = patch.decode("utf-8", errors="replace")
             console.print(Syntax(text, "diff", theme="ansi_dark", background_color="default", word_wrap=True))
         else:

@@ -21,12 +21,13 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from prodfix.codemods import registry
 from prodfix.codemods.base import Codemod
+
+if TYPE_CHECKING:
+    import yaml
 
 CONFIG_NAMES = (".prodfix.yml", ".prodfix.yaml")
 TOP_KEYS = ("select", "ignore", "exclude", "codemods")
@@ -90,6 +91,8 @@ def load_config(path: Path | None) -> Config:
 
 
 def _load_yaml(path: Path, text: str) -> tuple[Any, dict[tuple, int]]:
+    import yaml  # only a .prodfix.yml needs it
+
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
@@ -119,6 +122,8 @@ def _load_yaml(path: Path, text: str) -> tuple[Any, dict[tuple, int]]:
 
 
 def _scalar(node: yaml.Node) -> Any:
+    import yaml
+
     loader = yaml.SafeLoader("")
     try:
         return loader.construct_object(node, deep=True)
