@@ -18,7 +18,7 @@ from prodfix.engine.closable_classes import file_class_modes, qualify
 from prodfix.engine.cache import JsonStore, content_digest
 from prodfix.engine.module_index import build_index, count_imports
 from prodfix.engine.profile import OFF, Phases
-from prodfix.engine.runner import map_in_pool, preload_rewrites
+from prodfix.engine.runner import map_in_pool
 
 
 class PlanError(Exception):
@@ -124,11 +124,7 @@ def _project_facts(
             found[rel] = facts
         else:
             misses.append(rel)
-    # A scan of many files is a cold run: the files will be parsed too, so libcst is imported
-    # meanwhile, in this otherwise waiting process, for the workers to inherit.
-    scanned = map_in_pool(
-        _facts_at, [(str(root / rel), store is not None) for rel in misses], jobs, meanwhile=preload_rewrites(list(codemods))
-    )
+    scanned = map_in_pool(_facts_at, [(str(root / rel), store is not None) for rel in misses], jobs)
     for rel, (digest, facts) in zip(misses, scanned):
         if facts is None:
             continue

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
@@ -20,7 +19,7 @@ from typing import TypeVar
 from prodfix.codemods.base import Codemod, Finding, ProjectContext
 from prodfix.engine import manifest
 from prodfix.engine.cache import JsonStore, content_digest, result_from_json, result_to_json
-from prodfix.engine.pipeline import FileResult, import_rewrites, process_file
+from prodfix.engine.pipeline import FileResult, process_file
 from prodfix.engine.profile import Phases
 
 _WORKER_STATE: tuple[list[Codemod], ProjectContext, bool, float | None] | None = None
@@ -55,51 +54,15 @@ def _process(
     return result
 
 
-def map_in_pool(
-    func: Callable[[T], R], items: list[T], jobs: int, chunksize: int = 32, meanwhile: Callable[[], None] | None = None
-) -> Iterator[R]:
+def map_in_pool(func: Callable[[T], R], items: list[T], jobs: int, chunksize: int = 32) -> Iterator[R]:
     """``func`` over ``items`` in order, in ``jobs`` worker processes when that pays off.
-    ``func`` must be a module-level function; items and results must pickle. ``meanwhile``
-    runs in a thread of this process once the workers exist (only when there is a pool)."""
+    ``func`` must be a module-level function; items and results must pickle."""
     if jobs <= 1 or len(items) < MIN_ITEMS_FOR_MAP:
         yield from map(func, items)
         return
-    _settle()
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     with context.Pool(jobs) as pool:
-        if meanwhile is not None:
-            _start_background(meanwhile)
         yield from pool.imap(func, items, chunksize=max(1, min(chunksize, len(items) // (jobs * 4))))
-
-
-_BACKGROUND: list[threading.Thread] = []
-
-
-def _start_background(task: Callable[[], None]) -> None:
-    thread = threading.Thread(target=task, daemon=True)
-    thread.start()
-    _BACKGROUND.append(thread)
-
-
-def _settle() -> None:
-    """Wait for background work: a fork while a thread holds the import lock can deadlock."""
-    while _BACKGROUND:
-        _BACKGROUND.pop().join()
-
-
-def preload_rewrites(codemods: list[Codemod]) -> Callable[[], None]:
-    """A task importing libcst and the codemods' rewrites, so that the workers forked later
-    have them (each worker imported them itself: ~0.4 s of CPU apiece)."""
-
-    def task() -> None:
-        try:
-            import libcst  # noqa: F401
-
-            import_rewrites(codemods)
-        except Exception:  # the workers import them again and report what fails
-            pass
-
-    return task
 
 
 def default_jobs() -> int:
@@ -121,7 +84,6 @@ def run_files(
         for path, rel in files:
             yield _process(path, rel, codemods, project, profile, budget)
         return
-    _settle()
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     items = [(str(path), rel) for path, rel in files]
