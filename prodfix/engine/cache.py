@@ -116,7 +116,8 @@ class JsonStore:
             fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".json")
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    json.dump({"entries": self._entries}, handle, separators=(",", ":"))
+                    # dumps, not dump: dump to a file takes json's pure-Python encoder (~8x slower)
+                    handle.write(json.dumps({"entries": self._entries}, separators=(",", ":")))
                 os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600; a cache is shareable
                 os.replace(tmp, self.path)
             except BaseException:
