@@ -53,3 +53,20 @@ def test_exclude_globs_and_explicit_files(git_repo: Path) -> None:
         "app/migrations/0001_initial.py", "app/models.py", "scripts/run.py",
     ]
     assert _rels(git_repo, "app/migrations/0001_initial.py", exclude=["**/migrations/**"]) == []
+
+
+def test_symlinked_files_are_not_followed(tmp_path: Path, git_repo: Path) -> None:
+    outside = tmp_path / "elsewhere"
+    _touch(outside, "shared.py")
+    for root in (git_repo, tmp_path / "plain"):
+        _touch(root, "app/real.py", "app/venvlike/pyvenv.cfg.py")
+        (root / "app" / "outside.py").symlink_to(outside / "shared.py")  # not this repository's file
+        (root / "app" / "alias.py").symlink_to("real.py")  # the same file under a second name
+        (root / "linked").symlink_to(root / "app", target_is_directory=True)
+        if root == git_repo:
+            commit_all(git_repo)
+        else:
+            (root / ".prodfix.yml").write_text("exclude: []\n")  # marks the project root
+        assert _rels(root) == ["app/real.py", "app/venvlike/pyvenv.cfg.py"], root
+        # named on the command line, a link is the file it points to
+        assert _rels(root, "app/alias.py") == ["app/real.py"], root

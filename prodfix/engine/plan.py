@@ -101,9 +101,7 @@ def _project_facts(
     want_classes = any(c.needs_closable_classes for c in codemods)
     if not indexed and not want_classes:
         return None, None, None
-    everything = listed if listed is not None else [
-        p.relative_to(root).as_posix() for p in discover([root], root, [], in_git=in_git).files
-    ]
+    everything = listed if listed is not None else list(discover([root], root, [], in_git=in_git).rels)
     imports: Counter[str] = Counter()
     per_file = {}
     # Scanning is most of this pass (~0.25 ms per file): cached files are only hashed here,
@@ -222,9 +220,9 @@ def make_plan(
         found = discover(paths, root, excludes, in_git=top is not None)
     except DiscoveryError as exc:
         raise PlanError(str(exc)) from None
-    files = tuple((path, path.relative_to(root).as_posix()) for path in found.files)
+    files = tuple(zip(found.files, found.rels))
     whole_repo = not excludes and all(p.resolve() == root for p in paths)
-    listed = [rel for _, rel in files] if whole_repo else None
+    listed = list(found.rels) if whole_repo else None
     phases.mark("discovery")
     store = JsonStore(root, "facts.json") if cache else None
     digests: dict[str, str] = {}
