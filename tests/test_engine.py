@@ -54,6 +54,40 @@ def test_project_facts_scanned_in_workers_are_those_of_a_serial_scan(tmp_path: P
     assert parallel.modules.fingerprint() == serial.modules.fingerprint()
 
 
+def test_project_facts_from_a_partly_stale_or_corrupt_cache_are_those_of_a_fresh_scan(tmp_path: Path) -> None:
+    import json
+
+    from prodfix.engine.plan import make_plan
+    from prodfix.engine.runner import MIN_ITEMS_FOR_MAP
+
+    pkg = tmp_path / "app"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    for i in range(MIN_ITEMS_FOR_MAP + 20):
+        (pkg / f"m{i:03d}.py").write_text(f"from app import m{(i + 1) % 50:03d}\n")
+    for jobs in (2, 1):
+        make_plan([tmp_path], select=["all"], cache=True, jobs=jobs)  # fills .prodfix_cache/…/facts.json
+        (pkg / f"m{jobs:03d}.py").write_text(  # changed since: its cached facts are stale
+            "class Api:\n    def __init__(self):\n        self.session = requests.Session()\n"
+            "    def close(self):\n        self.session.close()\n"
+        )
+        facts = next(tmp_path.glob(".prodfix_cache/*/facts.json"))
+        data = json.loads(facts.read_text())
+        data["entries"]["app/m010.py"][1] = {"not": "facts"}  # corrupt: never trusted
+        facts.write_text(json.dumps(data))
+        cached = make_plan([tmp_path], select=["all"], cache=True, jobs=jobs)
+        fresh = make_plan([tmp_path], select=["all"], jobs=1)
+        assert cached.project.closable_classes == fresh.project.closable_classes == {
+            f"app.m{j:03d}.Api": "sync" for j in range(jobs, 3)
+        }
+        assert cached.project.modules.fingerprint() == fresh.project.modules.fingerprint()
+        assert cached.project.modules.votes == fresh.project.modules.votes
+        assert set(cached.digests) == {rel for _, rel in cached.files}
+        rewritten = json.loads(facts.read_text())["entries"]
+        assert rewritten["app/m010.py"][1] == [[["app", 1]], {}]  # scanned again, then cached
+        assert rewritten[f"app/m{jobs:03d}.py"][1][1] == {"Api": ["sync", "close"]}
+
+
 def test_suppression_comments() -> None:
     source = "a = 1  # prodfix: ignore\nb = 2  # prodfix: ignore[print-to-logging, PF002]\ns = '# prodfix: ignore'\n"
     sup = Suppressions.from_source(source)

@@ -92,6 +92,13 @@ class JsonStore:
             return entry[1]
         return None
 
+    def entry(self, rel: str) -> tuple[str, Any] | None:
+        """(content digest, payload) cached for ``rel``, whatever its file holds now."""
+        entry = self._entries.get(rel)
+        if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str):
+            return entry[0], entry[1]
+        return None
+
     def put(self, rel: str, digest: str, payload: Any) -> None:
         self._entries[rel] = [digest, payload]
         self._dirty = True

@@ -17,6 +17,7 @@ import sys
 import tomllib
 from collections import Counter
 from configparser import ConfigParser, Error as ConfigParserError
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -241,11 +242,21 @@ def count_imports(text: str, counts: Counter[str]) -> None:
                 counts[name.strip()] += 1
 
 
-def build_index(
-    root: Path, files: list[str], imports: Counter[str], configured_roots: tuple[str, ...] = ()
-) -> ModuleIndex:
-    """``imports``: the repository's absolute imports counted by ``count_imports``, for the vote."""
-    file_set = frozenset(files)
+@dataclass(frozen=True)
+class Layout:
+    """What the repository's files and folders say before any import is counted: the part of
+    the index that walks and reads the file system (marker files, manifests, pytest and Docker
+    settings), so that it can run beside the import scan, in a worker process."""
+
+    files: frozenset[str]
+    dirs: frozenset[str]
+    top_names: frozenset[str]
+    dependencies: frozenset[str]
+    candidates: tuple[str, ...] | None  # candidate import roots; None: not looked for
+
+
+def read_layout(root: Path, files: list[str], find_roots: bool = True) -> Layout:
+    """``find_roots=False`` when the import roots are configured: no candidates are needed."""
     dirs: set[str] = set()
     tops: set[str] = set()
     for file in files:
@@ -254,18 +265,25 @@ def build_index(
         for i in range(1, len(parts)):
             dirs.add("/".join(parts[:i]))
             tops.add(parts[i - 1])
-    dir_set = frozenset(dirs)
-    dependencies = _declared_dependencies(root, dir_set)
-    index = ModuleIndex(file_set, dir_set, (), (), dependencies, frozenset(tops))
+    file_set, dir_set = frozenset(files), frozenset(dirs)
+    candidates = tuple(_candidate_roots(root, dir_set, file_set)) if find_roots else None
+    return Layout(file_set, dir_set, frozenset(tops), _declared_dependencies(root, dir_set), candidates)
+
+
+def build_index(layout: Layout, imports: Counter[str], configured_roots: tuple[str, ...] = ()) -> ModuleIndex:
+    """``imports``: the repository's absolute imports counted by ``count_imports``, for the vote."""
+    index = ModuleIndex(layout.files, layout.dirs, (), (), layout.dependencies, layout.top_names)
     if configured_roots:
         roots = tuple("" if r in (".", "") else r.strip("/") for r in configured_roots)
-        return ModuleIndex(file_set, dir_set, roots, (), dependencies, frozenset(tops))
+        return dataclasses.replace(index, roots=roots)
+    if layout.candidates is None:
+        raise ValueError("read_layout(find_roots=False) cannot vote for an import root")
     first_party = {name: n for name, n in imports.items() if index.is_first_party(name)}
     votes = []
-    for candidate in _candidate_roots(root, dir_set, file_set):
+    for candidate in layout.candidates:
         score = sum(n for name, n in first_party.items() if index.resolves_under(name, candidate))
         votes.append((candidate, score))
     votes.sort(key=lambda v: (-v[1], v[0].count("/") if v[0] else -1, v[0]))
     # Without a single resolving first-party import there is no evidence of the root: no rewrites.
     roots = (votes[0][0],) if votes and votes[0][1] > 0 else ()
-    return ModuleIndex(file_set, dir_set, roots, tuple(votes), dependencies, frozenset(tops))
+    return dataclasses.replace(index, roots=roots, votes=tuple(votes))

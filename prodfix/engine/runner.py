@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from contextlib import contextmanager
+from multiprocessing.pool import Pool
 from pathlib import Path
-from typing import TypeVar
 
 from prodfix.codemods.base import Codemod, Finding, ProjectContext
 from prodfix.engine import manifest
@@ -25,10 +26,8 @@ from prodfix.engine.profile import Phases
 _WORKER_STATE: tuple[list[Codemod], ProjectContext, bool, float | None] | None = None
 # Below this many files a pool costs more than it saves.
 MIN_FILES_FOR_POOL = 8
-# map_in_pool's threshold: its items are cheap (one scan of a file), a pool costs ~50 ms to start
+# scan_pool's threshold: its items are cheap (one scan of a file), a pool costs ~50 ms to start
 MIN_ITEMS_FOR_MAP = 200
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 def _init_worker(codemods: list[Codemod], project: ProjectContext, profile: bool, budget: float | None) -> None:
@@ -54,15 +53,24 @@ def _process(
     return result
 
 
-def map_in_pool(func: Callable[[T], R], items: list[T], jobs: int, chunksize: int = 32) -> Iterator[R]:
-    """``func`` over ``items`` in order, in ``jobs`` worker processes when that pays off.
-    ``func`` must be a module-level function; items and results must pickle."""
-    if jobs <= 1 or len(items) < MIN_ITEMS_FOR_MAP:
-        yield from map(func, items)
+def _context():
+    return multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+
+
+@contextmanager
+def scan_pool(count: int, jobs: int) -> Iterator[Pool | None]:
+    """A pool of ``jobs`` plain workers for ``count`` cheap items (one scan of a file each), or
+    None when one process does them sooner. Functions sent to it must be module-level; their
+    arguments and results must pickle."""
+    if jobs <= 1 or count < MIN_ITEMS_FOR_MAP:
+        yield None
         return
-    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    with context.Pool(jobs) as pool:
-        yield from pool.imap(func, items, chunksize=max(1, min(chunksize, len(items) // (jobs * 4))))
+    with _context().Pool(jobs) as pool:
+        yield pool
+
+
+def scan_chunksize(count: int, jobs: int) -> int:
+    return max(1, min(32, count // (jobs * 4)))
 
 
 def default_jobs() -> int:
@@ -84,11 +92,9 @@ def run_files(
         for path, rel in files:
             yield _process(path, rel, codemods, project, profile, budget)
         return
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    context = multiprocessing.get_context(method)
     items = [(str(path), rel) for path, rel in files]
     chunksize = max(1, min(16, len(items) // (jobs * 8)))
-    with context.Pool(jobs, initializer=_init_worker, initargs=(codemods, project, profile, budget)) as pool:
+    with _context().Pool(jobs, initializer=_init_worker, initargs=(codemods, project, profile, budget)) as pool:
         yield from pool.imap(_work, items, chunksize=chunksize)
 
 
