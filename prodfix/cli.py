@@ -14,6 +14,7 @@ Exit codes (every command):
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import os
 import sys
@@ -209,7 +210,10 @@ class Tally:
 @click.group(help=__doc__, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="prodfix")
 def main() -> None:
-    pass
+    # The cyclic garbage collector found nothing to free in a whole cold run over Django (libcst's
+    # trees are freed by reference counting), yet its passes over them took ~10% of the CPU.
+    # Collect far less often, as mypy does; worker processes take the same thresholds.
+    gc.set_threshold(200_000, 30, 30)
 
 
 @main.command("list")

@@ -10,6 +10,7 @@ With a result cache, the main process first reads and hashes every file (about 1
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from collections.abc import Iterator
@@ -30,9 +31,12 @@ MIN_FILES_FOR_POOL = 8
 MIN_ITEMS_FOR_MAP = 200
 
 
-def _init_worker(codemods: list[Codemod], project: ProjectContext, profile: bool, budget: float | None) -> None:
+def _init_worker(
+    codemods: list[Codemod], project: ProjectContext, profile: bool, budget: float | None, thresholds: tuple[int, ...]
+) -> None:
     global _WORKER_STATE
     _WORKER_STATE = (codemods, project, profile, budget)
+    gc.set_threshold(*thresholds)  # the parent's (a forked worker has them already, a spawned one not)
 
 
 def _work(item: tuple[str, str]) -> FileResult:
@@ -94,7 +98,7 @@ def run_files(
         return
     items = [(str(path), rel) for path, rel in files]
     chunksize = max(1, min(16, len(items) // (jobs * 8)))
-    with _context().Pool(jobs, initializer=_init_worker, initargs=(codemods, project, profile, budget)) as pool:
+    with _context().Pool(jobs, initializer=_init_worker, initargs=(codemods, project, profile, budget, gc.get_threshold())) as pool:
         yield from pool.imap(_work, items, chunksize=chunksize)
 
 
