@@ -10,9 +10,9 @@ is copied to a temporary folder, and in every round, interleaved, the script run
   runner parsing and re-rendering every file, doing nothing else);
 - ``cold``: ``prodfix diff --select all --jobs N`` with ``.prodfix_cache`` removed first;
 - ``cold-j1``: the same with ``--jobs 1`` (how well the work spreads over the cores);
-- ``ceiling-1``/``ceiling-N``: bench/ceiling.py, a CPU-bound Python workload in one process and
-  in N: how well this machine spreads any work over its cores at that moment (the ceiling for
-  cold-j1 / cold; on a shared virtual machine it is often well below N);
+- ``reference-1``/``reference-N``: bench/reference.py, a CPU-bound Python workload in one
+  process and in N: how well this machine spreads work over its cores at that moment, to read
+  cold-j1 / cold against (on a shared virtual machine it is often well below N);
 - ``warm``: ``prodfix diff --select all --jobs N`` again, the cache kept, the tree unchanged;
 - ``ruff``: ``ruff check --no-cache --select T201,S113,SIM115,TID252`` (the nearest rules).
 
@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DJANGO = "django==5.2.8"
-CEILING = Path(__file__).with_name("ceiling.py")
+REFERENCE = Path(__file__).with_name("reference.py")
 RUFF_RULES = "T201,S113,SIM115,TID252"
 TARGETS = {
     "cold / noop": 0.10,
@@ -121,16 +121,16 @@ def run_tree(
                  f"--jobs={jobs}", "--hide-progress", "."],
         "cold": [*prodfix, "--jobs", str(jobs), "."],
         "cold-j1": [*prodfix, "--jobs", "1", "."],
-        # the machine's own ceiling for the cold-j1 / cold speed-up, measured at the same moments
-        "ceiling-1": [sys.executable, str(CEILING), "1", str(jobs)],
-        "ceiling-N": [sys.executable, str(CEILING), str(jobs), str(jobs)],
+        # what this machine gives any CPU-bound work at the same moments, to read cold-j1 / cold against
+        "reference-1": [sys.executable, str(REFERENCE), "1", str(jobs)],
+        "reference-N": [sys.executable, str(REFERENCE), str(jobs), str(jobs)],
         "warm": [*prodfix, "--jobs", str(jobs), "."],
         "ruff": [_bin("ruff"), "check", "--no-cache", "--select", RUFF_RULES, "--quiet", "--exit-zero", "."],
     }
     if not noop:
         del commands["noop"]
     if not j1:
-        for name in ("cold-j1", "ceiling-1", "ceiling-N"):
+        for name in ("cold-j1", "reference-1", "reference-N"):
             del commands[name]
     samples: dict[str, list[Sample]] = {name: [] for name in commands}
     for round_number in range(1, repeat + 1):
@@ -180,7 +180,7 @@ def report(title: str, samples: dict[str, list[Sample]], files: int) -> dict[str
         # paired per round (the two runs are seconds apart), then the median: the machine's
         # speed drifts by a third within minutes, which a ratio of medians would mix in
         ratios["cold-j1 / cold"] = _paired(samples["cold-j1"], samples["cold"])
-        ratios["machine ceiling"] = _paired(samples["ceiling-1"], samples["ceiling-N"])
+        ratios["reference-1 / reference-N"] = _paired(samples["reference-1"], samples["reference-N"])
     if "noop" in table:
         ratios["cold / noop"] = table["cold"]["wall"] / table["noop"]["wall"]
     for name, value in ratios.items():
@@ -188,8 +188,8 @@ def report(title: str, samples: dict[str, list[Sample]], files: int) -> dict[str
         if name == "cold-j1 / cold":
             verdict = "meets >= 1.6" if value >= 1.6 else "misses >= 1.6"
             verdict += f" (rounds {_rounds(samples['cold-j1'], samples['cold'])})"
-        elif name == "machine ceiling":
-            verdict = f"(bench/ceiling.py, 1 vs N processes; rounds {_rounds(samples['ceiling-1'], samples['ceiling-N'])})"
+        elif name == "reference-1 / reference-N":
+            verdict = f"(the same for bench/reference.py; rounds {_rounds(samples['reference-1'], samples['reference-N'])})"
         elif target is not None:
             verdict = f"meets <= {target:g}" if value <= target else f"misses <= {target:g}"
         else:

@@ -1,12 +1,12 @@
 """How much faster this machine runs CPU-bound Python in N processes than in one, right now.
 
-    python bench/ceiling.py PROCESSES UNITS
+    python bench/reference.py PROCESSES UNITS
 
 Runs UNITS equal units of work (parsing and walking a large stdlib module with ``ast``: the
 kind of allocation-heavy interpreter work prodfix does) in one process, or spread over
 PROCESSES worker processes. The benchmark times both beside prodfix's ``--jobs 1`` and
-``--jobs N`` runs: on a virtual machine whose cores share a host (or slow down together), no
-program can spread its work better than this ceiling.
+``--jobs N`` runs: on a virtual machine whose cores share a host (or slow down together) the
+speed-up any program gets from N processes drifts with the host's load, and this shows how far.
 """
 
 from __future__ import annotations
