@@ -26,7 +26,6 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from prodfix import __version__
 from prodfix.codemods import registry
@@ -133,6 +132,8 @@ def _with_progress(plan: Plan, stream: Iterator[FileResult], quiet: bool) -> Ite
     if not _use_progress(len(plan.files), quiet):
         yield from stream
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # only on a terminal
+
     with Progress(
         TextColumn("prodfix"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=_stderr(), transient=True,

@@ -13,9 +13,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import tomlkit
-from tomlkit.exceptions import TOMLKitError
-
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
@@ -83,6 +80,9 @@ def _edit_requirements(text: str, requirement: str) -> str:
 
 
 def _edit_pyproject(text: str, requirement: str) -> str | None:
+    import tomlkit  # only when a manifest is edited (start-up is serial time in every run)
+    from tomlkit.exceptions import TOMLKitError
+
     try:
         doc = tomlkit.parse(text)
     except TOMLKitError:
@@ -124,6 +124,9 @@ def _edit_setup_cfg(text: str, requirement: str) -> str | None:
 
 
 def _edit_pipfile(text: str, requirement: str) -> str | None:
+    import tomlkit  # only when a manifest is edited (start-up is serial time in every run)
+    from tomlkit.exceptions import TOMLKitError
+
     try:
         doc = tomlkit.parse(text)
     except TOMLKitError:
