@@ -16,7 +16,11 @@ only for a module it decorates; the others resolve names from the ast:
 codemods/common/ast_scopes.py), project facts ~8% (in worker processes), positions ~8% (only
 for files with findings, rendered up to the last node reported). Metadata is computed once
 per tree and shared; a module is rendered only when a codemod changed it, and then re-parsed
-with ``ast`` once to prove it is valid Python (that tree is what the next codemod gets).
+with ``ast`` once to prove it is valid Python (that tree is what the next codemod gets). The
+cyclic garbage collector runs rarely (cli.main): it took ~10% and freed nothing.
+Around this, only ~0.3 s of a cold run is serial, and it bounds what ``--jobs`` gains:
+start-up imports (~0.2 s, libcst and the rewrites left to the workers), discovery (~0.1 s),
+the import-root vote; the project facts and the layout walk run in worker processes too.
 Unchanged files are answered by the result cache (engine/cache.py) before any of this.
 """
 

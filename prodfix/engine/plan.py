@@ -6,6 +6,7 @@ bad path, a broken configuration or an unknown codemod, before anything is read 
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,11 +110,12 @@ def _project_facts(
     # part left is the vote (~20 ms).
     cached = {}
     items = []
+    base = str(root)
     for rel in everything:
         entry = store.entry(rel) if store is not None else None
         if entry is not None and _valid_facts(entry[1]):
             cached[rel] = entry
-        items.append((str(root / rel), store is not None, entry[0] if rel in cached else None))
+        items.append((os.path.join(base, rel), store is not None, entry[0] if rel in cached else None))
     imports: Counter[str] = Counter()
     per_file = {}
     with scan_pool(len(items), jobs) as pool:
