@@ -36,6 +36,9 @@ class ModuleIndex:
     votes: tuple[tuple[str, int], ...]  # (candidate root, imports resolving under it), best first
     dependencies: frozenset[str]  # canonical names of declared third-party dependencies
     top_names: frozenset[str]  # every module or package name found anywhere in the repository
+    # import names the declared dependencies provide under another spelling (jwt for PyJWT,
+    # mptt for django-mptt), lower-cased, minus names the repository has at an import root
+    provided: frozenset[str] = frozenset()
 
     @staticmethod
     def _join(root: str, dotted: str) -> str:
@@ -45,7 +48,7 @@ class ModuleIndex:
     def fingerprint(self) -> str:
         """What results depend on (files, roots, declared dependencies), for the result cache."""
         h = hashlib.blake2b(digest_size=16)
-        for part in (sorted(self.files), self.roots, sorted(self.dependencies)):
+        for part in (sorted(self.files), self.roots, sorted(self.dependencies), sorted(self.provided)):
             h.update("\0".join(part).encode("utf-8", "surrogateescape") + b"\1")
         return h.hexdigest()
 
@@ -74,6 +77,7 @@ class ModuleIndex:
             top in self.top_names
             and top not in sys.stdlib_module_names
             and canonical(top) not in self.dependencies
+            and top.lower() not in self.provided
         )
 
     def root_of(self, path: str) -> str | None:
@@ -103,6 +107,40 @@ class ModuleIndex:
                 if name.endswith("." + dotted) or dotted.endswith("." + name):
                     found.add(name)
         return sorted(found)
+
+
+# Distributions imported under a name their own does not give (nor the rules in import_names).
+_IMPORT_NAMES = {
+    "attrs": ("attr",), "beautifulsoup4": ("bs4",), "django-cors-headers": ("corsheaders",),
+    "django-filter": ("django_filters",), "djangorestframework": ("rest_framework",),
+    "dnspython": ("dns",), "faiss-cpu": ("faiss",), "faiss-gpu": ("faiss",),
+    "google-api-python-client": ("googleapiclient",), "graphql-core": ("graphql",),
+    "msgpack-python": ("msgpack",), "mysqlclient": ("mysqldb",), "opencv-contrib-python": ("cv2",),
+    "opencv-python": ("cv2",), "opencv-python-headless": ("cv2",), "pillow": ("pil",),
+    "protobuf": ("google",), "psycopg-binary": ("psycopg",), "psycopg2-binary": ("psycopg2",),
+    "pycryptodome": ("crypto",), "pycryptodomex": ("cryptodome",), "pygithub": ("github",),
+    "pyopenssl": ("openssl",), "pyserial": ("serial",), "python-gitlab": ("gitlab",),
+    "python-socketio": ("socketio",), "python-telegram-bot": ("telegram",), "pyzmq": ("zmq",),
+    "ruamel-yaml": ("ruamel",), "scikit-learn": ("sklearn",), "social-auth-app-django": ("social_django",),
+    "social-auth-core": ("social_core",), "sorl-thumbnail": ("sorl",), "strawberry-graphql": ("strawberry",),
+    "strawberry-graphql-django": ("strawberry_django",),
+}
+
+
+def import_names(distribution: str) -> set[str]:
+    """The (lower-cased) names a declared distribution is likely imported as: its own name with
+    underscores, without a ``python-``/``py``/``django-`` prefix (python-dateutil, PyYAML,
+    django-mptt), a namespace (google-cloud-storage), and the well-known others."""
+    name = canonical(distribution)
+    names = {name.replace("-", "_"), *_IMPORT_NAMES.get(name, ())}
+    for prefix in ("python-", "py", "django-"):
+        rest = name[len(prefix) :]
+        if name.startswith(prefix) and len(rest) >= 3 and "-" not in rest:
+            names.add(rest)
+    for namespace in ("google", "azure"):
+        if name.startswith(namespace + "-"):
+            names.add(namespace)
+    return names
 
 
 def _declared_dependencies(root: Path, dirs: frozenset[str]) -> frozenset[str]:
@@ -270,14 +308,28 @@ def read_layout(root: Path, files: list[str], find_roots: bool = True) -> Layout
     return Layout(file_set, dir_set, frozenset(tops), _declared_dependencies(root, dir_set), candidates)
 
 
+def _names_under(layout: Layout, roots: tuple[str, ...]) -> frozenset[str]:
+    """Lower-cased names of the modules and packages directly under any of ``roots``."""
+    names = set()
+    for path in (*layout.files, *layout.dirs):
+        parent, _, name = path.rpartition("/")
+        if parent in roots:
+            names.add(name.removesuffix(".py").lower())
+    return frozenset(names)
+
+
 def build_index(layout: Layout, imports: Counter[str], configured_roots: tuple[str, ...] = ()) -> ModuleIndex:
     """``imports``: the repository's absolute imports counted by ``count_imports``, for the vote."""
-    index = ModuleIndex(layout.files, layout.dirs, (), (), layout.dependencies, layout.top_names)
-    if configured_roots:
-        roots = tuple("" if r in (".", "") else r.strip("/") for r in configured_roots)
-        return dataclasses.replace(index, roots=roots)
-    if layout.candidates is None:
+    configured = tuple("" if r in (".", "") else r.strip("/") for r in configured_roots)
+    if not configured and layout.candidates is None:
         raise ValueError("read_layout(find_roots=False) cannot vote for an import root")
+    # A name a dependency provides (jwt: PyJWT) is third-party unless the repository has it at
+    # a possible import root: app/utils/jwt.py does not make `import jwt` first-party.
+    at_a_root = _names_under(layout, configured or layout.candidates or ())
+    provided = frozenset(n for d in layout.dependencies for n in import_names(d)) - at_a_root
+    index = ModuleIndex(layout.files, layout.dirs, (), (), layout.dependencies, layout.top_names, provided)
+    if configured:
+        return dataclasses.replace(index, roots=configured)
     first_party = {name: n for name, n in imports.items() if index.is_first_party(name)}
     votes = []
     for candidate in layout.candidates:
