@@ -145,6 +145,11 @@ class _Planner(cst.CSTVisitor):
             if new is None or new == old:
                 continue
             changed = True
+            if alias.asname is None and "." not in old:
+                # `import cache` binds `cache`; `import app.core.cache` would bind `app`
+                names[i] = alias.with_changes(name=dotted_node(new), asname=cst.AsName(name=cst.Name(old)))
+                self.reporter.report(node, f"import {old} -> import {new} as {old}")
+                continue
             names[i] = alias.with_changes(name=dotted_node(new))
             if alias.asname is None:
                 # `import a.b` binds `a`: uses spelled `a.b.x` must follow the new path.
