@@ -23,6 +23,7 @@ from prodfix.codemods.common.logger import (
 from prodfix.codemods.common.names import is_builtin, qualified_names
 from prodfix.codemods.print_message import build_message, string_value
 from prodfix.codemods.print_to_logging import (  # the declaration: options, prefilters, constants
+    ARGUMENT_PARSERS,
     CLI_DECORATORS,
     Level,
     PrintToLogging,
@@ -410,11 +411,34 @@ class _Rewriter(cst.CSTTransformer):
         return updated.with_changes(body=body)
 
 
+class _ArgumentParser(cst.CSTVisitor):
+    """Finds an argument parser built outside ``if __name__ == "__main__":``: such a module is
+    a command-line program (a console script needs no guard) and its prints are its output."""
+
+    def __init__(self, scopes) -> None:
+        super().__init__()
+        self.scopes = scopes
+        self.found: cst.Call | None = None
+
+    def visit_If(self, node: cst.If) -> bool:
+        return not _is_main_guard(node.test)
+
+    def visit_Call(self, node: cst.Call) -> bool:
+        if self.found is None and qualified_names(self.scopes.get(node.func), node.func) & ARGUMENT_PARSERS:
+            self.found = node
+        return self.found is None
+
+
 def transform(codemod: PrintToLogging, wrapper: MetadataWrapper, file: FileContext, reporter: Reporter) -> cst.Module:
     module = wrapper.module
     scopes = wrapper.resolve(ScopeProvider)
     global_scope = scopes[module]
     assert isinstance(global_scope, GlobalScope)
+    program = _ArgumentParser(scopes)
+    module.visit(program)
+    if program.found is not None:
+        reporter.report(program.found, "prints kept: this module parses command-line arguments; they are its output", "note")
+        return module
     existing = find_module_logger(module, global_scope)
     if existing is not None:
         logger = existing
