@@ -88,8 +88,12 @@ def add_logger(module: cst.Module, name: str) -> cst.Module:
     statement = cst.parse_statement(
         f"{name} = logging.getLogger(__name__)", config=module.config_for_parsing
     ).with_changes(leading_lines=[cst.EmptyLine()] if end > 0 else [])
-    if end < len(body) and not body[end].leading_lines:
-        body[end] = body[end].with_changes(leading_lines=[cst.EmptyLine()])
+    if end < len(body):
+        # PEP 8: two blank lines before a top-level def or class, one before anything else
+        blank = 2 if isinstance(body[end], (cst.FunctionDef, cst.ClassDef)) else 1
+        lines = body[end].leading_lines
+        if len(lines) < blank and all(line.comment is None for line in lines):
+            body[end] = body[end].with_changes(leading_lines=[cst.EmptyLine()] * blank)
     body.insert(end, statement)
     return module.with_changes(body=body)
 
