@@ -267,7 +267,7 @@ class _Rewriter(cst.CSTTransformer):
                 raise _Keep("traceback.print_exc() outside an except block")
             self._common_checks(call)
             level: Level = self.options.except_level
-            return self._log_call(level, [cst.Arg(cst.SimpleString('"Unhandled exception"'))]), level
+            return self._log_call(level, [cst.Arg(cst.SimpleString('"Unhandled exception"'))], call), level
 
         scope = self._scope(call.func)
         if not is_builtin(scope, "print"):
@@ -307,12 +307,14 @@ class _Rewriter(cst.CSTTransformer):
             else:
                 raise _Keep(f"unknown keyword {keyword}=")
         if not values or (len(values) == 1 and string_value(values[0]) == ""):
+            if _comments(call):
+                raise _Keep("a comment inside the call would be lost")
             return None
         builtins_ok = all(is_builtin(scope, n) for n in ("format", "repr", "ascii"))
         message = build_message(values, sep, self.logger.style, builtins_ok)
         level = self._level(message.text, stderr)
         args = [cst.Arg(message.format)] + [cst.Arg(a) for a in message.args]
-        return self._log_call(level, args), level
+        return self._log_call(level, args, call), level
 
     def _level(self, text: str, stderr: bool) -> Level:
         found: Level | None = None
@@ -327,12 +329,15 @@ class _Rewriter(cst.CSTTransformer):
             return found
         return "warning" if stderr else "info"
 
-    def _log_call(self, level: Level, args: list[cst.Arg]) -> cst.Call:
-        self.used_logger = True
+    def _log_call(self, level: Level, args: list[cst.Arg], replaces: cst.Call) -> cst.Call:
         fixed = [a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in args]
-        return cst.Call(
-            func=cst.Attribute(value=cst.Name(self.logger.name), attr=cst.Name(level)), args=fixed
+        call = _laid_out_like(
+            replaces, cst.Call(func=cst.Attribute(value=cst.Name(self.logger.name), attr=cst.Name(level)), args=fixed)
         )
+        if _comments(call) < _comments(replaces):
+            raise _Keep("a comment inside the call would be lost")
+        self.used_logger = True
+        return call
 
     # --- removing empty prints without losing comments -----------------------------------
 
@@ -409,6 +414,35 @@ class _Rewriter(cst.CSTTransformer):
         if len(body) == 1 and isinstance(body[0], cst.SimpleStatementLine) and not original.body:
             body = []
         return updated.with_changes(body=body)
+
+
+def _laid_out_like(original: cst.Call, call: cst.Call) -> cst.Call:
+    """``call`` laid out like the ``original`` it replaces when that broke the line after its
+    parenthesis (a long message keeps its own line; a comment there stays with it)."""
+    if not isinstance(original.whitespace_before_args, cst.ParenthesizedWhitespace) or not original.args or not call.args:
+        return call
+    last = original.args[-1]
+    args = list(call.args)
+    if isinstance(last.comma, cst.Comma):
+        args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=last.comma.whitespace_after))
+    else:
+        args[-1] = args[-1].with_changes(whitespace_after_arg=last.whitespace_after_arg)
+    return call.with_changes(whitespace_before_args=original.whitespace_before_args, args=args)
+
+
+class _CommentCount(cst.CSTVisitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def visit_Comment(self, node: cst.Comment) -> None:
+        self.count += 1
+
+
+def _comments(node: cst.CSTNode) -> int:
+    counter = _CommentCount()
+    node.visit(counter)
+    return counter.count
 
 
 class _ArgumentParser(cst.CSTVisitor):
