@@ -10,6 +10,7 @@ existing first-party absolute imports resolve wins.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import re
@@ -17,7 +18,6 @@ import sys
 import tomllib
 from collections import Counter
 from configparser import ConfigParser, Error as ConfigParserError
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
