@@ -21,7 +21,8 @@ What changes::
 
 What it leaves alone (reported as notes under ``--explain``): a program's real output (under
 ``if __name__ == "__main__":``, CLI commands, ``__main__.py``/``manage.py``/``setup.py``, files
-with a shebang, modules that build an ``argparse``/``optparse`` parser outside the guard, tests,
+with a shebang, modules that build an ``argparse``/``optparse`` parser or read ``sys.argv``
+outside the guard, tests,
 ``scripts/``, ``bin/``, ``examples/``, ``docs/``), prints to other files,
 prints with a custom ``end``, ``print(*args)``, modules where ``print`` is not the builtin, and
 ``print`` used as a value.
@@ -51,7 +52,7 @@ DEFAULT_KEEP_PATHS = (
 )
 
 CLI_DECORATORS = frozenset({"command", "group", "callback"})
-# a module that builds one outside its `__main__` guard is a command-line program
+# a module that builds one (or reads sys.argv) outside its `__main__` guard is a command-line program
 ARGUMENT_PARSERS = frozenset({"argparse.ArgumentParser", "optparse.OptionParser"})
 
 

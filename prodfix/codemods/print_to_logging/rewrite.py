@@ -91,6 +91,9 @@ class _Rewriter(cst.CSTTransformer):
         self._top_index: dict[int, int] = {}
         self._current_top = 0
         self._context: list[str] = []  # "def", "class", "except"
+        # per enclosing except handler: a logger.exception() made from a print logs its
+        # traceback already; the handler's later prints become logger.error()
+        self._traceback_logged: list[bool] = []
         self._main_bodies: set[int] = set()
         self._main_depth = 0
         self._cli_functions: set[str] = set()
@@ -167,18 +170,22 @@ class _Rewriter(cst.CSTTransformer):
 
     def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
         self._context.append("except")
+        self._traceback_logged.append(False)
 
     def leave_ExceptHandler(self, original: cst.ExceptHandler, updated: cst.ExceptHandler) -> cst.ExceptHandler:
         self._context.pop()
+        self._traceback_logged.pop()
         return updated
 
     def visit_ExceptStarHandler(self, node: cst.ExceptStarHandler) -> None:
         self._context.append("except")
+        self._traceback_logged.append(False)
 
     def leave_ExceptStarHandler(
         self, original: cst.ExceptStarHandler, updated: cst.ExceptStarHandler
     ) -> cst.ExceptStarHandler:
         self._context.pop()
+        self._traceback_logged.pop()
         return updated
 
     def _in_except(self) -> bool:
@@ -314,7 +321,10 @@ class _Rewriter(cst.CSTTransformer):
         message = build_message(values, sep, self.logger.style, builtins_ok)
         level = self._level(message.text, stderr)
         args = [cst.Arg(message.format)] + [cst.Arg(a) for a in message.args]
-        return self._log_call(level, args, call), level
+        new_call = self._log_call(level, args, call)
+        if level == "exception":
+            self._traceback_logged[-1] = True
+        return new_call, level
 
     def _level(self, text: str, stderr: bool) -> Level:
         found: Level | None = None
@@ -324,7 +334,7 @@ class _Rewriter(cst.CSTTransformer):
             if match and (earliest is None or match.start() < earliest):
                 found, earliest = level, match.start()  # type: ignore[assignment]
         if self._in_except() and found not in ("debug", "warning"):
-            return self.options.except_level
+            return "error" if self._traceback_logged[-1] else self.options.except_level
         if found is not None:
             return found
         return "warning" if stderr else "info"
@@ -445,22 +455,35 @@ def _comments(node: cst.CSTNode) -> int:
     return counter.count
 
 
-class _ArgumentParser(cst.CSTVisitor):
-    """Finds an argument parser built outside ``if __name__ == "__main__":``: such a module is
-    a command-line program (a console script needs no guard) and its prints are its output."""
+class _CommandLine(cst.CSTVisitor):
+    """Finds an argument parser built, or ``sys.argv`` read, outside ``if __name__ ==
+    "__main__":``: such a module is a command-line program (a console script or a script run
+    by path needs no guard) and its prints are its output."""
 
     def __init__(self, scopes) -> None:
         super().__init__()
         self.scopes = scopes
-        self.found: cst.Call | None = None
+        self.found: cst.CSTNode | None = None
 
-    def visit_If(self, node: cst.If) -> bool:
-        return not _is_main_guard(node.test)
-
-    def visit_Call(self, node: cst.Call) -> bool:
-        if self.found is None and qualified_names(self.scopes.get(node.func), node.func) & ARGUMENT_PARSERS:
+    def _check(self, node: cst.CSTNode, names: frozenset[str]) -> bool:
+        if self.found is None and qualified_names(self.scopes.get(node), node) & names:
             self.found = node
         return self.found is None
+
+    def visit_If(self, node: cst.If) -> bool:
+        return self.found is None and not _is_main_guard(node.test)
+
+    def visit_Call(self, node: cst.Call) -> bool:
+        return self._check(node.func, ARGUMENT_PARSERS)
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        return self._check(node, _ARGV) if node.attr.value == "argv" else self.found is None
+
+    def visit_Name(self, node: cst.Name) -> bool:
+        return self._check(node, _ARGV) if node.value == "argv" else self.found is None
+
+
+_ARGV = frozenset({"sys.argv"})
 
 
 def transform(codemod: PrintToLogging, wrapper: MetadataWrapper, file: FileContext, reporter: Reporter) -> cst.Module:
@@ -468,10 +491,10 @@ def transform(codemod: PrintToLogging, wrapper: MetadataWrapper, file: FileConte
     scopes = wrapper.resolve(ScopeProvider)
     global_scope = scopes[module]
     assert isinstance(global_scope, GlobalScope)
-    program = _ArgumentParser(scopes)
+    program = _CommandLine(scopes)
     module.visit(program)
     if program.found is not None:
-        reporter.report(program.found, "prints kept: this module parses command-line arguments; they are its output", "note")
+        reporter.report(program.found, "prints kept: this module reads its command line; they are its output", "note")
         return module
     existing = find_module_logger(module, global_scope)
     if existing is not None:
