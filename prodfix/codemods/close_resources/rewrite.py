@@ -196,6 +196,37 @@ def _count_names(nodes: list[cst.CSTNode]) -> Counter:
     return counts
 
 
+# Methods whose result is plain data, not an object that still needs its source open.
+DATA_METHODS = frozenset(
+    {"read", "readline", "readlines", "read1", "json", "fetchall", "fetchone", "fetchmany", "getvalue",
+     "recv", "namelist", "getnames", "getmembers", "result", "decode"}
+)
+
+
+def _taken_from(name: str, statements: list[cst.CSTNode]) -> list[str]:
+    """Names bound, in these statements at their own level, to what a method of ``name`` (or of
+    a name taken from it) returns, data reads aside: ``cur = con.cursor()``, ``rows =
+    cur.execute(q)``, ``resp = session.get(url)``."""
+    sources, found = {name}, []
+    for stmt in statements:
+        small = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 else None
+        if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)):
+            continue
+        value = small.value
+        if (
+            isinstance(value, cst.Call)
+            and isinstance(value.func, cst.Attribute)
+            and isinstance(value.func.value, cst.Name)
+            and value.func.value.value in sources
+            and value.func.attr.value not in DATA_METHODS
+        ):
+            target = small.targets[0].target.value
+            if target not in sources:
+                sources.add(target)
+                found.append(target)
+    return found
+
+
 def _uses(name: str, statements: list[cst.CSTNode]) -> _Uses:
     visitor = _Uses(name)
     for stmt in statements:
@@ -449,10 +480,17 @@ class _Rewriter(cst.CSTTransformer):
         if later.used:
             raise _Skip(f"{where}: {name} is used after it is closed; left alone")
         self._check_not_used_elsewhere(name, statements[i:], where)
-        # Closed later: everything up to the close goes inside. Never closed: up to the last use.
-        last = len(region) - 1 if close_at is not None else max(
-            (k for k, s in enumerate(region) if _uses(name, [s]).used), default=-1
-        )
+        # Closed later: everything up to the close goes inside. Never closed: up to the last use
+        # of it or of an object taken from it (`cur = con.cursor()`: the cursor needs `con` open).
+        if close_at is None:
+            tracked = [name, *_taken_from(name, region)]
+            for other in tracked[1:]:
+                escape = _uses(other, region).escape
+                if escape:
+                    raise _Skip(f"{where}: {other}, taken from {name}, {escape}; left alone")
+            last = max((k for k, s in enumerate(region) if any(_uses(t, [s]).used for t in tracked)), default=-1)
+        else:
+            last = len(region) - 1
         inside = region[: last + 1]
         # Resources opened inside the new block are handled now, so that a second run finds nothing.
         inside = self._rewrite_block(originals[i + 1 : i + 2 + last], inside) or inside
