@@ -90,7 +90,7 @@ class _Rewriter(cst.CSTTransformer):
         self.converted_print_exc = False
         self._top_index: dict[int, int] = {}
         self._current_top = 0
-        self._context: list[str] = []  # "def", "class", "except"
+        self._context: list[str] = []  # "def", "cli", "class", "handler" (a logging handler class), "except"
         # per enclosing except handler: a logger.exception() made from a print logs its
         # traceback already; the handler's later prints become logger.error()
         self._traceback_logged: list[bool] = []
@@ -162,7 +162,10 @@ class _Rewriter(cst.CSTTransformer):
         return updated
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self._context.append("class")
+        handler = any(
+            q.startswith("logging.") and q.endswith("Handler") for base in node.bases for q in self._qualified(base.value)
+        )
+        self._context.append("handler" if handler else "class")
 
     def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassDef:
         self._context.pop()
@@ -192,7 +195,7 @@ class _Rewriter(cst.CSTTransformer):
         for kind in reversed(self._context):
             if kind == "except":
                 return True
-            if kind in ("def", "cli", "class"):
+            if kind in ("def", "cli", "class", "handler"):
                 return False
         return False
 
@@ -255,6 +258,9 @@ class _Rewriter(cst.CSTTransformer):
             raise _Keep("program output under `if __name__ == '__main__':`")
         if self._cli_depth:
             raise _Keep("program output in a command-line entry point")
+        if "handler" in self._context:
+            # a handler's print is how it reports its own failure: logging there can recurse
+            raise _Keep("inside a logging handler")
         scope = self._scope(call.func)
         logger_assignments = scope[self.logger.name]
         if self.logger.index is None:
