@@ -71,6 +71,12 @@ EAGER_CONSUMERS = frozenset(
 
 DATA_ATTRIBUTES = frozenset({"name", "closed", "mode", "encoding", "status_code", "headers", "url"})
 
+# Methods whose result is plain data, not an object that still needs its source open.
+DATA_METHODS = frozenset(
+    {"read", "readline", "readlines", "read1", "json", "fetchall", "fetchone", "fetchmany", "getvalue",
+     "recv", "namelist", "getnames", "getmembers", "result", "decode"}
+)
+
 FRESH_NAMES = ("f", "fh", "handle", "stream")
 
 _ANY_OPENER = re.compile(

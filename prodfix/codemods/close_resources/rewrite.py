@@ -14,6 +14,7 @@ from prodfix.codemods.base import FileContext, Reporter
 from prodfix.codemods.close_resources import (  # the declaration: options, prefilters, constants
     CLOSABLES,
     DATA_ATTRIBUTES,
+    DATA_METHODS,
     EAGER_CONSUMERS,
     FRESH_NAMES,
     OPENER_NAMES,
@@ -196,11 +197,12 @@ def _count_names(nodes: list[cst.CSTNode]) -> Counter:
     return counts
 
 
-# Methods whose result is plain data, not an object that still needs its source open.
-DATA_METHODS = frozenset(
-    {"read", "readline", "readlines", "read1", "json", "fetchall", "fetchone", "fetchmany", "getvalue",
-     "recv", "namelist", "getnames", "getmembers", "result", "decode"}
-)
+def _name_assignment(stmt: cst.CSTNode) -> cst.Assign | None:
+    """``stmt`` when it is a line of its own binding one plain name: ``x = <value>``."""
+    small = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 else None
+    if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+        return small
+    return None
 
 
 def _taken_from(name: str, statements: list[cst.CSTNode]) -> list[str]:
@@ -209,8 +211,8 @@ def _taken_from(name: str, statements: list[cst.CSTNode]) -> list[str]:
     cur.execute(q)``, ``resp = session.get(url)``."""
     sources, found = {name}, []
     for stmt in statements:
-        small = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 else None
-        if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)):
+        small = _name_assignment(stmt)
+        if small is None:
             continue
         value = small.value
         if (
@@ -442,10 +444,8 @@ class _Rewriter(cst.CSTTransformer):
         inline = self._inline(original)
         if inline is not None:
             return inline, 1, None
-        if not (isinstance(original, cst.SimpleStatementLine) and len(original.body) == 1):
-            return None
-        assign = original.body[0]
-        if not (isinstance(assign, cst.Assign) and len(assign.targets) == 1 and isinstance(assign.targets[0].target, cst.Name)):
+        assign = _name_assignment(original)
+        if assign is None:
             return None
         closable = self._closable(assign.value)
         if closable is None:
@@ -488,7 +488,7 @@ class _Rewriter(cst.CSTTransformer):
                 escape = _uses(other, region).escape
                 if escape:
                     raise _Skip(f"{where}: {other}, taken from {name}, {escape}; left alone")
-            last = max((k for k, s in enumerate(region) if any(_uses(t, [s]).used for t in tracked)), default=-1)
+            last = max((k for k, s in enumerate(region) if any(_count_names([s])[t] for t in tracked)), default=-1)
         else:
             last = len(region) - 1
         inside = region[: last + 1]
