@@ -50,6 +50,7 @@ from prodfix.vcs.branch import (
     BranchResult,
     Identity,
     build_branch,
+    check_branch_name,
     github_outputs,
     result_dict,
 )
@@ -357,7 +358,7 @@ def fix(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, 
             tally.errors += 1
             _stderr().print(f"[red]error:[/] {result.path}: changed on disk during the run; left as it is")
             continue
-        write_atomic(target, result.new_bytes)
+        write_atomic(target, result.new_bytes, plan.root)
     tally.phases.mark("write")
     tally.finish("changed", quiet)
     raise click.exceptions.Exit(tally.exit_code())
@@ -567,6 +568,7 @@ def _pull_request(
     plan = _plan(paths, select, ignore, exclude, config_file, jobs=jobs)
     if not plan.in_git:
         raise _fail(f"{plan.root}: prodfix pr needs a git repository")
+    check_branch_name(plan.root, branch)
     skip = fork_event(os.environ)
     if skip:
         return PrOutcome("skipped", skip, branch), 0

@@ -114,6 +114,12 @@ def test_refuses_the_checked_out_branch_and_bad_names(sample_backend: Path) -> N
     assert out.returncode == 2 and b"checked out here" in out.stderr
     bad = prodfix(sample_backend, "fix", "--branch", "bad..name")
     assert bad.returncode == 2 and b"not a valid branch name" in bad.stderr
+    run_git(sample_backend, "checkout", "-q", "--detach")
+    for name in ("@", "@{-1}", "main@{1}"):  # git would expand these into other names
+        expanded = prodfix(sample_backend, "fix", "--branch", name)
+        assert expanded.returncode == 2 and b"not a valid branch name" in expanded.stderr, name
+    assert run_git(sample_backend, "for-each-ref", "--format=%(refname)", "refs/heads/") == "refs/heads/main\n"
+    run_git(sample_backend, "checkout", "-q", "main")
     run_git(sample_backend, "worktree", "add", "-q", "-b", "review", str(sample_backend.parent / "other-tree"))
     elsewhere = prodfix(sample_backend, "fix", "--branch", "review")
     assert elsewhere.returncode == 2 and b"checked out in another worktree" in elsewhere.stderr

@@ -73,3 +73,22 @@ def test_fork_events_are_recognised(tmp_path: Path) -> None:
     assert fork_event({"GITHUB_EVENT_NAME": "push", "GITHUB_EVENT_PATH": str(event)}) is None
     assert fork_event({"CI_MERGE_REQUEST_SOURCE_PROJECT_ID": "7", "CI_MERGE_REQUEST_PROJECT_ID": "42"})
     assert fork_event({"CI_MERGE_REQUEST_SOURCE_PROJECT_ID": "42", "CI_MERGE_REQUEST_PROJECT_ID": "42"}) is None
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [None, "not json {", "[]", json.dumps({"pull_request": None}),
+     json.dumps({"pull_request": {"head": {"repo": None}, "base": {"repo": {"full_name": "octo/service"}}}}),
+     json.dumps({"pull_request": {"head": {"repo": {"full_name": ""}}, "base": {"repo": {"full_name": "octo/service"}}}}),
+     json.dumps({"pull_request": {"head": "x", "base": {"repo": {"full_name": "octo/service"}}}})],
+    ids=["missing", "invalid", "a list", "no pull", "deleted fork", "empty name", "odd shape"],
+)
+def test_fork_checks_fail_closed_on_an_event_they_cannot_read(tmp_path: Path, payload) -> None:
+    event = tmp_path / "event.json"
+    if payload is not None:
+        event.write_text(payload)
+    why = fork_event({"GITHUB_EVENT_NAME": "pull_request_target", "GITHUB_EVENT_PATH": str(event)})
+    assert why is not None and "may be for a fork" in why and str(event) in why
+    assert "GITHUB_EVENT_PATH is not set" in fork_event({"GITHUB_EVENT_NAME": "pull_request"})
+    assert "source project is not known" in fork_event({"CI_PIPELINE_SOURCE": "merge_request_event"})
+    assert "source project is not known" in fork_event({"CI_MERGE_REQUEST_PROJECT_ID": "42"})

@@ -1,7 +1,8 @@
 """Atomic in-place writes: a temporary file in the same folder, then a rename.
 
 A reader (or a crash) sees either the old file or the new one, never half of it; the file's
-permission bits are kept.
+permission bits are kept. Only a regular file inside the project root is written: a symbolic
+link, or a path that leaves the root through one, raises ``OutsideRoot`` before anything is made.
 """
 
 from __future__ import annotations
@@ -11,8 +12,11 @@ import stat
 import tempfile
 from pathlib import Path
 
+from prodfix.engine.containment import check_writable
 
-def write_atomic(path: Path, data: bytes) -> None:
+
+def write_atomic(path: Path, data: bytes, root: Path) -> None:
+    check_writable(root, path)
     mode = stat.S_IMODE(os.stat(path).st_mode)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".prodfix-tmp")
     try:

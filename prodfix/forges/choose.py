@@ -62,19 +62,43 @@ def choose(kind: str | None, remote_url: str, api_url: str | None, repo: str | N
 
 
 def fork_event(environ: Mapping[str, str]) -> str | None:
-    """Why this CI run must not push (a pull request from a fork gets a read-only token), or None."""
-    if environ.get("GITHUB_EVENT_NAME", "").startswith("pull_request") and environ.get("GITHUB_EVENT_PATH"):
-        try:
-            with open(environ["GITHUB_EVENT_PATH"], encoding="utf-8") as handle:
-                pull = json.load(handle).get("pull_request") or {}
-            head = ((pull.get("head") or {}).get("repo") or {}).get("full_name")
-            base = ((pull.get("base") or {}).get("repo") or {}).get("full_name")
-        except (OSError, ValueError, AttributeError):
-            return None
-        if head and base and head != base:
+    """Why this CI run must not push or run anything for the forge, or None.
+
+    A pull request from a fork gets a read-only token (and its code must not run with a
+    writable one). The check fails closed: a pull-request event whose payload cannot be read,
+    or does not name both repositories, is treated as one from a fork."""
+    if environ.get("GITHUB_EVENT_NAME", "").startswith("pull_request"):
+        head, base, problem = _github_event_repos(environ.get("GITHUB_EVENT_PATH", ""))
+        if problem:
+            return f"this run is for a pull request and {problem}; not pushing from a run that may be for a fork"
+        if head != base:
             return f"this run is for a pull request from the fork {head}; its token cannot push to {base}"
     source = environ.get("CI_MERGE_REQUEST_SOURCE_PROJECT_ID")
     target = environ.get("CI_MERGE_REQUEST_PROJECT_ID")
-    if source and target and source != target:
-        return "this pipeline is for a merge request from a fork; its token cannot push to the project"
+    if source or target or environ.get("CI_PIPELINE_SOURCE") == "merge_request_event" or environ.get("CI_MERGE_REQUEST_IID"):
+        if not source or not target:
+            return "this pipeline is for a merge request whose source project is not known; not pushing from a run that may be for a fork"
+        if source != target:
+            return "this pipeline is for a merge request from a fork; its token cannot push to the project"
     return None
+
+
+def _github_event_repos(path: str) -> tuple[str, str, str]:
+    """(head repository, base repository, why they cannot be told) from a GitHub event file."""
+    if not path:
+        return "", "", "GITHUB_EVENT_PATH is not set"
+    try:
+        with open(path, encoding="utf-8") as handle:
+            event = json.load(handle)
+    except (OSError, ValueError) as exc:
+        return "", "", f"its event file {path} cannot be read ({getattr(exc, 'strerror', None) or exc})"
+    pull = event.get("pull_request") if isinstance(event, dict) else None
+    names = []
+    for side in ("head", "base"):
+        part = pull.get(side) if isinstance(pull, dict) else None
+        repo = part.get("repo") if isinstance(part, dict) else None
+        name = repo.get("full_name") if isinstance(repo, dict) else None
+        names.append(name if isinstance(name, str) and name else "")
+    if not all(names):
+        return "", "", f"its event file {path} does not name the head and base repositories (a deleted fork has none)"
+    return names[0], names[1], ""

@@ -156,8 +156,7 @@ def build_branch(
         base = repo.head.commit.hexsha
     except ValueError:
         raise BranchError(f"{root}: HEAD has no commit yet; the branch is built on top of one") from None
-    if repo.git.execute(["git", "check-ref-format", "--branch", branch], with_exceptions=False) != branch:
-        raise BranchError(f"{branch!r} is not a valid branch name")
+    check_branch_name(root, branch)
     if not repo.head.is_detached and repo.active_branch.name == branch:
         raise BranchError(f"{branch} is the branch checked out here; prodfix only writes to another branch")
     ref = f"refs/heads/{branch}"
@@ -200,6 +199,17 @@ def build_branch(
     return BranchResult(branch, base, "updated" if existing else "created", commits, tip, verification)
 
 
+def check_branch_name(root: Path, branch: str) -> None:
+    """A name git takes for a new branch as it is. ``git check-ref-format --branch`` expands
+    ``@``, ``@{-1}`` and friends into other names, so the check is also that nothing was."""
+    try:
+        expanded = _git(root, "check-ref-format", "--branch", branch).strip() if not branch.startswith("-") else ""
+    except GitError:
+        expanded = ""
+    if expanded != branch or branch == "@" or "@{" in branch:
+        raise BranchError(f"{branch!r} is not a valid branch name (git check-ref-format --branch)")
+
+
 def foreign_authors(repo: git.Repo, base: str, tip: str, bot: Identity) -> list[str]:
     """Authors or committers other than the bot on the commits ``tip`` adds to ``base``."""
     others = set()
@@ -228,7 +238,10 @@ def _commit_chain(
         if not changed:
             continue
         for rel, data in sorted(changed.items()):
-            write_atomic(tree / rel, data)
+            try:
+                write_atomic(tree / rel, data, tree)
+            except OSError as exc:  # OutsideRoot: a link the run should not have offered to change
+                raise BranchError(f"{rel}: cannot write it in the temporary checkout: {exc.strerror or exc}") from None
         files = sorted(changed)
         _git(tree, "add", "--", *files)
         message = _message(codemod, files, signoff)
