@@ -111,3 +111,85 @@ def test_only_the_latest_option_sets_are_kept(sample_backend: Path) -> None:
         (sample_backend / ".prodfix.yml").write_text(f"codemods:\n  print-to-logging:\n    logger_name: log_{name}\n")
         prodfix(sample_backend, "check")
     assert len(list((sample_backend / CACHE).rglob("results-*.json"))) == 4
+
+
+def test_an_entry_forged_with_a_recomputed_digest_is_not_written(sample_backend: Path) -> None:
+    """Whoever can edit the cache can recompute its digests: new code must parse and be for
+    the exact bytes on disk, checked again when the entry is read."""
+    import base64
+
+    from prodfix.engine.cache import content_digest
+
+    reference = prodfix(sample_backend, "diff", "--no-cache").stdout
+    prodfix(sample_backend, "diff")
+    (results,) = sorted((sample_backend / CACHE).rglob("results-*.json"))
+    data = json.loads(results.read_text())
+    forged = 0
+    for digest, payload in data["entries"].values():
+        if payload["new"] is not None:
+            broken = b"def (:\n    rm -rf /\n"
+            payload["new"], payload["new_digest"] = base64.b64encode(broken).decode(), content_digest(broken)
+            forged += 1
+    assert forged
+    results.write_text(json.dumps(data))
+    before = {p: p.read_bytes() for p in sample_backend.rglob("*.py")}
+    assert prodfix(sample_backend, "diff").stdout == reference
+    fixed = prodfix(sample_backend, "fix")
+    assert fixed.returncode == 0, fixed.stderr
+    for path in before:
+        assert b"rm -rf" not in path.read_bytes()
+        compile(path.read_bytes(), str(path), "exec")
+
+
+def test_absurd_nesting_or_a_linked_entry_file_is_a_miss(sample_backend: Path, tmp_path: Path) -> None:
+    reference = prodfix(sample_backend, "diff", "--no-cache").stdout
+    prodfix(sample_backend, "diff")
+    (results,) = sorted((sample_backend / CACHE).rglob("results-*.json"))
+    results.write_text("[" * 100_000)
+    nested = prodfix(sample_backend, "diff")
+    assert nested.returncode == 0 and nested.stdout == reference
+    assert b"Traceback" not in nested.stderr and b"RecursionError" not in nested.stderr
+    outside = tmp_path / "elsewhere.json"
+    outside.write_text('{"entries": {}}')
+    results.unlink()
+    results.symlink_to(outside)
+    linked = prodfix(sample_backend, "diff")
+    assert linked.returncode == 0 and linked.stdout == reference
+    assert outside.read_text() == '{"entries": {}}'
+
+
+def test_a_linked_or_foreign_cache_folder_is_refused(sample_backend: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "results-old.json").write_text("keep me")
+    (outside / "notes.txt").write_text("mine")
+    (sample_backend / CACHE).symlink_to(outside, target_is_directory=True)
+    reference = prodfix(sample_backend, "diff", "--no-cache").stdout
+    for command in ("check", "diff", "report"):
+        out = prodfix(sample_backend, command)
+        assert out.returncode in (0, 1), out.stderr
+        assert b"is a symbolic link; the cache is not used" in out.stderr
+    assert prodfix(sample_backend, "diff").stdout == reference
+    assert sorted(p.name for p in outside.iterdir()) == ["notes.txt", "results-old.json"]
+    assert (outside / "results-old.json").read_text() == "keep me"
+    (sample_backend / CACHE).unlink()
+    (sample_backend / CACHE).mkdir()  # a folder prodfix did not make (no CACHEDIR.TAG)
+    (sample_backend / CACHE / "results-1.json").write_text("theirs")
+    foreign = prodfix(sample_backend, "check")
+    assert b"was not made by prodfix" in foreign.stderr
+    assert sorted(p.name for p in (sample_backend / CACHE).iterdir()) == ["results-1.json"]
+
+
+def test_temporary_files_of_a_killed_run_are_removed(sample_backend: Path) -> None:
+    import os
+
+    prodfix(sample_backend, "diff")
+    folder = sample_backend / CACHE / "0.1.0"
+    stale, fresh, other = folder / ".tmp-abc123.json", folder / ".tmp-def456.json", folder / ".tmp-keep.txt"
+    for path in (stale, fresh, other):
+        path.write_text("{")
+    os.utime(stale, (0, 0))
+    os.utime(other, (0, 0))
+    (sample_backend / "app" / "orders.py").write_text((sample_backend / "app" / "orders.py").read_text() + "\n")
+    prodfix(sample_backend, "diff")  # a change: the cache is written again
+    assert not stale.exists() and fresh.exists() and other.exists()

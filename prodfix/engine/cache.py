@@ -11,8 +11,12 @@ What a cached result depends on, and therefore its key:
 Per-file project facts (a file's imports and the classes it defines that close something) are
 cached the same way in ``facts.json``, so a warm run does not rescan the repository either.
 
-Safety: entries are JSON, never pickle (a cache is data, not code); every entry is checked
-field by field when read and anything unexpected is a miss, never trusted. Files are written
+Safety: a cache is input like any other (CI caches are restored across branches, so anyone
+who can push a branch can shape one): entries are JSON, never pickle; every entry is checked
+field by field when read and anything unexpected is a miss, never trusted. New code taken from
+an entry must parse and the entry must be for the exact bytes the file holds now. The folder is
+used only when it is a real folder prodfix made (its own ``CACHEDIR.TAG``): a symbolic link, or
+a folder someone else made, is refused with a warning and the run goes on without a cache. Files are written
 whole to a temporary name and renamed, so concurrent runs each leave a complete file (the last
 one wins; the other's entries are recomputed next time). The folder has its own ``.gitignore``
 and ``CACHEDIR.TAG``, like ruff's; ``--no-cache`` neither reads nor writes it.
@@ -23,9 +27,12 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
+import ast
 import json
 import os
+import stat
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +41,7 @@ from prodfix.codemods.base import Finding
 
 CACHE_DIR = ".prodfix_cache"
 KEEP_NAMESPACES = 4  # result files kept: a few option sets (pre-commit, CI) in turn
+STALE_TEMP_SECONDS = 3600  # a temporary file this old is left by a killed run
 _GITIGNORE = "# Created by prodfix: its cache, never committed.\n*\n"
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# prodfix result cache (https://bford.info/cachedir/)\n"
 
@@ -71,18 +79,55 @@ def namespace(codemods: list[Any], project: Any) -> str:
     return h.hexdigest()
 
 
+def folder_refusal(root: Path) -> str | None:
+    """Why ``root``'s cache folder must not be used, or None (also when it does not exist yet)."""
+    top = root / CACHE_DIR
+    try:
+        mode = os.lstat(top).st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"{top}: {exc.strerror}; the cache is not used"
+    if stat.S_ISLNK(mode):
+        return f"{top} is a symbolic link; the cache is not used (remove the link)"
+    if not stat.S_ISDIR(mode):
+        return f"{top} is not a folder; the cache is not used"
+    tag = top / "CACHEDIR.TAG"
+    try:
+        ours = stat.S_ISREG(os.lstat(tag).st_mode) and tag.read_text(encoding="utf-8") == _TAG
+    except (OSError, ValueError):
+        ours = False
+    if not ours:
+        return f"{top} was not made by prodfix (no CACHEDIR.TAG of its own); the cache is not used (remove the folder)"
+    version = top / __version__
+    if os.path.lexists(version) and (version.is_symlink() or not version.is_dir()):
+        return f"{version} is not a folder prodfix made; the cache is not used (remove it)"
+    return None
+
+
+def _read_json(path: Path) -> Any:
+    """The JSON in ``path`` (a regular file, not a link), or None when it is missing or unreadable."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd, "rb") as handle:
+            return json.loads(handle.read())
+    except (OSError, ValueError, RecursionError, MemoryError):
+        return None  # missing, a link, corrupt or absurdly nested: a miss
+
+
 class JsonStore:
-    """One JSON file of ``{relative path: [content digest, payload]}``, loaded once, saved once."""
+    """One JSON file of ``{relative path: [content digest, payload]}``, loaded once, saved once.
+    ``refused``: why the project's cache folder is not used (then nothing is read or written)."""
 
     def __init__(self, root: Path, name: str) -> None:
         self.folder = root / CACHE_DIR / __version__
         self.path = self.folder / name
         self._entries: dict[str, list] = {}
         self._dirty = False
-        try:
-            loaded = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return  # missing or corrupt: start empty
+        self.refused = folder_refusal(root)
+        if self.refused is not None:
+            return
+        loaded = _read_json(self.path)
         if isinstance(loaded, dict) and isinstance(loaded.get("entries"), dict):
             self._entries = loaded["entries"]
 
@@ -112,14 +157,18 @@ class JsonStore:
 
     def save(self) -> str | None:
         """Write the file atomically; returns a warning instead of raising when it cannot."""
-        if not self._dirty:
+        if not self._dirty or self.refused is not None:
             return None
+        top = self.folder.parent
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            top = self.folder.parent
-            for name, text in ((".gitignore", _GITIGNORE), ("CACHEDIR.TAG", _TAG)):
-                if not (top / name).exists():
+            refusal = folder_refusal(top.parent)  # made meanwhile by someone else?
+            if refusal is not None:
+                return refusal
+            top.mkdir(parents=True, exist_ok=True)
+            for name, text in (("CACHEDIR.TAG", _TAG), (".gitignore", _GITIGNORE)):
+                if not os.path.lexists(top / name):
                     (top / name).write_text(text, encoding="utf-8")
+            self.folder.mkdir(exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".json")
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -130,23 +179,30 @@ class JsonStore:
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
                 raise
-            self._forget_old_namespaces()
+            self._forget_old_files()
         except OSError as exc:
-            return f"cannot write the cache in {self.folder.parent}: {exc.strerror or exc}"
+            return f"cannot write the cache in {top}: {exc.strerror or exc}"
         self._dirty = False
         return None
 
-    def _forget_old_namespaces(self) -> None:
+    def _forget_old_files(self) -> None:
         """Keep the few most recently written result files (other option sets, other project
-        facts); older ones would never be read again."""
-        if not self.path.name.startswith("results-"):
-            return
-        others = sorted(
-            (p for p in self.folder.glob("results-*.json") if p != self.path),
-            key=lambda p: p.stat().st_mtime_ns, reverse=True,
-        )
-        for stale in others[KEEP_NAMESPACES - 1 :]:
-            stale.unlink(missing_ok=True)
+        facts; older ones would never be read again), and remove the temporary files of runs
+        that were killed while writing. Only regular files of prodfix's own naming go."""
+        now = time.time()
+        results, stale = [], []
+        for entry in os.scandir(self.folder):
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            if entry.name.startswith("results-") and entry.name.endswith(".json") and entry.path != str(self.path):
+                results.append((entry.stat(follow_symlinks=False).st_mtime_ns, entry.path))
+            elif entry.name.startswith(".tmp-") and entry.name.endswith(".json"):
+                if now - entry.stat(follow_symlinks=False).st_mtime > STALE_TEMP_SECONDS:
+                    stale.append(entry.path)
+        if self.path.name.startswith("results-"):
+            stale += [path for _, path in sorted(results, reverse=True)[KEEP_NAMESPACES - 1 :]]
+        for path in stale:
+            Path(path).unlink(missing_ok=True)
 
 
 # --- FileResult <-> JSON ----------------------------------------------------------------------
@@ -168,8 +224,9 @@ def result_to_json(result: Any) -> dict:
 
 
 def result_from_json(payload: Any, rel: str, digest: str, data: bytes | None) -> Any:
-    """The FileResult a cache entry stands for, or None when the entry is not well formed.
-    ``data``: the file's bytes (whose hash is ``digest``), needed only when it changes."""
+    """The FileResult a cache entry stands for, or None when the entry is not well formed or
+    not for these bytes. ``data``: the file's bytes now, needed only when the entry changes
+    them; they must hash to ``digest``, the digest the entry is stored under."""
     from prodfix.engine.pipeline import FileError, FileResult
 
     try:
@@ -192,13 +249,23 @@ def result_from_json(payload: Any, rel: str, digest: str, data: bytes | None) ->
         result.changed_by = tuple(str(name) for name in payload["changed_by"])
         result.dependencies = tuple((str(a), str(b), str(c)) for a, b, c in payload["dependencies"])
         if payload["new"] is not None:
-            if data is None:
+            if data is None or content_digest(data) != digest or not result.changed_by:
                 return None
             new = base64.b64decode(payload["new"], validate=True)
-            if content_digest(new) != payload["new_digest"]:
+            if content_digest(new) != payload["new_digest"] or new == data or not _parses(new, rel):
                 return None
             result.old_bytes, result.new_bytes = data, new
         result.digest = digest
         return result
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def _parses(source: bytes, rel: str) -> bool:
+    """New code from the cache is written into a source file only when Python can parse it
+    (a digest proves nothing: whoever edits an entry can recompute it)."""
+    try:
+        compile(source, rel, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
