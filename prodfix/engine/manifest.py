@@ -5,6 +5,10 @@ production ``requirements*.txt``), ``pyproject.toml`` (``[project] dependencies`
 ``[tool.poetry.dependencies]``, edited with tomlkit so formatting and comments survive),
 ``setup.cfg`` (``install_requires``) and ``Pipfile`` (``[packages]``). A requirement already
 present (under any spelling of the name, or through ``-r`` includes) is left as it is.
+
+A manifest committed as a symbolic link is edited only when it leads to a file inside the root
+(the edit is then of that file); one that leads outside (``requirements.txt ->
+/proc/self/environ``, a linked ``requirements/`` folder) is reported and never read into a commit.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from prodfix.engine.containment import file_inside, inside
 
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
@@ -41,14 +47,14 @@ def _requirements_files(root: Path) -> list[Path]:
     first = root / "requirements.txt"
     if first.is_file():
         return [first]
-    candidates = sorted(root.glob("requirements*.txt")) + sorted((root / "requirements").glob("*.txt"))
+    candidates = [p for p in sorted(root.glob("requirements*.txt")) + sorted((root / "requirements").glob("*.txt")) if p.is_file()]
     production = [p for p in candidates if not re.search(r"dev|test|doc|lint|ci", p.name, re.IGNORECASE)]
     preferred = sorted(production, key=lambda p: (not re.search(r"base|prod|main|common", p.name), str(p)))
     return preferred[:1]
 
 
-def _names_in_requirements(path: Path, seen: set[Path]) -> set[str]:
-    if path in seen or not path.is_file():
+def _names_in_requirements(root: Path, path: Path, seen: set[Path]) -> set[str]:
+    if path in seen or not file_inside(root, path):
         return set()
     seen.add(path)
     names = set()
@@ -56,7 +62,7 @@ def _names_in_requirements(path: Path, seen: set[Path]) -> set[str]:
         line = line.split("#", 1)[0].strip()
         include = re.match(r"^-(?:r|c|-requirement)\s*(\S+)", line)
         if include:
-            names |= _names_in_requirements((path.parent / include.group(1)).resolve(), seen)
+            names |= _names_in_requirements(root, (path.parent / include.group(1)).resolve(), seen)
         elif line and not line.startswith("-"):
             names.add(requirement_name(line))
     return names
@@ -150,10 +156,15 @@ def _version(requirement: str) -> str:
 def declare(root: Path, requirements: list[str]) -> ManifestEdit:
     """Where and how ``requirements`` get declared; ``old == new`` when they already are."""
     wanted = ", ".join(requirements)
+    root = root.resolve()
     for path in _requirements_files(root):
         rel = path.relative_to(root).as_posix()
+        if not inside(root, path):
+            return _outside(rel, wanted)
+        path = path.resolve()  # a link inside the root: its target is the file to edit
+        rel = path.relative_to(root).as_posix()
         old = path.read_bytes()
-        present = _names_in_requirements(path.resolve(), set())
+        present = _names_in_requirements(root, path, set())
         text = old.decode("utf-8", errors="surrogateescape")
         for requirement in requirements:
             if requirement_name(requirement) not in present:
@@ -163,16 +174,27 @@ def declare(root: Path, requirements: list[str]) -> ManifestEdit:
         path = root / name
         if not path.is_file():
             continue
+        if not inside(root, path):
+            return _outside(name, wanted)
+        path = path.resolve()
         old = path.read_bytes()
         text: str | None = old.decode("utf-8", errors="surrogateescape")
         for requirement in requirements:
             text = editor(text, requirement) if text is not None else None
         if text is not None:
-            return _edit(name, old, text, wanted)
+            return _edit(path.relative_to(root).as_posix(), old, text, wanted)
     return ManifestEdit(
         "", b"", b"",
         f"add {wanted} to the project's dependencies (no requirements.txt, pyproject.toml "
         "dependencies, setup.cfg install_requires or Pipfile found)",
+    )
+
+
+def _outside(rel: str, wanted: str) -> ManifestEdit:
+    return ManifestEdit(
+        "", b"", b"",
+        f"add {wanted} to the project's dependencies yourself: {rel} is a symbolic link that leads "
+        "outside the repository, so prodfix neither reads nor writes it",
     )
 
 

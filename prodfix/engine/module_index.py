@@ -21,6 +21,7 @@ from configparser import ConfigParser, Error as ConfigParserError
 from dataclasses import dataclass
 from pathlib import Path
 
+from prodfix.engine.containment import file_inside
 from prodfix.engine.manifest import canonical
 
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", "pytest.ini", "tox.ini", "manage.py", "Dockerfile")
@@ -149,15 +150,17 @@ def _declared_dependencies(root: Path, dirs: frozenset[str]) -> frozenset[str]:
     names: set[str] = set()
     for folder in folders:
         for path in [*folder.glob("requirements*.txt"), *(folder / "requirements").glob("*.txt")]:
+            if not file_inside(root, path):  # a link out of the repository is not its manifest
+                continue
             text = path.read_text(encoding="utf-8", errors="replace")
             names |= {canonical(m.group(1)) for m in _REQUIREMENT.finditer(text) if not m.group(0).lstrip().startswith("-")}
-        names |= _pyproject_dependencies(folder / "pyproject.toml")
+        names |= _pyproject_dependencies(root, folder / "pyproject.toml")
     return frozenset(names)
 
 
-def _pyproject_dependencies(pyproject: Path) -> set[str]:
+def _pyproject_dependencies(root: Path, pyproject: Path) -> set[str]:
     names: set[str] = set()
-    if pyproject.is_file():
+    if file_inside(root, pyproject):
         try:
             data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError):
@@ -174,10 +177,10 @@ def _pyproject_dependencies(pyproject: Path) -> set[str]:
     return names
 
 
-def _pytest_pythonpath(folder: Path) -> list[Path]:
+def _pytest_pythonpath(root: Path, folder: Path) -> list[Path]:
     entries: list[str] = []
     pyproject = folder / "pyproject.toml"
-    if pyproject.is_file():
+    if file_inside(root, pyproject):
         try:
             options = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {}).get("pytest", {}).get("ini_options", {})
         except (tomllib.TOMLDecodeError, UnicodeDecodeError):
@@ -186,7 +189,7 @@ def _pytest_pythonpath(folder: Path) -> list[Path]:
         entries += value.split() if isinstance(value, str) else [str(v) for v in value]
     for name, section in (("pytest.ini", "pytest"), ("setup.cfg", "tool:pytest"), ("tox.ini", "pytest")):
         config = folder / name
-        if config.is_file():
+        if file_inside(root, config):
             parser = ConfigParser()
             try:
                 parser.read(config, encoding="utf-8")
@@ -204,6 +207,8 @@ _DOCKER_PATHS = re.compile(
 def _dockerfile_roots(dockerfile: Path, root: Path, dirs: frozenset[str]) -> set[str]:
     """Folders a Dockerfile puts on PYTHONPATH or works in, mapped back into the repository:
     ``/app/backend`` is ``backend`` (relative to the Dockerfile's folder) when that folder exists."""
+    if not file_inside(root, dockerfile):
+        return set()
     try:
         text = dockerfile.read_text(encoding="utf-8", errors="replace")
     except OSError:
@@ -250,7 +255,7 @@ def _candidate_roots(root: Path, dirs: frozenset[str], files: frozenset[str]) ->
         candidates.add("" if rel == "." else rel)
         if found.name == "Dockerfile":
             candidates |= _dockerfile_roots(found, root, dirs)
-        for entry in _pytest_pythonpath(found.parent):
+        for entry in _pytest_pythonpath(root, found.parent):
             try:
                 rel_entry = entry.resolve().relative_to(root).as_posix()
             except ValueError:

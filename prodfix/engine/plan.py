@@ -15,6 +15,7 @@ from prodfix.codemods import registry
 from prodfix.codemods.base import Codemod, ProjectContext
 from prodfix.config import Config, ConfigError, find_config, load_config
 from prodfix.engine.discovery import DiscoveryError, discover, git_toplevel
+from prodfix.engine.containment import inside
 from prodfix.engine.closable_classes import file_class_modes, qualify
 from prodfix.engine.cache import JsonStore, content_digest
 from prodfix.engine.module_index import build_index, count_imports, read_layout
@@ -183,6 +184,16 @@ def _valid_facts(facts: object) -> bool:
     )
 
 
+def _anchor(path: Path) -> Path:
+    """The folder the root and the configuration are looked for from: the path itself when it
+    is a folder, else the folder holding it; never where a link leads (``prodfix fix
+    app/evil.py``, a link to a file elsewhere, must not move the root to that file's folder)."""
+    given = Path(os.path.abspath(path))
+    if given.is_dir() and not given.is_symlink():
+        return given.resolve()
+    return given.parent.resolve()
+
+
 def make_plan(
     paths: list[Path],
     config_file: Path | None = None,
@@ -200,10 +211,14 @@ def make_plan(
     for path in paths:
         if not path.exists():
             raise PlanError(f"{path}: no such file or directory")
-    first = paths[0].resolve()
+    first = _anchor(paths[0])
     top = git_toplevel(first)
     try:
         config_path = config_file if config_file is not None else find_config(first, top)
+        if config_file is None and config_path is not None and not inside(top or config_path.parent, config_path):
+            raise ConfigError(
+                f"{config_path}: a symbolic link that leads outside the repository; not read (pass --config to use it)"
+            )
         config = load_config(config_path)
     except ConfigError as exc:
         raise PlanError(str(exc)) from None
@@ -213,9 +228,7 @@ def make_plan(
         root = config.path.parent.resolve()
     else:
         cwd = Path.cwd().resolve()
-        root = cwd if all(cwd == p.resolve() or cwd in p.resolve().parents for p in paths) else (
-            first if first.is_dir() else first.parent
-        )
+        root = cwd if all(cwd == _anchor(p) or cwd in _anchor(p).parents for p in paths) else first
     selection = select_codemods(config, _split(select), _split(ignore) or [])
     codemods = tuple(c(config.options_for(c)) for c in selection.enabled)
     excludes = [*config.exclude, *(exclude or [])]
@@ -233,7 +246,7 @@ def make_plan(
     modules, closable, extendable = _project_facts(
         root, top is not None, codemods, listed, store, digests, jobs
     )
-    warning = store.save() if store is not None else None
+    warning = (store.refused or store.save()) if store is not None else None
     phases.mark("project facts")
     return Plan(
         root=root,
