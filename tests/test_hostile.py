@@ -161,3 +161,16 @@ def test_a_configuration_file_linked_outside_is_not_read(tmp_path: Path, sample_
     assert out.returncode == 2
     assert b".prodfix.yml: a symbolic link that leads outside the repository" in out.stderr
     assert MARKER.encode() not in out.stdout + out.stderr
+
+
+def test_a_manifest_linked_inside_the_root_is_edited_at_its_target(tmp_path: Path) -> None:
+    from prodfix.engine.manifest import declare
+
+    (tmp_path / "requirements").mkdir()
+    (tmp_path / "requirements" / "base.txt").write_text("redis\n")
+    (tmp_path / "requirements.txt").symlink_to("requirements/base.txt")
+    edit = declare(tmp_path, ["tenacity>=8"])
+    assert (edit.path, edit.new) == ("requirements/base.txt", b"redis\ntenacity>=8\n")
+    (tmp_path / "requirements.txt").unlink()
+    (tmp_path / "requirements.txt").symlink_to(tmp_path.parent)  # a folder: not a manifest
+    assert declare(tmp_path, ["tenacity>=8"]).path == "requirements/base.txt"
