@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from prodfix.codemods import registry
 from prodfix.codemods.base import Codemod
+from prodfix.codemods.options import check_of
 
 if TYPE_CHECKING:
     import yaml
@@ -182,18 +183,24 @@ def _build(path: Path, data: Any, lines: dict[tuple, int], prefix: str) -> Confi
 
 
 def build_options(codemod: type[Codemod], raw: dict[str, Any], where: Any) -> Any:
+    """Options from configured values: each converted to its field's type, then checked
+    against the field's declared bounds (codemods/options.py)."""
     hints = typing.get_type_hints(codemod.Options)
-    known = {f.name.replace("_", "-"): f.name for f in dataclasses.fields(codemod.Options)}
-    known.update({f.name: f.name for f in dataclasses.fields(codemod.Options)})
+    fields = {f.name: f for f in dataclasses.fields(codemod.Options)}
+    known = {name.replace("_", "-"): name for name in fields}
+    known.update({name: name for name in fields})
     values = {}
     for key, value in raw.items():
         if key not in known:
             names = ", ".join(f.name for f in dataclasses.fields(codemod.Options)) or "none"
             raise ConfigError(f"{where((key,))}: unknown option for {codemod.name} (known: {names})")
         attr = known[key]
+        check = check_of(fields[attr])
         try:
             values[attr] = _coerce(value, hints[attr])
-        except TypeError as exc:
+            if check is not None:
+                check(values[attr])
+        except (TypeError, ValueError) as exc:
             raise ConfigError(f"{where((key,))}: {exc}") from None
     return codemod.Options(**values)
 
@@ -215,7 +222,10 @@ def _coerce(value: Any, tp: Any) -> Any:
         raise TypeError(f"expected an integer, got {value!r}")
     if tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+            try:
+                return float(value)
+            except OverflowError:  # an integer of hundreds of digits
+                raise TypeError("expected a number, got an integer too large for one") from None
         raise TypeError(f"expected a number, got {value!r}")
     if tp is str:
         if isinstance(value, str):

@@ -1,0 +1,149 @@
+"""Bad configuration fails clearly: exit code 2, the file and the key named, nothing written.
+
+Each case runs ``fix`` on a committed file that a valid configuration would change, so "the
+file is unchanged" means the run stopped before writing, not that there was nothing to do.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import typing
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import commit_all, prodfix_exe
+from prodfix.cli import main
+from prodfix.codemods import registry
+from prodfix.codemods.options import check_of
+
+SOURCE = '''import psycopg2
+import requests
+
+
+def init_db():
+    return psycopg2.connect("dbname=app")
+
+
+def fetch():
+    print("fetching")
+    return requests.get("http://example.com")
+'''
+
+
+@pytest.fixture
+def repo(git_repo: Path) -> Path:
+    (git_repo / "svc.py").write_text(SOURCE)
+    commit_all(git_repo)
+    return git_repo
+
+
+def invoke(cwd: Path, *args: str):
+    old = Path.cwd()
+    os.chdir(cwd)
+    try:
+        return CliRunner().invoke(main, list(args), catch_exceptions=False)
+    finally:
+        os.chdir(old)
+
+
+def refused(repo: Path, *args: str) -> str:
+    """Run ``fix``; assert it exits 2 and leaves svc.py alone; return what it printed."""
+    result = invoke(repo, "fix", *args)
+    assert result.exit_code == 2, result.output
+    assert (repo / "svc.py").read_text() == SOURCE
+    return result.output
+
+
+def installed(repo: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [prodfix_exe(), *args], cwd=repo, capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, "CI": "", "GITHUB_OUTPUT": ""},
+    )
+
+
+# --- option values -------------------------------------------------------------------------
+
+
+def test_values_at_the_bounds_are_accepted_and_reach_the_code(repo: Path) -> None:
+    (repo / ".prodfix.yml").write_text(
+        "codemods:\n"
+        "  add-timeouts: {seconds: 3600}\n"
+        "  add-retry: {attempts: 2, max_wait: 0.5, multiplier: 0.25}\n"
+    )
+    result = invoke(repo, "fix")
+    assert result.exit_code == 0, result.output
+    text = (repo / "svc.py").read_text()
+    assert 'requests.get("http://example.com", timeout=3600)' in text
+    assert "stop_after_attempt(2)" in text and "wait_exponential(multiplier=0.25, max=0.5)" in text
+
+
+BAD_OPTIONS = [
+    # (codemod, key, YAML value, what the message says about it)
+    ("add-timeouts", "seconds", "-5", "expected seconds > 0 and <= 3600, got -5"),
+    ("add-timeouts", "seconds", "0", "expected seconds > 0 and <= 3600, got 0"),
+    ("add-timeouts", "seconds", ".nan", "got nan"),
+    ("add-timeouts", "seconds", ".inf", "got inf"),
+    ("add-timeouts", "seconds", "1.0e+40", "got 1e+40"),
+    ("add-timeouts", "seconds", "1" + "0" * 400, "got an integer too large"),
+    ("add-timeouts", "redis-socket", "3601", "got 3601"),
+    ("add-timeouts", "db_connect", "2.5", "expected a whole number of seconds"),
+    ("add-timeouts", "db_command", "true", "expected a number, got True"),
+    ("add-retry", "attempts", "0", "expected an integer from 2 to 100, got 0"),
+    ("add-retry", "attempts", "101", "got 101"),
+    ("add-retry", "attempts", "2.5", "expected an integer, got 2.5"),
+    ("add-retry", "attempts", "true", "expected an integer, got True"),
+    ("add-retry", "max_wait", "-1", "got -1"),
+    ("add-retry", "multiplier", "0", "got 0"),
+    ("add-retry", "targets", "[init_db]", "got 'init_db'"),
+    ("add-retry", "targets", "['svc.py:init db']", "got 'svc.py:init db'"),
+    ("add-retry", "name_patterns", "['']", "expected non-empty strings, got ''"),
+    ("print-to-logging", "logger_name", "'my log'", "expected a Python name (an identifier, not a keyword), got 'my log'"),
+    ("print-to-logging", "logger_name", "class", "got 'class'"),
+    ("print-to-logging", "logger-name", "''", "got ''"),
+    ("print-to-logging", "logger_name", "3", "expected a string, got 3"),
+    ("print-to-logging", "keep_paths", "['!']", "expected gitignore-style patterns, got '!'"),
+    ("print-to-logging", "error_words", "[' ']", "got ' '"),
+    ("fix-imports", "roots", "['../elsewhere']", "got '../elsewhere'"),
+    ("fix-imports", "renames", "{app.db: 'app db'}", "expected dotted Python names (a.b.Name), got 'app db'"),
+]
+
+
+@pytest.mark.parametrize(("codemod", "key", "value", "expected"), BAD_OPTIONS)
+def test_bad_option_value_names_file_key_and_value(repo: Path, codemod: str, key: str, value: str, expected: str) -> None:
+    (repo / ".prodfix.yml").write_text(f"select: [all]\ncodemods:\n  {codemod}:\n    {key}: {value}\n")
+    output = refused(repo)
+    assert f".prodfix.yml:4: codemods.{codemod}.{key}: " in output
+    assert expected in output
+
+
+def test_bad_option_value_in_pyproject(repo: Path) -> None:
+    (repo / "pyproject.toml").write_text("[tool.prodfix.codemods.add-timeouts]\nseconds = nan\n")
+    output = refused(repo)
+    assert "pyproject.toml: tool.prodfix.codemods.add-timeouts.seconds: expected seconds > 0" in output
+    assert "got nan" in output
+
+
+def test_installed_fix_exits_2_on_a_negative_timeout(repo: Path) -> None:
+    """It used to crash the codemod on every file and exit 0."""
+    (repo / ".prodfix.yml").write_text("codemods:\n  add-timeouts:\n    seconds: -5\n")
+    out = installed(repo, "fix")
+    assert out.returncode == 2, out.stderr
+    assert ".prodfix.yml:3: codemods.add-timeouts.seconds: expected seconds > 0 and <= 3600, got -5" in out.stderr
+    assert "Traceback" not in out.stderr
+    assert (repo / "svc.py").read_text() == SOURCE
+    shown = installed(repo, "config")
+    assert shown.returncode == 2 and "codemods.add-timeouts.seconds" in shown.stderr
+
+
+def test_every_option_declares_bounds_or_is_a_closed_type() -> None:
+    """A new option gets a check from codemods/options.py unless its type admits only valid
+    values (a bool, a Literal)."""
+    for codemod in registry.CODEMODS:
+        hints = typing.get_type_hints(codemod.Options)
+        for f in dataclasses.fields(codemod.Options):
+            closed = hints[f.name] is bool or typing.get_origin(hints[f.name]) is typing.Literal
+            assert closed or check_of(f) is not None, f"{codemod.name}.{f.name} declares no bounds"
