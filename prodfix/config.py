@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from prodfix.codemods import registry
 from prodfix.codemods.base import Codemod
 from prodfix.codemods.options import check_of
+from prodfix.engine.discovery import valid_pattern
 
 if TYPE_CHECKING:
     import yaml
@@ -159,6 +160,11 @@ def _build(path: Path, data: Any, lines: dict[tuple, int], prefix: str) -> Confi
     select = names("select")
     ignore = names("ignore") or ()
     exclude = names("exclude") or ()
+    for pattern in exclude:
+        if not valid_pattern(pattern):
+            listed = data["exclude"] if isinstance(data["exclude"], list) else []
+            key = ("exclude", listed.index(pattern)) if pattern in listed else ("exclude",)
+            raise ConfigError(f"{where(key)}: not a gitignore-style pattern: {pattern!r}")
     for key, values in (("select", select or ()), ("ignore", ignore)):
         try:
             registry.resolve(list(values))

@@ -147,3 +147,26 @@ def test_every_option_declares_bounds_or_is_a_closed_type() -> None:
         for f in dataclasses.fields(codemod.Options):
             closed = hints[f.name] is bool or typing.get_origin(hints[f.name]) is typing.Literal
             assert closed or check_of(f) is not None, f"{codemod.name}.{f.name} declares no bounds"
+
+
+# --- exclude patterns ----------------------------------------------------------------------
+
+
+def test_bad_exclude_in_yaml_names_file_key_and_pattern(repo: Path) -> None:
+    (repo / ".prodfix.yml").write_text("select: [all]\nexclude:\n  - 'legacy/**'\n  - '!'\n")
+    output = refused(repo)
+    assert ".prodfix.yml:4: exclude.1: not a gitignore-style pattern: '!'" in output
+
+
+def test_bad_exclude_in_pyproject(repo: Path) -> None:
+    (repo / "pyproject.toml").write_text('[tool.prodfix]\nexclude = ["docs/", "\\\\"]\n')
+    output = refused(repo)
+    assert "pyproject.toml: tool.prodfix.exclude.1: not a gitignore-style pattern: '\\\\'" in output
+
+
+def test_bad_exclude_on_the_command_line(repo: Path) -> None:
+    out = installed(repo, "fix", "--exclude", "docs/", "--exclude", "!")
+    assert out.returncode == 2, out.stderr
+    assert "--exclude '!': not a gitignore-style pattern" in out.stderr
+    assert "Traceback" not in out.stderr
+    assert (repo / "svc.py").read_text() == SOURCE
