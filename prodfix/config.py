@@ -33,6 +33,10 @@ if TYPE_CHECKING:
 
 CONFIG_NAMES = (".prodfix.yml", ".prodfix.yaml")
 TOP_KEYS = ("select", "ignore", "exclude", "codemods")
+MAX_BYTES = 1 << 20  # a configuration file larger than 1 MiB is refused unread
+# Values a YAML document may hold once its aliases are expanded: a real configuration has tens.
+# An alias bomb (each line nine aliases of the line before) reaches 9**7 from seven lines.
+MAX_NODES = 10_000
 
 
 class ConfigError(Exception):
@@ -66,6 +70,7 @@ def find_config(start: Path, stop: Path | None) -> Path | None:
 
 
 def _has_tool_section(pyproject: Path) -> bool:
+    _check_size(pyproject)
     try:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
@@ -73,11 +78,21 @@ def _has_tool_section(pyproject: Path) -> bool:
     return "prodfix" in data.get("tool", {})
 
 
+def _check_size(path: Path) -> None:
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    if size > MAX_BYTES:
+        raise ConfigError(f"{path}: {size} bytes; a configuration file may be at most {MAX_BYTES} bytes (1 MiB)")
+
+
 def load_config(path: Path | None) -> Config:
     if path is None:
         return Config()
     if not path.is_file():
         raise ConfigError(f"{path}: configuration file not found")
+    _check_size(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -103,6 +118,10 @@ def _load_yaml(path: Path, text: str) -> tuple[Any, dict[tuple, int]]:
         raise ConfigError(f"{path}{where}: invalid YAML: {exc.problem or exc}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid YAML: nested too deeply") from None
+    if node is not None:
+        _check_expansion(path, node)
     lines: dict[tuple, int] = {}
 
     def convert(n: yaml.Node | None, key: tuple) -> Any:
@@ -112,15 +131,57 @@ def _load_yaml(path: Path, text: str) -> tuple[Any, dict[tuple, int]]:
         if isinstance(n, yaml.MappingNode):
             out = {}
             for k_node, v_node in n.value:
-                k = _scalar(k_node)
+                if not isinstance(k_node, yaml.ScalarNode):
+                    raise ConfigError(f"{path}:{k_node.start_mark.line + 1}: a key must be a plain name")
+                k = scalar(k_node)
                 lines[(*key, str(k))] = k_node.start_mark.line + 1
                 out[str(k)] = convert(v_node, (*key, str(k)))
             return out
         if isinstance(n, yaml.SequenceNode):
             return [convert(v, (*key, i)) for i, v in enumerate(n.value)]
-        return _scalar(n)
+        return scalar(n)
+
+    def scalar(n: yaml.Node) -> Any:
+        try:
+            return _scalar(n)
+        except (yaml.YAMLError, ValueError) as exc:  # an unknown tag, a date or integer out of range
+            problem = getattr(exc, "problem", None) or exc
+            raise ConfigError(f"{path}:{n.start_mark.line + 1}: invalid value: {problem}") from None
 
     return convert(node, ()), lines
+
+
+def _check_expansion(path: Path, root: yaml.Node) -> None:
+    """Refuse a document whose aliases would expand it past MAX_NODES values, or that contains
+    itself (``&a [*a]``), before anything walks it. Each node is sized once, so this is linear
+    in the document however many times its aliases repeat each other."""
+    import yaml
+
+    sizes: dict[int, int] = {}  # id(node) -> expanded size; -1 while its children are sized
+
+    def size(node: yaml.Node) -> int:
+        known = sizes.get(id(node))
+        if known == -1:
+            raise ConfigError(f"{path}:{node.start_mark.line + 1}: an alias refers to the value that contains it")
+        if known is not None:
+            return known
+        sizes[id(node)] = -1
+        if isinstance(node, yaml.MappingNode):
+            children = [child for pair in node.value for child in pair]
+        else:
+            children = node.value if isinstance(node, yaml.SequenceNode) else []
+        total = 1
+        for child in children:
+            total += size(child)
+            if total > MAX_NODES:
+                raise ConfigError(
+                    f"{path}:{node.start_mark.line + 1}: more than {MAX_NODES} values once aliases are "
+                    "expanded; refusing the configuration (aliases that repeat aliases?)"
+                )
+        sizes[id(node)] = total
+        return total
+
+    size(root)
 
 
 def _scalar(node: yaml.Node) -> Any:

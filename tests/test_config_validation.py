@@ -19,6 +19,7 @@ from conftest import commit_all, prodfix_exe
 from prodfix.cli import main
 from prodfix.codemods import registry
 from prodfix.codemods.options import check_of
+from prodfix.config import MAX_BYTES
 
 SOURCE = '''import psycopg2
 import requests
@@ -170,3 +171,65 @@ def test_bad_exclude_on_the_command_line(repo: Path) -> None:
     assert "--exclude '!': not a gitignore-style pattern" in out.stderr
     assert "Traceback" not in out.stderr
     assert (repo / "svc.py").read_text() == SOURCE
+
+
+# --- the YAML document itself --------------------------------------------------------------
+
+
+def _alias_bomb(levels: int) -> str:
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+def test_alias_bomb_is_refused_at_once(repo: Path) -> None:
+    """Ten lines expand to 9**10 values: without a bound this run would not end (seven lines
+    took 27 s and 1.2 GB). The timeout only keeps a regression from hanging the suite."""
+    (repo / ".prodfix.yml").write_text(_alias_bomb(10))
+    out = installed(repo, "fix", timeout=20)
+    assert out.returncode == 2, out.stderr
+    # a0..a3 hold 10, 91, 820 and 7381 values; a4 (line 5) passes 10000
+    assert ".prodfix.yml:5: more than 10000 values once aliases are expanded" in out.stderr
+    assert (repo / "svc.py").read_text() == SOURCE
+
+
+def test_a_few_aliases_are_fine(repo: Path) -> None:
+    (repo / ".prodfix.yml").write_text(
+        "codemods:\n  print-to-logging:\n    debug_words: &words [trace, verbose]\n    warning_words: *words\n"
+    )
+    result = invoke(repo, "config")
+    assert result.exit_code == 0, result.output
+    assert "debug_words = ('trace', 'verbose')" in result.output
+    assert "warning_words = ('trace', 'verbose')" in result.output
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("select: &a [*a]\n", ".prodfix.yml:1: an alias refers to the value that contains it"),
+        ("select: " + "[" * 100_000 + "]" * 100_000 + "\n", ".prodfix.yml: invalid YAML: nested too deeply"),
+        ("select: !custom x\n", ".prodfix.yml:1: invalid value: could not determine a constructor for the tag '!custom'"),
+        ("? [select]\n: [all]\n", ".prodfix.yml:1: a key must be a plain name"),
+    ],
+)
+def test_malformed_yaml_is_refused(repo: Path, text: str, expected: str) -> None:
+    (repo / ".prodfix.yml").write_text(text)
+    assert expected in refused(repo)
+
+
+@pytest.mark.parametrize("name", [".prodfix.yml", "pyproject.toml"])
+def test_oversized_configuration_is_refused(repo: Path, name: str) -> None:
+    head = "select: [all]\n" if name == ".prodfix.yml" else "[tool.prodfix]\nselect = ['all']\n"
+    (repo / name).write_text(head + "#" * (MAX_BYTES - len(head)) + "\n")
+    assert (repo / name).stat().st_size == MAX_BYTES + 1
+    output = refused(repo)
+    assert f"{name}: {MAX_BYTES + 1} bytes; a configuration file may be at most {MAX_BYTES} bytes" in output
+
+
+def test_configuration_of_exactly_the_limit_is_read(repo: Path) -> None:
+    head = "select: [print-to-logging]\n"
+    (repo / ".prodfix.yml").write_text(head + "#" * (MAX_BYTES - len(head) - 1) + "\n")
+    assert (repo / ".prodfix.yml").stat().st_size == MAX_BYTES
+    result = invoke(repo, "config")
+    assert result.exit_code == 0, result.output
+    assert "print-to-logging: on: select in" in result.output
