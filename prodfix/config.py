@@ -73,9 +73,10 @@ def _has_tool_section(pyproject: Path) -> bool:
     _check_size(pyproject)
     try:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):  # ValueError: TOMLDecodeError, huge ints
         return "[tool.prodfix" in pyproject.read_text(encoding="utf-8", errors="replace")
-    return "prodfix" in data.get("tool", {})
+    tool = data.get("tool")
+    return isinstance(tool, dict) and "prodfix" in tool  # `tool = 3` has no [tool.prodfix]
 
 
 def _check_size(path: Path) -> None:
@@ -99,9 +100,14 @@ def load_config(path: Path | None) -> Config:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
     if path.name == "pyproject.toml":
         try:
-            data = tomllib.loads(text).get("tool", {}).get("prodfix", {})
-        except tomllib.TOMLDecodeError as exc:
+            tool = tomllib.loads(text).get("tool", {})
+        except ValueError as exc:  # TOMLDecodeError, or an integer too long to convert
             raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+        except RecursionError:
+            raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
+        data = tool.get("prodfix", {}) if isinstance(tool, dict) else {}
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: tool.prodfix: expected a table ([tool.prodfix]), got {data!r}")
         return _build(path, data, lines={}, prefix="tool.prodfix.")
     data, lines = _load_yaml(path, text)
     return _build(path, data, lines=lines, prefix="")

@@ -233,3 +233,27 @@ def test_configuration_of_exactly_the_limit_is_read(repo: Path) -> None:
     result = invoke(repo, "config")
     assert result.exit_code == 0, result.output
     assert "print-to-logging: on: select in" in result.output
+
+
+# --- [tool] in pyproject.toml --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tool", ["3", '"x"', "[1]"])
+def test_tool_that_is_not_a_table_means_no_prodfix_config(repo: Path, tool: str) -> None:
+    (repo / "pyproject.toml").write_text(f"tool = {tool}\n")
+    commit_all(repo)
+    shown = installed(repo, "config")
+    assert shown.returncode == 0, shown.stderr
+    assert "config:  none found (defaults)" in shown.stdout
+    explicit = invoke(repo, "config", "--config", "pyproject.toml")
+    assert explicit.exit_code == 0, explicit.output
+    fixed = installed(repo, "fix")  # the project-facts readers of pyproject.toml cope as well
+    assert fixed.returncode == 0, fixed.stderr
+    assert "timeout=30" in (repo / "svc.py").read_text()
+
+
+@pytest.mark.parametrize("value", ["3", '"x"', "[1]"])
+def test_tool_prodfix_that_is_not_a_table_names_file_and_key(repo: Path, value: str) -> None:
+    (repo / "pyproject.toml").write_text(f"[tool]\nprodfix = {value}\n")
+    output = refused(repo)
+    assert "pyproject.toml: tool.prodfix: expected a table ([tool.prodfix])" in output
