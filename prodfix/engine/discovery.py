@@ -159,6 +159,16 @@ def _ignored_str(path: str, is_dir: bool, specs: list[tuple[str, pathspec.PathSp
     return False
 
 
+def valid_pattern(pattern: str) -> bool:
+    """Whether pathspec compiles ``pattern`` as a gitignore-style glob (it refuses ``!`` alone
+    and a trailing backslash); excludes are checked with this before any file is listed."""
+    try:
+        pathspec.GitIgnoreSpec.from_lines([pattern])
+    except ValueError:
+        return False
+    return True
+
+
 def discover(paths: list[Path], root: Path, exclude: list[str], in_git: bool) -> Discovered:
     """List the Python files under ``paths``; raise DiscoveryError for a path that does not exist."""
     excluded = pathspec.GitIgnoreSpec.from_lines(exclude) if exclude else None

@@ -41,6 +41,7 @@ import re
 from dataclasses import dataclass
 
 from prodfix.codemods.base import Codemod, Rationale
+from prodfix.codemods.options import count, duration, function_targets, words
 
 DEPENDENCY = "tenacity>=8"
 
@@ -158,14 +159,14 @@ class AddRetry(Codemod):
 
     @dataclass(frozen=True)
     class Options:
-        attempts: int = 5
-        max_wait: float = 30
-        multiplier: float = 1
-        name_patterns: tuple[str, ...] = (
+        attempts: int = count(5, least=2, most=100)  # 1 would be a @retry that never retries
+        max_wait: float = duration(30)
+        multiplier: float = duration(1)  # seconds: the waits are multiplier * 2**n, up to max_wait
+        name_patterns: tuple[str, ...] = words((
             "init_*", "*_init", "connect*", "wait_for_*", "setup_*", "startup*", "on_startup",
             "create_pool*",
-        )
-        targets: tuple[str, ...] = ()  # "path/to/module.py:function" or ":Class.method"
+        ))
+        targets: tuple[str, ...] = function_targets(())  # "path/to/module.py:function" or ":Class.method"
 
     def wants(self, source: str, path: str, project=None) -> bool:
         if self.skips(source, path):

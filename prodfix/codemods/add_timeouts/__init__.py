@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 from prodfix.codemods.base import Codemod, Rationale
 from prodfix.codemods.common.ast_facts import import_aliases
+from prodfix.codemods.options import duration
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "request")
 
@@ -160,11 +161,11 @@ class AddTimeouts(Codemod):
 
     @dataclass(frozen=True)
     class Options:
-        seconds: float = 30
-        redis_socket: float = 10
-        redis_connect: float = 5
-        db_connect: float = 10
-        db_command: float = 30
+        seconds: float = duration(30)
+        redis_socket: float = duration(10)
+        redis_connect: float = duration(5)
+        db_connect: float = duration(10, whole=True)  # libpq and MySQLdb take whole seconds
+        db_command: float = duration(30)
 
     def candidates(self, facts, source: str, path: str, project=None) -> bool:
         """A client module imported, and a trigger called on an imported name or a session:
