@@ -115,7 +115,10 @@ def _load_gitignore(folder: Path) -> pathspec.PathSpec | None:
     if not ignore.is_file():
         return None
     lines = ignore.read_text(encoding="utf-8", errors="replace").splitlines()
-    return pathspec.GitIgnoreSpec.from_lines(lines)
+    try:
+        return pathspec.GitIgnoreSpec.from_lines(lines)
+    except ValueError:  # git skips a line it cannot use (`!` alone); so does the walk
+        return pathspec.GitIgnoreSpec.from_lines([line for line in lines if valid_pattern(line)])
 
 
 def _walk_files(root: Path, folder: Path) -> list[str]:
