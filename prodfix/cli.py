@@ -8,7 +8,8 @@ Exit codes (every command):
   2  usage or configuration error, or `fix` refusing to rewrite uncommitted files
      (nothing was written); for `pr`: no token, or the remote or forge refused
      (re-running is safe)
-  3  some files could not be processed (decode or syntax error); the rest were
+  3  some files could not be processed (decode or syntax error, a codemod's
+     internal error), each reported with its path and line; the rest were
 """
 
 from __future__ import annotations
@@ -167,15 +168,22 @@ class Tally:
         self.kept += result.kept
         self.parsed += result.parsed
         self.changed += result.changed
-        if result.error is not None:
+        internal = result.internal_errors
+        if result.error is not None or internal:
             self.errors += 1
+        if result.error is not None:
             line = f":{result.error.line}" if result.error.line else ""
             _stderr().print(
                 f"[red]error:[/] {findings_output.escape(result.path)}{line}: "
                 f"{findings_output.escape(result.error.reason)} (file left unchanged)"
             )
+        for finding in internal:  # a codemod failed on the file: its change is dropped
+            _stderr().print(
+                f"[red]error:[/] {findings_output.escape(result.path)}:{finding.line}: "
+                f"{finding.code} {finding.codemod}: {findings_output.escape(finding.message)}"
+            )
         for finding in result.findings:
-            if finding.kind != "note":
+            if finding.kind not in ("note", "error"):
                 self.by_codemod[finding.codemod] += 1
 
     def summary(self, verb: str) -> str:
@@ -237,7 +245,10 @@ def check(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout
     collected: list[Finding] = []
     for result in _results(plan, jobs, quiet or fmt != "text", profile, not no_cache, file_timeout):
         tally.add(result)
-        collected.extend(findings_output.visible(result.findings, explain or fmt == "json"))
+        shown = findings_output.visible(result.findings, explain or fmt == "json")
+        # a codemod's internal error is on stderr already (Tally.add), like any per-file error;
+        # JSON and annotations carry it too (kind "error")
+        collected.extend(f for f in shown if fmt != "text" or f.kind != "error")
     tally.phases.start()
     if fmt == "json":
         click.echo(findings_output.render_json(collected), nl=False)
