@@ -38,7 +38,8 @@ from prodfix.engine.cache import JsonStore, namespace
 from prodfix.engine.plan import Plan, PlanError, make_plan
 from prodfix.engine.profile import OFF, Phases
 from prodfix.engine.runner import default_jobs, run_project
-from prodfix.engine.writing import write_atomic
+from prodfix.engine.safe_write import ChangedOnDisk, replace_checked
+from prodfix.engine.safe_write import output_file as replacing
 from prodfix.output import findings as findings_output
 from prodfix.output.patch import file_patch
 from prodfix.output.report import DEFAULT_MAX_CHARS, ReportBuilder
@@ -186,6 +187,12 @@ class Tally:
             if finding.kind not in ("note", "error"):
                 self.by_codemod[finding.codemod] += 1
 
+    def unwritten(self, path: str, reason: str) -> None:
+        """A changed file that could not be written: an error, no longer counted as changed."""
+        self.errors += 1
+        self.changed -= 1
+        _stderr().print(f"[red]error:[/] {findings_output.escape(path)}: {findings_output.escape(reason)}")
+
     def summary(self, verb: str) -> str:
         counts = ", ".join(f"{name} {n}" for name, n in sorted(self.by_codemod.items())) or "none"
         errors = f", {self.errors} could not be processed" if self.errors else ""
@@ -306,8 +313,8 @@ def diff(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout,
     if patch_file is None:
         _stream_patches(plan, tally, jobs, quiet, not no_cache, file_timeout, show)
     else:
-        try:
-            with open(patch_file, "wb") as handle:
+        try:  # a temporary file renamed at the end: never an empty or half-written patch
+            with replacing(patch_file) as handle:
                 _stream_patches(plan, tally, jobs, quiet, not no_cache, file_timeout, handle.write)
         except OSError as exc:
             raise _fail(f"{patch_file}: cannot write the patch: {exc.strerror}") from None
@@ -362,13 +369,13 @@ def fix(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, 
             )
     tally.phases.start()
     for result in changed:
-        assert result.new_bytes is not None
-        target = plan.root / result.path
-        if target.read_bytes() != result.old_bytes:
-            tally.errors += 1
-            _stderr().print(f"[red]error:[/] {result.path}: changed on disk during the run; left as it is")
-            continue
-        write_atomic(target, result.new_bytes)
+        assert result.new_bytes is not None and result.old_bytes is not None
+        try:
+            replace_checked(plan.root / result.path, result.old_bytes, result.new_bytes)
+        except ChangedOnDisk:
+            tally.unwritten(result.path, "changed on disk during the run; left as it is")
+        except OSError as exc:  # a read-only folder, a full disk: this file, not the run
+            tally.unwritten(result.path, f"cannot write: {exc.strerror or exc}; left as it is")
     tally.phases.mark("write")
     tally.finish("changed", quiet)
     raise click.exceptions.Exit(tally.exit_code())
@@ -455,7 +462,8 @@ def report(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeou
         click.echo(text, nl=False)
     else:
         try:
-            output_file.write_text(text, encoding="utf-8")
+            with replacing(output_file) as handle:
+                handle.write(text.encode("utf-8"))
         except OSError as exc:
             raise _fail(f"{output_file}: cannot write the report: {exc.strerror}") from None
     tally.finish("would change", quiet)

@@ -3,8 +3,15 @@
 
 from __future__ import annotations
 
+import errno
+import functools
 import json
 import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -117,3 +124,174 @@ def test_an_unexpected_error_outside_the_codemods_is_a_per_file_error(tmp_path: 
     out = invoke(tmp_path, "fix", "--no-cache", ".")
     assert out.exit_code == 3
     assert "app.py: internal error: RuntimeError: prodfix bug" in out.stderr and "1 file scanned" in out.stderr
+
+
+# --- a file that cannot be written -----------------------------------------------------------
+
+NOBODY = 65534
+
+
+@functools.cache
+def _unprivileged() -> tuple[str, ...] | None:
+    """A command prefix that runs a program as a user chmod applies to (the tests run as root,
+    which no permission bit stops), or None when there is none to be had."""
+    if os.geteuid() != 0:
+        return ()
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        return None
+    prefix = (setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups")
+    probe = subprocess.run([*prefix, sys.executable, "-c", "import prodfix"], capture_output=True)
+    return prefix if probe.returncode == 0 else None
+
+
+@pytest.fixture
+def shared_dir():
+    """A folder outside pytest's (root-only) tmp folder, owned by the unprivileged user."""
+    folder = Path(tempfile.mkdtemp(prefix="prodfix-faults-"))
+    if os.geteuid() == 0:
+        os.chown(folder, NOBODY, NOBODY)
+    yield folder
+    for path in [folder, *folder.rglob("*")]:
+        if path.is_dir() and not path.is_symlink():
+            path.chmod(0o755)
+    shutil.rmtree(folder)
+
+
+def _as_unprivileged(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    prefix = _unprivileged()
+    assert prefix is not None
+    env = {**os.environ, "HOME": str(cwd), "CI": "", "GITHUB_OUTPUT": "", "GIT_CONFIG_NOSYSTEM": "1"}
+    return subprocess.run([*prefix, sys.executable, "-m", "prodfix", *args], cwd=cwd, env=env, capture_output=True, text=True)
+
+
+def _give_away(folder: Path) -> None:
+    if os.geteuid() == 0:
+        for path in [folder, *folder.rglob("*")]:
+            os.chown(path, NOBODY, NOBODY, follow_symlinks=False)
+
+
+@pytest.mark.parametrize("how", ["chmod", "injected"])
+def test_a_read_only_folder_is_a_per_file_error_and_the_run_goes_on(shared_dir: Path, monkeypatch, how: str) -> None:
+    for name in ("a.py", "locked/b.py", "z.py"):
+        (shared_dir / name).parent.mkdir(exist_ok=True)
+        (shared_dir / name).write_text(CALL)
+    if how == "chmod":
+        if _unprivileged() is None:
+            pytest.skip("no unprivileged user to run as")
+        _give_away(shared_dir)
+        (shared_dir / "locked").chmod(0o555)
+        out = _as_unprivileged(shared_dir, "fix", "--no-cache", ".")
+        code, stderr = out.returncode, out.stderr
+    else:
+        import prodfix.engine.writing as writing
+
+        real = tempfile.mkstemp
+
+        def mkstemp(*args, dir=None, **kwargs):
+            if Path(dir).name == "locked":
+                raise PermissionError(13, "Permission denied", str(dir))
+            return real(*args, dir=dir, **kwargs)
+
+        monkeypatch.setattr(writing.tempfile, "mkstemp", mkstemp)
+        out = invoke(shared_dir, "fix", "--no-cache", ".")
+        code, stderr = out.exit_code, out.stderr
+    assert code == 3, stderr
+    assert "error: locked/b.py: cannot write: Permission denied; left as it is" in stderr
+    assert "Traceback" not in stderr
+    assert "3 files scanned, 2 changed, 1 could not be processed" in stderr  # the summary
+    assert (shared_dir / "locked/b.py").read_text() == CALL
+    assert "timeout=30" in (shared_dir / "a.py").read_text() and "timeout=30" in (shared_dir / "z.py").read_text()
+    assert not list(shared_dir.rglob("*.prodfix-tmp"))
+
+
+# --- disk full --------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=["tmpfs", "injected"])
+def full_disk(request):
+    """(folder, fill): a folder on a small tmpfs and a function that fills it up; or, for
+    "injected", a plain folder and None (the test then injects ENOSPC)."""
+    folder = Path(tempfile.mkdtemp(prefix="prodfix-full-"))
+    mounted = request.param == "tmpfs" and os.geteuid() == 0 and shutil.which("mount") is not None and subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(folder)], capture_output=True
+    ).returncode == 0
+    if request.param == "tmpfs" and not mounted:
+        shutil.rmtree(folder)
+        pytest.skip("cannot mount a tmpfs here")
+
+    def fill() -> None:
+        fd = os.open(folder / ".filler", os.O_WRONLY | os.O_CREAT)
+        try:
+            for size in (65536, 4096, 1):
+                while True:
+                    try:
+                        os.write(fd, b"\0" * size)
+                    except OSError as exc:
+                        assert exc.errno == errno.ENOSPC
+                        break
+        finally:
+            os.close(fd)
+
+    yield (folder, fill) if mounted else (folder, None)
+    if mounted:
+        subprocess.run(["umount", str(folder)], check=True)
+    shutil.rmtree(folder)
+
+
+def _no_space(monkeypatch) -> None:
+    import prodfix.engine.safe_write as safe_write
+    import prodfix.engine.writing as writing
+
+    def fsync(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(writing.os, "fsync", fsync)
+    monkeypatch.setattr(safe_write.os, "fsync", fsync)
+
+
+def test_a_full_disk_is_a_per_file_error_with_a_summary(full_disk, monkeypatch) -> None:
+    folder, fill = full_disk
+    (folder / "a.py").write_text(CALL)
+    (folder / "b.py").write_text(CALL)
+    if fill is not None:
+        fill()
+    else:
+        _no_space(monkeypatch)
+    out = invoke(folder, "fix", "--no-cache", ".")
+    assert out.exit_code == 3, out.stderr
+    for name in ("a.py", "b.py"):
+        assert f"error: {name}: cannot write: No space left on device; left as it is" in out.stderr
+        assert (folder / name).read_text() == CALL
+    assert "2 files scanned, 0 changed, 2 could not be processed" in out.stderr
+    assert not list(folder.glob("*.prodfix-tmp"))
+
+
+@pytest.mark.parametrize("command", ["diff", "report"])
+def test_a_patch_or_report_that_does_not_fit_leaves_no_partial_file(full_disk, monkeypatch, command: str) -> None:
+    folder, fill = full_disk
+    (folder / "a.py").write_text(CALL)
+    (folder / "before.out").write_bytes(b"an earlier run's output\n")
+    if fill is not None:
+        fill()
+    else:
+        _no_space(monkeypatch)
+    option = "--patch" if command == "diff" else "--output"
+    for name in ("before.out", "new.out"):
+        out = invoke(folder, command, "--no-cache", option, name, "a.py")
+        assert out.exit_code == 2, out.stderr
+        assert f"{name}: cannot write the {'patch' if command == 'diff' else 'report'}: No space left on device" in out.stderr
+    assert (folder / "before.out").read_bytes() == b"an earlier run's output\n"
+    assert not (folder / "new.out").exists()
+    assert sorted(p.name for p in folder.iterdir()) == [".filler", "a.py", "before.out"][(fill is None):]
+
+
+def test_a_patch_file_replaces_the_old_one_whole_and_keeps_its_mode(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text(CALL)
+    (tmp_path / "out.patch").write_bytes(b"old\n")
+    (tmp_path / "out.patch").chmod(0o640)
+    out = invoke(tmp_path, "diff", "--no-cache", "--patch", "out.patch", "a.py")
+    assert out.exit_code == 0, out.stderr
+    assert (tmp_path / "out.patch").read_bytes().startswith(b"diff --git a/a.py b/a.py\n")
+    assert stat.S_IMODE((tmp_path / "out.patch").stat().st_mode) == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.py", "out.patch"]
