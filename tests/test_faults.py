@@ -205,6 +205,48 @@ def test_a_read_only_folder_is_a_per_file_error_and_the_run_goes_on(shared_dir: 
     assert not list(shared_dir.rglob("*.prodfix-tmp"))
 
 
+@pytest.mark.parametrize("how", ["chmod", "injected"])
+def test_a_tracked_folder_git_cannot_read_is_reported(shared_dir: Path, monkeypatch, how: str) -> None:
+    repo = shared_dir / "repo"  # made by this process: git would refuse another user's
+    repo.mkdir()
+    run_git(repo, "init", "-q", "-b", "main")
+    (repo / "secret").mkdir()
+    (repo / "secret/a.py").write_text(CALL)
+    (repo / "ok.py").write_text("x = 1\n")
+    commit_all(repo)
+    if how == "chmod":
+        if _unprivileged() is None:
+            pytest.skip("no unprivileged user to run as")
+        (repo / "secret/new.py").write_text(CALL)  # untracked: only git's warning can tell
+        _give_away(repo)
+        (repo / "secret").chmod(0o000)
+        out = _as_unprivileged(repo, "check", "--no-cache")
+        code, stderr = out.returncode, out.stderr
+        assert "could not open directory 'secret/': Permission denied" in stderr
+    else:
+        import prodfix.engine.discovery as discovery
+
+        real_lstat, real_read = os.lstat, Path.read_bytes
+
+        def lstat(path, *args, **kwargs):
+            if "/secret/" in str(path):
+                raise PermissionError(13, "Permission denied", str(path))
+            return real_lstat(path, *args, **kwargs)
+
+        def read_bytes(self):
+            if "/secret/" in str(self):
+                raise PermissionError(13, "Permission denied", str(self))
+            return real_read(self)
+
+        monkeypatch.setattr(discovery.os, "lstat", lstat)
+        monkeypatch.setattr(Path, "read_bytes", read_bytes)
+        out = invoke(repo, "check", "--no-cache")
+        code, stderr = out.exit_code, out.stderr
+    assert code == 3, stderr
+    assert "error: secret/a.py: cannot read: Permission denied" in stderr
+    assert "2 files scanned" in stderr and "Traceback" not in stderr
+
+
 # --- disk full --------------------------------------------------------------------------------
 
 

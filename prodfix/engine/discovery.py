@@ -38,6 +38,7 @@ class Discovered:
     root: Path
     files: tuple[Path, ...]  # absolute, sorted by their path relative to root
     rels: tuple[str, ...]  # the same files' paths relative to root, with forward slashes
+    warnings: tuple[str, ...] = ()  # folders git could not list (no permission), in its words
 
 
 def git_toplevel(start: Path) -> Path | None:
@@ -63,7 +64,8 @@ def relative(path: Path, root: Path) -> str:
     return path.resolve().relative_to(root).as_posix()
 
 
-def _git_files(root: Path, folder: Path) -> list[str]:
+def _git_files(root: Path, folder: Path, warnings: list[str] | None = None) -> list[str]:
+    """``warnings`` gets git's word on each folder it could not open (its files are unknown)."""
     spec = relative(folder, root) or "."
     out = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", spec],
@@ -71,6 +73,8 @@ def _git_files(root: Path, folder: Path) -> list[str]:
     )
     if out.returncode != 0:
         raise DiscoveryError(f"git ls-files failed in {root}: {out.stderr.decode(errors='replace').strip()}")
+    if warnings is not None:
+        warnings.extend(_unlisted_folders(out.stderr))
     base = str(root)
     venv_cache: dict[str, bool] = {"": False}
 
@@ -91,11 +95,23 @@ def _git_files(root: Path, folder: Path) -> list[str]:
         path = os.path.join(base, rel)
         try:
             mode = os.lstat(path).st_mode
-        except OSError:  # listed by git, deleted since
+        except (FileNotFoundError, NotADirectoryError):  # listed by git, deleted since
             continue
+        except OSError:  # e.g. a folder without permission: kept, so that its read error is reported
+            mode = stat.S_IFREG
         if stat.S_ISREG(mode) and not inside_venv(rel.rpartition("/")[0]):
             found.append(path)
     return found
+
+
+def _unlisted_folders(stderr: bytes) -> list[str]:
+    """git ls-files's warnings about folders it could not open ("could not open directory
+    'secret/': Permission denied"): the untracked files in them are not checked."""
+    return [
+        f"{line.removeprefix('warning: ')}; files in it that git does not track are not checked"
+        for line in stderr.decode(errors="replace").splitlines()
+        if "could not open directory" in line
+    ]
 
 
 def _ignore_specs_above(root: Path, folder: Path) -> list[tuple[Path, pathspec.PathSpec]]:
@@ -163,6 +179,7 @@ def discover(paths: list[Path], root: Path, exclude: list[str], in_git: bool) ->
     """List the Python files under ``paths``; raise DiscoveryError for a path that does not exist."""
     excluded = pathspec.GitIgnoreSpec.from_lines(exclude) if exclude else None
     files: dict[str, str] = {}
+    warnings: list[str] = []
     prefix = str(root) + os.sep
     for given in paths:
         path = given.resolve()
@@ -177,10 +194,12 @@ def discover(paths: list[Path], root: Path, exclude: list[str], in_git: bool) ->
             if excluded is None or not excluded.match_file(rel):
                 files[rel] = str(path)
             continue
-        for text in _git_files(root, path) if in_git else _walk_files(root, path):
+        for text in _git_files(root, path, warnings) if in_git else _walk_files(root, path):
             # both list paths under the resolved root: the relative path is a slice
             rel = (text[len(prefix) :] if text.startswith(prefix) else os.path.relpath(text, root)).replace(os.sep, "/")
             if excluded is None or not excluded.match_file(rel):
                 files[rel] = text
     rels = sorted(files)
-    return Discovered(root=root, files=tuple(Path(files[rel]) for rel in rels), rels=tuple(rels))
+    return Discovered(
+        root=root, files=tuple(Path(files[rel]) for rel in rels), rels=tuple(rels), warnings=tuple(dict.fromkeys(warnings))
+    )

@@ -148,10 +148,13 @@ def _declared_dependencies(root: Path, dirs: frozenset[str]) -> frozenset[str]:
     folders = [root, *(root / d for d in dirs if d.count("/") < 2)]
     names: set[str] = set()
     for folder in folders:
-        for path in [*folder.glob("requirements*.txt"), *(folder / "requirements").glob("*.txt")]:
-            text = path.read_text(encoding="utf-8", errors="replace")
-            names |= {canonical(m.group(1)) for m in _REQUIREMENT.finditer(text) if not m.group(0).lstrip().startswith("-")}
-        names |= _pyproject_dependencies(folder / "pyproject.toml")
+        try:
+            for path in [*folder.glob("requirements*.txt"), *(folder / "requirements").glob("*.txt")]:
+                text = path.read_text(encoding="utf-8", errors="replace")
+                names |= {canonical(m.group(1)) for m in _REQUIREMENT.finditer(text) if not m.group(0).lstrip().startswith("-")}
+            names |= _pyproject_dependencies(folder / "pyproject.toml")
+        except OSError:  # a folder without permission: its files are reported unreadable by the run
+            continue
     return frozenset(names)
 
 
