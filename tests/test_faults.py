@@ -12,6 +12,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -337,3 +338,29 @@ def test_a_patch_file_replaces_the_old_one_whole_and_keeps_its_mode(tmp_path: Pa
     assert (tmp_path / "out.patch").read_bytes().startswith(b"diff --git a/a.py b/a.py\n")
     assert stat.S_IMODE((tmp_path / "out.patch").stat().st_mode) == 0o640
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.py", "out.patch"]
+
+
+# --- an edit made while prodfix writes --------------------------------------------------------
+
+
+def test_an_edit_made_while_the_new_file_is_written_is_kept_and_reported(tmp_path: Path, monkeypatch) -> None:
+    """The user saves app.py after the run compared it, while prodfix writes its temporary
+    file: the check just before the rename sees it and leaves the user's bytes in place."""
+    (tmp_path / "app.py").write_text(CALL)
+    (tmp_path / "other.py").write_text(CALL)
+    edited = CALL + "# the user's edit\n"
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        real_fsync(fd)
+        if os.readlink(f"/proc/self/fd/{fd}").startswith(str(tmp_path / ".app.py.")):
+            (tmp_path / "app.py").write_text(edited)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    out = invoke(tmp_path, "fix", "--no-cache", ".")
+    assert out.exit_code == 3, out.stderr
+    assert "error: app.py: changed on disk during the run; left as it is" in out.stderr
+    assert "2 files scanned, 1 changed, 1 could not be processed" in out.stderr
+    assert (tmp_path / "app.py").read_text() == edited
+    assert "timeout=30" in (tmp_path / "other.py").read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app.py", "other.py"]

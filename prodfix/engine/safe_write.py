@@ -1,8 +1,10 @@
 """Writes that lose nothing: the user's edits, the old file, or prodfix's own leftovers.
 
 - ``replace_checked``: a file is rewritten only while it still holds the bytes the codemods
-  read. A failure to write (read-only folder, disk full) is an ``OSError`` for the caller to
-  report per file; the temporary file is removed.
+  read. It is compared when the run reaches it and again just before the rename (after the
+  new text is written and synced to a temporary file), so an edit made in between is kept
+  and reported instead of overwritten. A failure to write (read-only folder, disk full) is an
+  ``OSError`` for the caller to report per file; the temporary file is removed.
 - ``output_file``: the patch (``diff --patch``) or report (``report -o``) is written to a
   temporary file beside it and renamed into place: never a 0-byte or half-written file.
 """
@@ -27,11 +29,16 @@ class ChangedOnDisk(Exception):
 
 
 def replace_checked(path: Path, old: bytes, new: bytes) -> None:
-    """Rewrite ``path`` with ``new`` if it still holds ``old``. Raises ChangedOnDisk (nothing
-    written) or OSError (nothing written either)."""
+    """Rewrite ``path`` with ``new`` if it still holds ``old``, checked now and just before the
+    rename. Raises ChangedOnDisk (nothing written) or OSError (nothing written either)."""
     if path.read_bytes() != old:
         raise ChangedOnDisk(str(path))
-    write_atomic(path, new)
+
+    def still_old() -> None:
+        if path.read_bytes() != old:
+            raise ChangedOnDisk(str(path))
+
+    write_atomic(path, new, still_old)
 
 
 @contextmanager

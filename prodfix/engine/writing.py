@@ -9,10 +9,12 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes, check: Callable[[], None] | None = None) -> None:
+    """``check``: called just before the rename; what it raises leaves ``path`` as it was."""
     mode = stat.S_IMODE(os.stat(path).st_mode)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".prodfix-tmp")
     try:
@@ -21,6 +23,8 @@ def write_atomic(path: Path, data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, mode)
+        if check is not None:
+            check()
         os.replace(tmp, path)
     except BaseException:
         try:
