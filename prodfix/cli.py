@@ -38,7 +38,7 @@ from prodfix.engine.cache import JsonStore, namespace
 from prodfix.engine.plan import Plan, PlanError, make_plan
 from prodfix.engine.profile import OFF, Phases
 from prodfix.engine.runner import default_jobs, run_project
-from prodfix.engine.safe_write import ChangedOnDisk, replace_checked
+from prodfix.engine.safe_write import ChangedOnDisk, remove_stale_temps, replace_checked
 from prodfix.engine.safe_write import output_file as replacing
 from prodfix.output import findings as findings_output
 from prodfix.output.patch import file_patch
@@ -368,6 +368,7 @@ def fix(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, 
                 "Commit or stash them first, or pass --allow-dirty. Nothing was written."
             )
     tally.phases.start()
+    _remove_stale_temps(plan, changed, quiet)
     for result in changed:
         assert result.new_bytes is not None and result.old_bytes is not None
         try:
@@ -379,6 +380,20 @@ def fix(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, 
     tally.phases.mark("write")
     tally.finish("changed", quiet)
     raise click.exceptions.Exit(tally.exit_code())
+
+
+def _remove_stale_temps(plan: Plan, changed: list[FileResult], quiet: bool) -> None:
+    """Temporary files an interrupted run (kill -9) left beside the files it wrote."""
+    # the folders of the files scanned, and the root (the dependency manifest's)
+    folders = {plan.root} | {path.parent for path, _ in plan.files} | {(plan.root / r.path).parent for r in changed}
+    removed = remove_stale_temps(folders, plan.root if plan.in_git else None)
+    if removed and not quiet:
+        listed = ", ".join(os.path.relpath(p, plan.root) for p in removed[:5])
+        more = f" and {len(removed) - 5} more" if len(removed) > 5 else ""
+        _stderr().print(
+            f"prodfix: removed {_plural(len(removed), 'temporary file')} an interrupted run left: "
+            f"{findings_output.escape(listed)}{more}"
+        )
 
 
 def _tree_runner(plan: Plan, paths, config_file, exclude, jobs, file_timeout, tally: "Tally", keep: dict | None = None):

@@ -364,3 +364,59 @@ def test_an_edit_made_while_the_new_file_is_written_is_kept_and_reported(tmp_pat
     assert (tmp_path / "app.py").read_text() == edited
     assert "timeout=30" in (tmp_path / "other.py").read_text()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["app.py", "other.py"]
+
+
+# --- what a killed run leaves -------------------------------------------------------------------
+
+
+def _leftover(folder: Path, name: str, age: float = 3600) -> Path:
+    """A temporary file as write_atomic names it (tempfile's own naming), ``age`` seconds old."""
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".prodfix-tmp")
+    os.write(fd, b"half a file")
+    os.close(fd)
+    os.utime(tmp, (time.time() - age, time.time() - age))
+    return Path(tmp)
+
+
+def test_fix_removes_the_temporary_files_a_killed_run_left_and_nothing_else(git_repo: Path) -> None:
+    (git_repo / "app").mkdir()
+    (git_repo / "app/views.py").write_text("x = 1\n")
+    (git_repo / "notes.txt").write_text("mine\n")
+    lookalikes = [
+        ".views.py.abc.prodfix-tmp",  # not 8 random characters
+        "views.py.abcdefgh.prodfix-tmp",  # no leading dot
+        ".views.py.abcdefgh.prodfix-tmp.bak",
+        ".views.py.ABCDEFGH.prodfix-tmp",  # not tempfile's alphabet
+    ]
+    for name in lookalikes:
+        (git_repo / "app" / name).write_text("not prodfix's\n")
+        os.utime(git_repo / "app" / name, (0, 0))
+    (git_repo / "app/.views.py.dirdirdi.prodfix-tmp").mkdir()
+    os.symlink("../notes.txt", git_repo / "app/.views.py.linklink.prodfix-tmp")
+    tracked = _leftover(git_repo / "app", "views.py")
+    commit_all(git_repo)  # even one of prodfix's names is the user's once they commit it
+    os.utime(tracked, (0, 0))
+    stale = [_leftover(git_repo / "app", "views.py"), _leftover(git_repo, "requirements.txt")]
+    fresh = _leftover(git_repo / "app", "views.py", age=0)  # maybe a run writing right now
+    before = set(run_git(git_repo, "status", "--porcelain", "--untracked-files=all").splitlines())
+    assert {f"?? {p.relative_to(git_repo)}" for p in stale} <= before
+
+    out = invoke(git_repo, "fix", "--no-cache")
+    assert out.exit_code == 0, out.stderr
+    assert "removed 2 temporary files an interrupted run left" in out.stderr
+    assert not any(p.exists() for p in stale)
+    assert fresh.exists() and tracked.exists() and (git_repo / "app/.views.py.dirdirdi.prodfix-tmp").is_dir()
+    assert os.path.islink(git_repo / "app/.views.py.linklink.prodfix-tmp") and (git_repo / "notes.txt").exists()
+    assert all((git_repo / "app" / name).exists() for name in lookalikes)
+    after = set(run_git(git_repo, "status", "--porcelain", "--untracked-files=all").splitlines())
+    assert after == before - {f"?? {p.relative_to(git_repo)}" for p in stale}
+
+
+def test_only_fix_removes_leftovers(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text("x = 1\n")
+    stale = _leftover(tmp_path, "app.py")
+    for command in ("check", "diff", "report"):
+        assert invoke(tmp_path, command, "--no-cache", ".").exit_code == 0
+        assert stale.exists()
+    assert invoke(tmp_path, "fix", "--no-cache", ".").exit_code == 0
+    assert not stale.exists()
