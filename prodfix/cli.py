@@ -35,6 +35,7 @@ from prodfix.engine.pipeline import FileResult
 from prodfix.engine import profile as profiling
 from prodfix.engine.budget import DEFAULT_SECONDS
 from prodfix.engine.cache import JsonStore, namespace
+from prodfix.engine.discovery import unusable_git
 from prodfix.engine.plan import Plan, PlanError, make_plan
 from prodfix.engine.profile import OFF, Phases
 from prodfix.engine.runner import default_jobs, run_project
@@ -94,8 +95,11 @@ def _common(func: Callable) -> Callable:
 
 
 def _plan(
-    paths, select, ignore, exclude, config_file, phases: Phases = OFF, cache: bool = False, jobs: int | None = None
+    paths, select, ignore, exclude, config_file, phases: Phases = OFF, cache: bool = False, jobs: int | None = None,
+    *, strict_git: bool = False,
 ) -> Plan:
+    """``strict_git``: refuse (exit 2) when a ``.git`` is there but git cannot be used (`fix`:
+    it could not tell which files have uncommitted changes); otherwise that is a warning."""
     try:
         plan = make_plan(
             list(paths), config_file, list(select) if select else None, list(ignore), list(exclude),
@@ -105,6 +109,14 @@ def _plan(
         raise _fail(str(exc)) from None
     for warning in plan.warnings:
         _stderr().print(f"[yellow]warning:[/] {findings_output.escape(warning)}")
+    problem = None if plan.in_git else unusable_git(Path(paths[0]) if paths else Path("."))
+    if problem is not None and strict_git:
+        raise _fail(
+            f"{problem}. prodfix cannot tell which files have uncommitted changes, so it rewrites none; "
+            "make git work here or pass --allow-dirty. Nothing was written."
+        )
+    if problem is not None:
+        _stderr().print(f"[yellow]warning:[/] {findings_output.escape(problem)}; files are listed without git")
     return plan
 
 
@@ -335,7 +347,8 @@ def fix(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, 
     """Apply the changes in place (atomically: a file is either old or new, never half).
 
     In a git work tree, files with uncommitted changes are not rewritten unless --allow-dirty
-    is given; nothing is written then, and the exit code is 2.
+    is given; nothing is written then, and the exit code is 2. The same holds for any file
+    where a .git exists that git cannot use (not on PATH, safe.directory).
 
     With --branch, nothing in the working tree, the index or the current branch changes: the
     codemods run on a temporary checkout of HEAD and each one that changes something becomes
@@ -349,7 +362,7 @@ def fix(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, 
             verify, as_json,
         )
     tally = Tally(Phases() if profile else OFF)
-    plan = _plan(paths, select, ignore, exclude, config_file, tally.phases, not no_cache, jobs)
+    plan = _plan(paths, select, ignore, exclude, config_file, tally.phases, not no_cache, jobs, strict_git=not allow_dirty)
     changed = []
     for result in _results(plan, jobs, quiet, profile, not no_cache, file_timeout):
         tally.add(result)

@@ -420,3 +420,51 @@ def test_only_fix_removes_leftovers(tmp_path: Path) -> None:
         assert stale.exists()
     assert invoke(tmp_path, "fix", "--no-cache", ".").exit_code == 0
     assert not stale.exists()
+
+
+# --- a .git that git cannot use -----------------------------------------------------------------
+
+
+@pytest.fixture
+def repo_with_an_edit(git_repo: Path, monkeypatch) -> Path:
+    (git_repo / "app.py").write_text(CALL)
+    commit_all(git_repo)
+    (git_repo / "app.py").write_text(CALL + "# not committed yet\n")
+    # the machine's own git configuration (a safe.directory = *) must not decide the test
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    return git_repo
+
+
+@pytest.mark.parametrize("how", ["another owner", "no git on PATH"])
+def test_fix_refuses_a_repository_git_cannot_use(repo_with_an_edit: Path, monkeypatch, how: str) -> None:
+    repo = repo_with_an_edit
+    if how == "another owner":
+        if os.geteuid() != 0:
+            pytest.skip("only root can give the repository away")
+        _give_away(repo)
+        said = "detected dubious ownership"
+    else:
+        (repo.parent / "empty-bin").mkdir()
+        monkeypatch.setenv("PATH", str(repo.parent / "empty-bin"))
+        said = "git is not on PATH"
+    out = invoke(repo, "fix", "--no-cache")
+    assert out.exit_code == 2, out.stderr
+    assert f"{repo}/.git exists, but" in out.stderr and said in out.stderr
+    assert "cannot tell which files have uncommitted changes" in out.stderr and "Nothing was written." in out.stderr
+    assert (repo / "app.py").read_text() == CALL + "# not committed yet\n"
+
+    out = invoke(repo, "check", "--no-cache")  # nothing to protect: a warning, and the run
+    assert out.exit_code == 1 and said in out.stderr and "files are listed without git" in out.stderr
+    out = invoke(repo, "fix", "--no-cache", "--allow-dirty")
+    assert out.exit_code == 0, out.stderr
+    assert "timeout=30" in (repo / "app.py").read_text()
+
+
+def test_a_folder_outside_any_repository_is_no_problem(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "empty-bin").mkdir()
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    (tmp_path / "app.py").write_text(CALL)
+    out = invoke(tmp_path, "fix", "--no-cache", ".")
+    assert out.exit_code == 0, out.stderr
+    assert "warning" not in out.stderr and "timeout=30" in (tmp_path / "app.py").read_text()

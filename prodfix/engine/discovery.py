@@ -55,6 +55,30 @@ def git_toplevel(start: Path) -> Path | None:
     return Path(out.stdout.strip()).resolve()
 
 
+def unusable_git(start: Path) -> str | None:
+    """Why git cannot be used at ``start`` although a ``.git`` exists there or above (git not
+    on PATH, a repository owned by another user that ``safe.directory`` does not allow, a
+    broken ``.git``), or None: a usable repository, or none at all. ``git_toplevel`` then
+    answers None too, and the run would take the folder for one outside git: it must not
+    rewrite files it cannot check for uncommitted changes."""
+    folder = (start if start.is_dir() else start.parent).resolve()
+    marker = next((p / ".git" for p in (folder, *folder.parents) if os.path.lexists(p / ".git")), None)
+    if marker is None:
+        return None
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"], cwd=folder, capture_output=True, text=True, check=False
+        )
+    except FileNotFoundError:
+        return f"{marker} exists, but git is not on PATH"
+    except OSError as exc:
+        return f"{marker} exists, but git cannot be run: {exc.strerror or exc}"
+    if out.returncode == 0 and out.stdout.strip():
+        return None
+    said = " ".join(line.strip() for line in out.stderr.splitlines() if line.strip()) or f"exit status {out.returncode}"
+    return f"{marker} exists, but git cannot use it: {said}"
+
+
 def _skipped_rel(rel: str) -> bool:
     parts = rel.split("/")[:-1]
     return any(p in SKIP_DIRS or p.endswith(".egg-info") for p in parts)
