@@ -61,7 +61,7 @@ from prodfix.vcs.gitcmd import GitError, run_git
 from prodfix.vcs.pull_request import DEFAULT_TITLE, PrOutcome, changes_id, publish
 from prodfix.vcs.remote import Credentials, auth_environment, remote_url
 from prodfix.vcs.secrets import redact
-from prodfix.vcs.worktree import uncommitted_paths
+from prodfix.vcs.worktree import merge_state, uncommitted_paths
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_ERRORS = 0, 1, 2, 3
 PROGRESS_MIN_FILES = 50
@@ -118,6 +118,32 @@ def _plan(
     if problem is not None:
         _stderr().print(f"[yellow]warning:[/] {findings_output.escape(problem)}; files are listed without git")
     return plan
+
+
+def _refuse_mid_merge(root: Path, allow_dirty: bool) -> None:
+    """A merge (rebase, cherry-pick...) in progress or unresolved conflicts: `fix` would mix its
+    edits into them and rewrite the files around the conflicted ones (exit 2, unless --allow-dirty)."""
+    try:
+        operation, conflicted = merge_state(root)
+    except RuntimeError as exc:
+        raise _fail(f"cannot read the work tree's state: {exc}") from None
+    if operation is None and not conflicted:
+        return
+    listed = ", ".join(conflicted[:10]) + (f" and {len(conflicted) - 10} more" if len(conflicted) > 10 else "")
+    if operation is None:
+        state = f"{_plural(len(conflicted), 'file')} with unresolved conflicts: {listed}"
+    else:
+        state = f"{operation} is in progress" + (
+            f", with {_plural(len(conflicted), 'conflicted file')}: {listed}" if conflicted else ""
+        )
+    if not allow_dirty:
+        raise _fail(
+            f"refusing to rewrite files: {state}. Finish or abort it first, or pass --allow-dirty. Nothing was written."
+        )
+    _stderr().print(
+        f"[yellow]warning:[/] {findings_output.escape(state)}; rewriting all the same (--allow-dirty); "
+        "files with conflict markers do not parse and are left alone"
+    )
 
 
 def _use_progress(count: int, quiet: bool) -> bool:
@@ -348,6 +374,7 @@ def fix(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, 
 
     In a git work tree, files with uncommitted changes are not rewritten unless --allow-dirty
     is given; nothing is written then, and the exit code is 2. The same holds for any file
+    while a merge, rebase or cherry-pick is in progress or conflicts are unresolved, and
     where a .git exists that git cannot use (not on PATH, safe.directory).
 
     With --branch, nothing in the working tree, the index or the current branch changes: the
@@ -363,6 +390,8 @@ def fix(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, 
         )
     tally = Tally(Phases() if profile else OFF)
     plan = _plan(paths, select, ignore, exclude, config_file, tally.phases, not no_cache, jobs, strict_git=not allow_dirty)
+    if plan.in_git:
+        _refuse_mid_merge(plan.root, allow_dirty)
     changed = []
     for result in _results(plan, jobs, quiet, profile, not no_cache, file_timeout):
         tally.add(result)

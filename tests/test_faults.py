@@ -468,3 +468,48 @@ def test_a_folder_outside_any_repository_is_no_problem(tmp_path: Path, monkeypat
     out = invoke(tmp_path, "fix", "--no-cache", ".")
     assert out.exit_code == 0, out.stderr
     assert "warning" not in out.stderr and "timeout=30" in (tmp_path / "app.py").read_text()
+
+
+# --- a merge in progress ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def conflicted_merge(git_repo: Path) -> Path:
+    (git_repo / "a.py").write_text(CALL + "X = 1\n")
+    (git_repo / "b.py").write_text(CALL)
+    commit_all(git_repo)
+    run_git(git_repo, "checkout", "-q", "-b", "other")
+    (git_repo / "a.py").write_text(CALL + "X = 2\n")
+    commit_all(git_repo)
+    run_git(git_repo, "checkout", "-q", "main")
+    (git_repo / "a.py").write_text(CALL + "X = 3\n")
+    commit_all(git_repo)
+    merge = subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t.invalid", "merge", "other"], cwd=git_repo, capture_output=True
+    )
+    assert merge.returncode == 1 and b"<<<<<<<" in (git_repo / "a.py").read_bytes()
+    return git_repo
+
+
+def test_fix_refuses_to_write_during_a_merge(conflicted_merge: Path) -> None:
+    repo = conflicted_merge
+    before = {name: (repo / name).read_bytes() for name in ("a.py", "b.py")}
+    out = invoke(repo, "fix", "--no-cache")
+    assert out.exit_code == 2, out.stderr
+    assert "refusing to rewrite files: a merge (MERGE_HEAD) is in progress, with 1 conflicted file: a.py." in out.stderr
+    assert "--allow-dirty. Nothing was written." in out.stderr
+    assert {name: (repo / name).read_bytes() for name in before} == before
+
+    out = invoke(repo, "fix", "--no-cache", "--allow-dirty")
+    assert out.exit_code == 3, out.stderr
+    assert "warning: a merge (MERGE_HEAD) is in progress" in out.stderr and "error: a.py:" in out.stderr
+    assert (repo / "a.py").read_bytes() == before["a.py"]
+    assert "timeout=30" in (repo / "b.py").read_text()
+
+
+def test_conflicts_left_after_the_merge_is_forgotten_still_stop_fix(conflicted_merge: Path) -> None:
+    run_git(conflicted_merge, "merge", "--quit")  # no MERGE_HEAD; the conflicted index stays
+    out = invoke(conflicted_merge, "fix", "--no-cache")
+    assert out.exit_code == 2, out.stderr
+    assert "refusing to rewrite files: 1 file with unresolved conflicts: a.py." in out.stderr
+    assert "timeout" not in (conflicted_merge / "b.py").read_text()
