@@ -120,3 +120,34 @@ def test_the_text_stage_drops_what_cannot_match(name: str, source: str) -> None:
 def test_the_text_stage_keeps_what_may_match(name: str, source: str) -> None:
     result = process_source(decode_source(source.encode()), "app/m.py", [registry.lookup(name)()], ProjectContext("."))
     assert result.kept
+
+
+# Python's tokenizer takes a form feed for whitespace, in indentation and between tokens: so
+# must the text stage (a `\fimport requests` line used to hide every call in the file).
+@pytest.mark.parametrize(
+    "source",
+    [
+        "\fimport requests\n\n\ndef f():\n    return requests.get('http://x')\n",
+        "import os\nimport\frequests\n\n\ndef f():\n    return requests.get('http://x')\n",
+        "import os; \fimport requests\nrequests.get('http://x')\n",
+        "import requests\n\n\ndef f():\n\f    return requests.get('http://x')\n",
+    ],
+)
+def test_a_form_feed_does_not_hide_a_call(source: str) -> None:
+    result = process_source(decode_source(source.encode()), "app/m.py", [registry.lookup("add-timeouts")()], ProjectContext("."))
+    assert result.kept and result.parsed
+    assert [f.message for f in result.findings] == ["requests.get(): added timeout=30"]
+
+
+def test_a_form_feed_does_not_hide_a_driver_import_or_a_first_party_one() -> None:
+    from collections import Counter
+
+    from prodfix.codemods.fix_imports import _regex_imports
+    from prodfix.engine.module_index import count_imports
+
+    source = "\fimport psycopg2\n\n\ndef init_db():\n    return psycopg2.connect('x')\n"
+    assert registry.lookup("add-retry")().wants(source, "app/db.py")
+    counts: Counter[str] = Counter()
+    count_imports("\fimport app.core\n\ffrom app import db\n", counts)
+    assert counts == Counter({"app.core": 1, "app": 1})
+    assert list(_regex_imports("\ffrom .. import x\n")) == [(2, [])]

@@ -19,8 +19,9 @@ if TYPE_CHECKING:  # libcst is loaded only when a file is rewritten (see engine/
 
 Severity = Literal["low", "medium", "high"]
 # fix: the codemod changes the code; warning: a problem it cannot fix safely (reported only);
-# note: code it deliberately leaves alone, shown with --explain.
-Kind = Literal["fix", "warning", "note"]
+# note: code it deliberately leaves alone, shown with --explain; error: the codemod itself failed
+# on the file (an internal error: reported by every command, exit code 3; its change is dropped).
+Kind = Literal["fix", "warning", "note", "error"]
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,11 @@ class Reporter:
             for node, message, kind in pending:
                 self._add(self._span(positions, node)[:2], message, kind)
         return self._findings
+
+    @property
+    def pending_nodes(self) -> list[cst.CSTNode]:
+        """Nodes reported on whose positions are not computed yet (engine/faults.py's last clue)."""
+        return [node for node, _, _ in self._pending]
 
     def need_import(self, module: str, name: str | None = None, alias: str | None = None) -> None:
         """Ask for ``import module`` / ``from module import name [as alias]``."""

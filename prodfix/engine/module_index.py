@@ -25,7 +25,7 @@ from prodfix.engine.containment import file_inside
 from prodfix.engine.manifest import canonical
 
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", "pytest.ini", "tox.ini", "manage.py", "Dockerfile")
-_IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+([A-Za-z_][\w.]*)[ \t]+import\b|import[ \t]+([A-Za-z_][\w.]*(?:[ \t]*,[ \t]*[A-Za-z_][\w.]*)*))", re.MULTILINE)
+_IMPORT = re.compile(r"^[ \t\f]*(?:from[ \t\f]+([A-Za-z_][\w.]*)[ \t\f]+import\b|import[ \t\f]+([A-Za-z_][\w.]*(?:[ \t\f]*,[ \t\f]*[A-Za-z_][\w.]*)*))", re.MULTILINE)
 _REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)", re.MULTILINE)
 
 
@@ -149,12 +149,15 @@ def _declared_dependencies(root: Path, dirs: frozenset[str]) -> frozenset[str]:
     folders = [root, *(root / d for d in dirs if d.count("/") < 2)]
     names: set[str] = set()
     for folder in folders:
-        for path in [*folder.glob("requirements*.txt"), *(folder / "requirements").glob("*.txt")]:
-            if not file_inside(root, path):  # a link out of the repository is not its manifest
-                continue
-            text = path.read_text(encoding="utf-8", errors="replace")
-            names |= {canonical(m.group(1)) for m in _REQUIREMENT.finditer(text) if not m.group(0).lstrip().startswith("-")}
-        names |= _pyproject_dependencies(root, folder / "pyproject.toml")
+        try:
+            for path in [*folder.glob("requirements*.txt"), *(folder / "requirements").glob("*.txt")]:
+                if not file_inside(root, path):  # a link out of the repository is not its manifest
+                    continue
+                text = path.read_text(encoding="utf-8", errors="replace")
+                names |= {canonical(m.group(1)) for m in _REQUIREMENT.finditer(text) if not m.group(0).lstrip().startswith("-")}
+            names |= _pyproject_dependencies(root, folder / "pyproject.toml")
+        except OSError:  # a folder without permission: its files are reported unreadable by the run
+            continue
     return frozenset(names)
 
 

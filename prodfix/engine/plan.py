@@ -259,7 +259,7 @@ def make_plan(
         codemods=codemods,
         files=files,
         project=ProjectContext(root=str(root), modules=modules, closable_classes=closable, extendable=extendable),
-        warnings=(warning,) if warning else (),
+        warnings=(*found.warnings, *((warning,) if warning else ())),
         digests=digests,
         whole_repo=whole_repo,
     )

@@ -48,7 +48,7 @@ DEPENDENCY = "tenacity>=8"
 _ENGINE_CALL = re.compile(r"(?i:engine)[\w.]*(?:\([^()\n]*\)|\[[^\]\n]*\])?\s*\.\s*(?:connect|begin)\s*\(")
 # the whole string literal is the query (what _selects_one accepts), not SQL that starts so
 _SELECT_ONE_TEXT = re.compile(r"[\"'][ \t\r\n]*[Ss][Ee][Ll][Ee][Cc][Tt][ \t\r\n]+1[ \t\r\n]*;?[ \t\r\n]*[\"']")
-_DRIVER_IMPORT = re.compile(r"(?:^|;)[ \t]*(?:from|import)[ \t]+(?:psycopg2?|asyncpg|pymysql)\b", re.MULTILINE)
+_DRIVER_IMPORT = re.compile(r"(?:^|;)[ \t\f]*(?:from|import)[ \t\f]+(?:psycopg2?|asyncpg|pymysql)\b", re.MULTILINE)
 
 # qualified call -> connection kind
 CONNECT_CALLS = {

@@ -130,7 +130,7 @@ class AddTimeouts(Codemod):
     # (urllib.request, http.client), ``urllib.parse`` and the like do not count; the package
     # itself does (``import urllib`` then ``urllib.request.urlopen()``).
     prefilter = re.compile(
-        r"(?:^|;)[ \t]*(?:from[ \t]+|import[ \t]+(?:[\w.]+[ \t]*(?:as[ \t]+\w+[ \t]*)?,[ \t]*)*)(?:"
+        r"(?:^|;)[ \t\f]*(?:from[ \t\f]+|import[ \t\f]+(?:[\w.]+[ \t\f]*(?:as[ \t\f]+\w+[ \t\f]*)?,[ \t\f]*)*)(?:"
         + "|".join(
             re.escape(m) + r"\b" if "." not in m else rf"{re.escape(m)}\b|{re.escape(m.split('.')[0])}\b(?!\.)"
             for m in sorted({m if "." in m else m.split(".")[0] for m in CLIENT_MODULES})

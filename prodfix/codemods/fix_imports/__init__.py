@@ -38,7 +38,7 @@ from prodfix.codemods.base import (
 from prodfix.codemods.options import dotted_renames, folders
 
 _IMPORT_LINE = re.compile(
-    r"^[ \t]*(?:from[ \t]+(\.*)([A-Za-z_][\w.]*)?[ \t]+import\b|import[ \t]+([A-Za-z_][\w.]*(?:[ \t]*,[ \t]*[A-Za-z_][\w.]*)*))",
+    r"^[ \t\f]*(?:from[ \t\f]+(\.*)([A-Za-z_][\w.]*)?[ \t\f]+import\b|import[ \t\f]+([A-Za-z_][\w.]*(?:[ \t\f]*,[ \t\f]*[A-Za-z_][\w.]*)*))",
     re.MULTILINE,
 )
 
