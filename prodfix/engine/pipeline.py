@@ -275,7 +275,7 @@ def _rewrite(
         result.findings.sort()
         return result
     if original.code != core:
-        result.error = FileError(0, "libcst cannot reproduce this file byte for byte; left unchanged")
+        result.error = FileError(0, "libcst cannot reproduce this file byte for byte")
         return result if reduced is None else None
     new_text = module.code + tail
     if reduced is not None:
