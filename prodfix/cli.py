@@ -1,15 +1,6 @@
 """The ``prodfix`` command line: parse options, build a plan, run the engine, hand results to output.
 
-Exit codes (every command):
-
-\b
-  0  success; for `check`: nothing to change
-  1  `check` only: something would change or needs attention
-  2  usage or configuration error, or `fix` refusing to rewrite uncommitted files
-     (nothing was written); for `pr`: no token, or the remote or forge refused
-     (re-running is safe)
-  3  some files could not be processed (decode or syntax error, a codemod's
-     internal error), each reported with its path and line; the rest were
+The text a user reads in ``prodfix --help`` is ``USAGE`` below, not this docstring.
 """
 
 from __future__ import annotations
@@ -63,6 +54,32 @@ from prodfix.vcs.pull_request import DEFAULT_TITLE, PrOutcome, changes_id, publi
 from prodfix.vcs.remote import Credentials, auth_environment, remote_url
 from prodfix.vcs.secrets import redact
 from prodfix.vcs.worktree import merge_state, uncommitted_paths
+
+USAGE = """Codemods that make a Python backend production-ready: logging instead of
+print, timeouts on network clients, retries where the app connects at start-up, resources
+closed by context managers, imports that resolve. Every change is a reviewable diff first.
+
+\b
+  prodfix check            what would change (exit 1 when anything would)
+  prodfix diff > fix.patch the patch, nothing written
+  prodfix fix              apply it (files with uncommitted changes are refused)
+  prodfix fix --branch     one commit per codemod on a branch, working tree untouched
+  prodfix pr               that branch pushed and its pull request opened (CI)
+  prodfix list             the codemods; --select/--ignore take their names or codes
+
+Configuration: .prodfix.yml or [tool.prodfix] in pyproject.toml (`prodfix config`).
+
+Exit codes (every command):
+
+\b
+  0  success; for `check`: nothing to change
+  1  `check` only: something would change or needs attention
+  2  usage or configuration error, or `fix` refusing to rewrite uncommitted files
+     (nothing was written); for `pr`: no token, or the remote or forge refused
+     (re-running is safe)
+  3  some files could not be processed (decode or syntax error, a codemod's
+     internal error), each reported with its path and line; the rest were
+"""
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_ERRORS = 0, 1, 2, 3
 PROGRESS_MIN_FILES = 50
@@ -262,7 +279,7 @@ class Tally:
         return EXIT_OK
 
 
-@click.group(help=__doc__, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(help=USAGE, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="prodfix")
 def main() -> None:
     # The cyclic garbage collector found nothing to free in a whole cold run over Django (libcst's
