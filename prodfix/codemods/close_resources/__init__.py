@@ -259,6 +259,7 @@ _OPENER_WORDS = (
     "open", "Session", "session", "Client", "socket", "urlopen", "ZipFile", "TemporaryFile", "PoolExecutor",
     "sqlite3", "TarFile", "BZ2File", "GzipFile", "LZMAFile", "fileinput", "FileInput",
 )
+_WORDS_NO_SESSION = tuple(w for w in _OPENER_WORDS if w != "session")
 _OPENER_TEXT = re.compile(
     r"(?:\bopen(?:_code)?|Session|\bsession|Client|socket)\s*\(|urlopen|ZipFile|TemporaryFile|PoolExecutor|"
     r"sqlite3\.connect|TarFile|BZ2File|GzipFile|LZMAFile|fileinput\.input|FileInput"
@@ -287,7 +288,8 @@ class CloseResources(Codemod):
     def wants(self, source: str, path: str, project=None) -> bool:
         classes = project.closable_classes if project is not None else None
         names = {q.rpartition(".")[2] for q in classes} if classes else set()
-        if _unmanaged_opener(source, self.occurrences(source, _OPENER_WORDS), names):
+        words = _OPENER_WORDS if "requests" in source else _WORDS_NO_SESSION  # requests.session(): rare
+        if _unmanaged_opener(source, self.occurrences(source, words), names):
             return True
         if "def close(" in source or "def aclose(" in source:
             # a class that may own a client and close it: the project facts know which do
