@@ -89,17 +89,6 @@ def test_third_party_and_resolving_imports_are_never_touched(git_repo: Path) -> 
     assert out.returncode == 0 and out.stdout == b""
 
 
-def test_declared_dependencies_are_known_by_their_import_names() -> None:
-    from prodfix.engine.module_index import import_names
-
-    assert {"yaml", "pyyaml"} <= import_names("PyYAML")
-    assert "jwt" in import_names("PyJWT") and "dateutil" in import_names("python-dateutil")
-    assert "mptt" in import_names("django-mptt") and "flask_sqlalchemy" in import_names("Flask-SQLAlchemy")
-    assert "pil" in import_names("Pillow") and "google" in import_names("google-cloud-storage")
-    assert import_names("requests") == {"requests"}
-    assert import_names("py") == {"py"} and import_names("python-ab") == {"python_ab"}  # no stub names
-
-
 def test_dockerfile_pythonpath_is_a_root_candidate(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     (repo / "service" / "handlers").mkdir(parents=True)

@@ -6,6 +6,9 @@ from when the app runs; when not configured it is chosen by a vote: among the ca
 repository root, ``src/``, folders holding ``pyproject.toml``/``setup.cfg``/``pytest.ini``/
 ``manage.py``/a ``Dockerfile``, pytest ``pythonpath`` entries), the one under which the most
 existing first-party absolute imports resolve wins.
+
+Beside the modules, the index knows what is not first-party (engine/third_party.py: every
+manifest and lock file, the environment, the standard library).
 """
 
 from __future__ import annotations
@@ -22,34 +25,40 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from prodfix.engine.containment import file_inside
-from prodfix.engine.manifest import canonical
+from prodfix.engine.third_party import (
+    MANIFEST_FILES,
+    Declared,
+    Environment,
+    environment,
+    import_names,
+    is_requirements_file,
+    known_import_names,
+    read_declared,
+)
+
+__all__ = ["ModuleIndex", "Layout", "build_index", "count_imports", "import_names", "read_layout"]
 
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", "pytest.ini", "tox.ini", "manage.py", "Dockerfile")
 _IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+([A-Za-z_][\w.]*)[ \t]+import\b|import[ \t]+([A-Za-z_][\w.]*(?:[ \t]*,[ \t]*[A-Za-z_][\w.]*)*))", re.MULTILINE)
-_REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)", re.MULTILINE)
-
-
 @dataclass(frozen=True)
 class ModuleIndex:
     files: frozenset[str]  # repository-relative .py paths
     dirs: frozenset[str]  # every folder that holds a .py file, at any depth
     roots: tuple[str, ...]  # import roots, repository-relative ("" is the repository root)
     votes: tuple[tuple[str, int], ...]  # (candidate root, imports resolving under it), best first
-    dependencies: frozenset[str]  # canonical names of declared third-party dependencies
     top_names: frozenset[str]  # every module or package name found anywhere in the repository
-    # import names the declared dependencies provide under another spelling (jwt for PyJWT,
-    # mptt for django-mptt), lower-cased, minus names the repository has at an import root
-    provided: frozenset[str] = frozenset()
-
+    # lower-cased names of top_names that are third-party: declared, locked or installed
+    # (the standard library is sys.stdlib_module_names, not listed)
+    third_party: frozenset[str] = frozenset()
     @staticmethod
     def _join(root: str, dotted: str) -> str:
         path = dotted.replace(".", "/")
         return f"{root}/{path}" if root else path
 
     def fingerprint(self) -> str:
-        """What results depend on (files, roots, declared dependencies), for the result cache."""
+        """What results depend on (files, roots, what is third-party), for the result cache."""
         h = hashlib.blake2b(digest_size=16)
-        for part in (sorted(self.files), self.roots, sorted(self.dependencies), sorted(self.provided)):
+        for part in (sorted(self.files), self.roots, sorted(self.third_party)):
             h.update("\0".join(part).encode("utf-8", "surrogateescape") + b"\1")
         return h.hexdigest()
 
@@ -72,14 +81,16 @@ class ModuleIndex:
             folder = folder.rpartition("/")[0]
         return self.resolves_under(dotted, folder)
 
-    def is_first_party(self, dotted: str) -> bool:
+    def is_third_party(self, dotted: str) -> bool:
+        """Standard library, or a name the manifests, lock files or the environment provide."""
         top = dotted.split(".")[0]
-        return (
-            top in self.top_names
-            and top not in sys.stdlib_module_names
-            and canonical(top) not in self.dependencies
-            and top.lower() not in self.provided
-        )
+        return top in sys.stdlib_module_names or top == "__main__" or top.lower() in self.third_party
+
+    def may_be_first_party(self, dotted: str) -> bool:
+        """Not third-party, and named like a module or package somewhere in the repository:
+        an import fix-imports looks at when it does not resolve."""
+        top = dotted.split(".")[0]
+        return top in self.top_names and not self.is_third_party(dotted)
 
     def root_of(self, path: str) -> str | None:
         """The (deepest) import root a repository-relative file lives under."""
@@ -108,73 +119,6 @@ class ModuleIndex:
                 if name.endswith("." + dotted) or dotted.endswith("." + name):
                     found.add(name)
         return sorted(found)
-
-
-# Distributions imported under a name their own does not give (nor the rules in import_names).
-_IMPORT_NAMES = {
-    "attrs": ("attr",), "beautifulsoup4": ("bs4",), "django-cors-headers": ("corsheaders",),
-    "django-filter": ("django_filters",), "djangorestframework": ("rest_framework",),
-    "dnspython": ("dns",), "faiss-cpu": ("faiss",), "faiss-gpu": ("faiss",),
-    "google-api-python-client": ("googleapiclient",), "graphql-core": ("graphql",),
-    "msgpack-python": ("msgpack",), "mysqlclient": ("mysqldb",), "opencv-contrib-python": ("cv2",),
-    "opencv-python": ("cv2",), "opencv-python-headless": ("cv2",), "pillow": ("pil",),
-    "protobuf": ("google",), "psycopg-binary": ("psycopg",), "psycopg2-binary": ("psycopg2",),
-    "pycryptodome": ("crypto",), "pycryptodomex": ("cryptodome",), "pygithub": ("github",),
-    "pyopenssl": ("openssl",), "pyserial": ("serial",), "python-gitlab": ("gitlab",),
-    "python-socketio": ("socketio",), "python-telegram-bot": ("telegram",), "pyzmq": ("zmq",),
-    "ruamel-yaml": ("ruamel",), "scikit-learn": ("sklearn",), "social-auth-app-django": ("social_django",),
-    "social-auth-core": ("social_core",), "sorl-thumbnail": ("sorl",), "strawberry-graphql": ("strawberry",),
-    "strawberry-graphql-django": ("strawberry_django",),
-}
-
-
-def import_names(distribution: str) -> set[str]:
-    """The (lower-cased) names a declared distribution is likely imported as: its own name with
-    underscores, without a ``python-``/``py``/``django-`` prefix (python-dateutil, PyYAML,
-    django-mptt), a namespace (google-cloud-storage), and the well-known others."""
-    name = canonical(distribution)
-    names = {name.replace("-", "_"), *_IMPORT_NAMES.get(name, ())}
-    for prefix in ("python-", "py", "django-"):
-        rest = name[len(prefix) :]
-        if name.startswith(prefix) and len(rest) >= 3 and "-" not in rest:
-            names.add(rest)
-    for namespace in ("google", "azure"):
-        if name.startswith(namespace + "-"):
-            names.add(namespace)
-    return names
-
-
-def _declared_dependencies(root: Path, dirs: frozenset[str]) -> frozenset[str]:
-    """Dependencies declared anywhere in the repository (a backend/ folder often has its own)."""
-    folders = [root, *(root / d for d in dirs if d.count("/") < 2)]
-    names: set[str] = set()
-    for folder in folders:
-        for path in [*folder.glob("requirements*.txt"), *(folder / "requirements").glob("*.txt")]:
-            if not file_inside(root, path):  # a link out of the repository is not its manifest
-                continue
-            text = path.read_text(encoding="utf-8", errors="replace")
-            names |= {canonical(m.group(1)) for m in _REQUIREMENT.finditer(text) if not m.group(0).lstrip().startswith("-")}
-        names |= _pyproject_dependencies(root, folder / "pyproject.toml")
-    return frozenset(names)
-
-
-def _pyproject_dependencies(root: Path, pyproject: Path) -> set[str]:
-    names: set[str] = set()
-    if file_inside(root, pyproject):
-        try:
-            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
-            data = {}
-        for requirement in data.get("project", {}).get("dependencies", []):
-            match = _REQUIREMENT.match(str(requirement))
-            if match:
-                names.add(canonical(match.group(1)))
-        names |= {canonical(k) for k in data.get("tool", {}).get("poetry", {}).get("dependencies", {})}
-        for group in data.get("project", {}).get("optional-dependencies", {}).values():
-            names |= {canonical(m.group(1)) for r in group if (m := _REQUIREMENT.match(str(r)))}
-        for group in data.get("dependency-groups", {}).values():
-            names |= {canonical(m.group(1)) for r in group if isinstance(r, str) and (m := _REQUIREMENT.match(r))}
-    return names
 
 
 def _pytest_pythonpath(root: Path, folder: Path) -> list[Path]:
@@ -228,18 +172,29 @@ def _dockerfile_roots(dockerfile: Path, root: Path, dirs: frozenset[str]) -> set
     return found
 
 
-def _marker_files(root: Path) -> list[Path]:
-    """Every ROOT_MARKERS file in the repository, outside hidden, node_modules and venv folders
-    (one os.walk: globbing once per marker walked the tree seven times)."""
+def _walk(root: Path) -> tuple[list[Path], list[Path]]:
+    """(ROOT_MARKERS files, manifest/requirements/lock files) in the repository, outside hidden,
+    node_modules and venv folders: one os.walk for both (globbing once per name walked the
+    tree once each). Links to folders are not followed; files are checked when read."""
     markers = frozenset(ROOT_MARKERS)
-    found = []
-    for folder, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in ("node_modules", "venv"))
+    found, manifests = [], []
+    base = str(root)
+    for folder, dirnames, filenames in os.walk(base):
+        dirnames[:] = sorted(
+            d for d in dirnames if not d.startswith(".") and d not in ("node_modules", "venv", "site-packages", "__pycache__")
+        )
         found.extend(Path(folder, name) for name in sorted(markers.intersection(filenames)))
-    return found
+        in_requirements = "requirements" in folder[len(base) :].lower()  # requirements/base.in
+        for name in filenames:
+            if name in MANIFEST_FILES:
+                manifests.append(Path(folder, name))
+            elif name.endswith((".txt", ".in")) and (in_requirements or "requirements" in name.lower()):
+                if is_requirements_file(f"{folder[len(base) + 1 :]}/{name}".replace(os.sep, "/")):
+                    manifests.append(Path(folder, name))
+    return found, manifests
 
 
-def _candidate_roots(root: Path, dirs: frozenset[str], files: frozenset[str]) -> list[str]:
+def _candidate_roots(root: Path, dirs: frozenset[str], files: frozenset[str], markers: list[Path]) -> list[str]:
     candidates = {""}
     if "src" in dirs:
         candidates.add("src")
@@ -250,7 +205,7 @@ def _candidate_roots(root: Path, dirs: frozenset[str], files: frozenset[str]) ->
             parent = package.rpartition("/")[0]
             if f"{parent}/__init__.py" not in files and parent.count("/") < 3:
                 candidates.add(parent)
-    for found in _marker_files(root):
+    for found in markers:
         rel = found.parent.relative_to(root).as_posix()
         candidates.add("" if rel == "." else rel)
         if found.name == "Dockerfile":
@@ -289,17 +244,19 @@ def count_imports(text: str, counts: Counter[str]) -> None:
 class Layout:
     """What the repository's files and folders say before any import is counted: the part of
     the index that walks and reads the file system (marker files, manifests, pytest and Docker
-    settings), so that it can run beside the import scan, in a worker process."""
+    settings, the environment), so that it can run beside the import scan, in a worker process."""
 
     files: frozenset[str]
     dirs: frozenset[str]
     top_names: frozenset[str]
-    dependencies: frozenset[str]
+    declared: Declared
     candidates: tuple[str, ...] | None  # candidate import roots; None: not looked for
+    environment: Environment | None = None  # None: not read (fix-imports is not selected)
 
 
-def read_layout(root: Path, files: list[str], find_roots: bool = True) -> Layout:
-    """``find_roots=False`` when the import roots are configured: no candidates are needed."""
+def read_layout(root: Path, files: list[str], find_roots: bool = True, with_environment: bool = False) -> Layout:
+    """``find_roots=False`` when the import roots are configured: no candidates are needed.
+    ``with_environment``: list what prodfix's own interpreter can import (fix-imports only)."""
     dirs: set[str] = set()
     tops: set[str] = set()
     for file in files:
@@ -309,8 +266,10 @@ def read_layout(root: Path, files: list[str], find_roots: bool = True) -> Layout
             dirs.add("/".join(parts[:i]))
             tops.add(parts[i - 1])
     file_set, dir_set = frozenset(files), frozenset(dirs)
-    candidates = tuple(_candidate_roots(root, dir_set, file_set)) if find_roots else None
-    return Layout(file_set, dir_set, frozenset(tops), _declared_dependencies(root, dir_set), candidates)
+    markers, manifests = _walk(root)
+    candidates = tuple(_candidate_roots(root, dir_set, file_set, markers)) if find_roots else None
+    env = environment(root) if with_environment else None
+    return Layout(file_set, dir_set, frozenset(tops), read_declared(root, manifests), candidates, env)
 
 
 def _names_under(layout: Layout, roots: tuple[str, ...]) -> frozenset[str]:
@@ -323,24 +282,57 @@ def _names_under(layout: Layout, roots: tuple[str, ...]) -> frozenset[str]:
     return frozenset(names)
 
 
+def _own_names(layout: Layout) -> frozenset[str]:
+    """Lower-cased names of the projects' own packages, as their manifests give them."""
+    declared = layout.declared
+    return frozenset({name.replace("-", "_") for name in declared.own} | {p.lower() for p in declared.own_packages})
+
+
+def _third_party(layout: Layout, at_a_root: frozenset[str], own: frozenset[str]) -> frozenset[str]:
+    """Lower-cased top-level names that are third-party, among those the repository has
+    somewhere (no other name can be mistaken for a first-party one).
+
+    A declared or locked distribution's own name (``redis``), its well-known import name
+    (``factory`` for factory-boy) and the names an installed one's metadata gives are
+    third-party wherever the repository has a module so named. The names guessed for one that is not installed (``jwt`` for PyJWT) and whatever
+    the environment can import are third-party unless the repository has that module at a
+    possible import root or it is one of the projects' own: ``app/utils/jwt.py`` does not make
+    ``import jwt`` first-party, a top-level ``tests/`` package stays first-party even where
+    some distribution installed one."""
+    declared = layout.declared
+    env = layout.environment
+    exact: set[str] = set()
+    guessed: set[str] = set()
+    for distribution in declared.dependencies | declared.locked:
+        exact |= known_import_names(distribution)
+        installed = env.import_names_of(distribution) if env is not None else None
+        if installed:
+            exact |= installed
+        else:
+            guessed |= import_names(distribution)
+    if env is not None:
+        guessed |= env.names
+    present = {name.lower() for name in layout.top_names}
+    return frozenset((exact | (guessed - at_a_root - own)) & present)
+
+
 def build_index(layout: Layout, imports: Counter[str], configured_roots: tuple[str, ...] = ()) -> ModuleIndex:
     """``imports``: the repository's absolute imports counted by ``count_imports``, for the vote."""
     configured = tuple("" if r in (".", "") else r.strip("/") for r in configured_roots)
     if not configured and layout.candidates is None:
         raise ValueError("read_layout(find_roots=False) cannot vote for an import root")
-    # A name a dependency provides (jwt: PyJWT) is third-party unless the repository has it at
-    # a possible import root: app/utils/jwt.py does not make `import jwt` first-party.
     at_a_root = _names_under(layout, configured or layout.candidates or ())
-    provided = frozenset(n for d in layout.dependencies for n in import_names(d)) - at_a_root
-    index = ModuleIndex(layout.files, layout.dirs, (), (), layout.dependencies, layout.top_names, provided)
+    own_names = _own_names(layout)
+    index = ModuleIndex(layout.files, layout.dirs, (), (), layout.top_names, _third_party(layout, at_a_root, own_names))
     if configured:
-        return dataclasses.replace(index, roots=configured)
-    first_party = {name: n for name, n in imports.items() if index.is_first_party(name)}
-    votes = []
-    for candidate in layout.candidates:
-        score = sum(n for name, n in first_party.items() if index.resolves_under(name, candidate))
-        votes.append((candidate, score))
-    votes.sort(key=lambda v: (-v[1], v[0].count("/") if v[0] else -1, v[0]))
-    # Without a single resolving first-party import there is no evidence of the root: no rewrites.
-    roots = (votes[0][0],) if votes and votes[0][1] > 0 else ()
+        roots, votes = configured, ()
+    else:
+        first_party = {name: n for name, n in imports.items() if index.may_be_first_party(name)}
+        votes = []
+        for candidate in layout.candidates:
+            score = sum(n for name, n in first_party.items() if index.resolves_under(name, candidate))
+            votes.append((candidate, score))
+        votes.sort(key=lambda v: (-v[1], v[0].count("/") if v[0] else -1, v[0]))
+        # Without a single resolving first-party import there is no evidence of the root: no rewrites.
+        roots = (votes[0][0],) if votes and votes[0][1] > 0 else ()
     return dataclasses.replace(index, roots=roots, votes=tuple(votes))

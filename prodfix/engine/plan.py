@@ -123,7 +123,7 @@ def _project_facts(
         if pool is None:
             layout, scanned = None, map(_facts_at, items)
         else:
-            layout = pool.apply_async(read_layout, (root, everything, not configured_roots))
+            layout = pool.apply_async(read_layout, (root, everything, not configured_roots, bool(indexed)))
             scanned = pool.imap(_facts_at, items, chunksize=scan_chunksize(len(items), jobs))
         for rel, (digest, facts) in zip(everything, scanned):
             if digest is not None:
@@ -137,7 +137,7 @@ def _project_facts(
             imports.update(dict(facts[0]))
             if want_classes and facts[1]:
                 per_file[rel] = {name: (mode, close) for name, (mode, close) in facts[1].items()}
-        layout = layout.get() if layout is not None else read_layout(root, everything, not configured_roots)
+        layout = layout.get() if layout is not None else read_layout(root, everything, not configured_roots, bool(indexed))
     if store is not None:
         store.retain(set(everything))
     modules = build_index(layout, imports, configured_roots)

@@ -4,12 +4,16 @@ Why: a backend that imports itself under different roots (``from backend.app.cor
 here, ``from core import db`` there) works on one laptop and dies with ModuleNotFoundError in
 the container.
 
-How it decides (the module index and the import root come from the project context, computed
-once per run; ``prodfix check --explain`` shows the root vote):
+How it decides (the module index, the import root and what is third-party come from the
+project context, computed once per run; ``prodfix check --explain`` shows the root vote):
 
-- an absolute import is first-party when its top-level name is a module or package somewhere in
-  the repository, not a stdlib module and not a declared dependency; third-party and stdlib
-  imports are never touched;
+- third-party and standard-library imports are never touched, nor reported: a name is
+  third-party when any manifest, requirements file (with its ``-r``/``-c`` includes) or lock
+  file of the repository declares it, when the environment prodfix runs in can import it, or
+  when it is a standard-library module (``engine/third_party.py``), whatever the repository
+  holds under that name (``shop/utils/pandas.py`` never captures ``import pandas``); any other
+  absolute import whose top-level name is a module or package somewhere in the repository may
+  be first-party;
 - a first-party import that does not resolve under the root is rewritten when exactly one module
   matches it by dotted suffix (``core.settings`` -> ``app.core.settings``); with several
   candidates it is reported, listing them;
@@ -118,7 +122,7 @@ class FixImports(Codemod):
                 if dots - 1 >= depth:  # climbs to or above the root: rewritten absolute
                     return True
                 continue
-            if any(index.is_first_party(n) and not index.resolves(n, path) for n in names):
+            if any(index.may_be_first_party(n) and not index.resolves(n, path) for n in names):
                 return True
         return False
 

@@ -99,7 +99,7 @@ class _Planner(cst.CSTVisitor):
                 self.reporter.report(node, f"{dotted}: inside an ImportError fallback; rename not applied", "note")
                 return None
             return renamed
-        if self.root is None or not self.index.is_first_party(dotted) or self.index.resolves(dotted, self.path):
+        if self.root is None or not self.index.may_be_first_party(dotted) or self.index.resolves(dotted, self.path):
             return None
         if self._try_import:
             self.reporter.report(node, f"{dotted} does not resolve but sits in an ImportError fallback; left alone", "note")
