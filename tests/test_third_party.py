@@ -165,3 +165,13 @@ def test_names_and_files() -> None:
     assert "pil" in import_names("Pillow") and "google" in import_names("google-cloud-storage")
     assert import_names("requests") == {"requests"}
     assert import_names("py") == {"py"} and import_names("python-ab") == {"python_ab"}  # no stub names
+
+
+def test_a_folder_inside_a_package_is_not_an_import_root(tmp_path: Path) -> None:
+    files = {
+        "shop/__init__.py": "", "shop/tests/unit/__init__.py": "", "shop/tests/unit/test_a.py": "from unit import b\n",
+        "shop/tests/unit/b.py": "", "shop/tests/conftest.py": "from unit import b\n",
+    }
+    index = _index(tmp_path, files, [])
+    assert "shop/tests" not in dict(index.votes) and index.roots == ("",)
+    assert {"app", "shop"} <= index.own_packages

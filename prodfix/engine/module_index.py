@@ -5,10 +5,12 @@ its path relative to the repository. The import root is the folder that ``sys.pa
 from when the app runs; when not configured it is chosen by a vote: among the candidates (the
 repository root, ``src/``, folders holding ``pyproject.toml``/``setup.cfg``/``pytest.ini``/
 ``manage.py``/a ``Dockerfile``, pytest ``pythonpath`` entries), the one under which the most
-existing first-party absolute imports resolve wins.
+existing first-party absolute imports resolve wins. A folder inside a regular package is a
+portion of that package, never a candidate of its own.
 
 Beside the modules, the index knows what is not first-party (engine/third_party.py: every
-manifest and lock file, the environment, the standard library).
+manifest and lock file, the environment, the standard library) and the project's own package
+names.
 """
 
 from __future__ import annotations
@@ -50,15 +52,19 @@ class ModuleIndex:
     # lower-cased names of top_names that are third-party: declared, locked or installed
     # (the standard library is sys.stdlib_module_names, not listed)
     third_party: frozenset[str] = frozenset()
+    # the project's own top-level packages (manifest name/packages, packages directly under a root)
+    own_packages: frozenset[str] = frozenset()
+
     @staticmethod
     def _join(root: str, dotted: str) -> str:
         path = dotted.replace(".", "/")
         return f"{root}/{path}" if root else path
 
     def fingerprint(self) -> str:
-        """What results depend on (files, roots, what is third-party), for the result cache."""
+        """What results depend on (files, roots, what is third-party, own packages), for the
+        result cache."""
         h = hashlib.blake2b(digest_size=16)
-        for part in (sorted(self.files), self.roots, sorted(self.third_party)):
+        for part in (sorted(self.files), self.roots, sorted(self.third_party), sorted(self.own_packages)):
             h.update("\0".join(part).encode("utf-8", "surrogateescape") + b"\1")
         return h.hexdigest()
 
@@ -91,6 +97,12 @@ class ModuleIndex:
         an import fix-imports looks at when it does not resolve."""
         top = dotted.split(".")[0]
         return top in self.top_names and not self.is_third_party(dotted)
+
+    def at_a_root(self, dotted: str) -> bool:
+        """The top-level name is a module or package directly under an import root: the only
+        way a name is first-party by name (a package nested somewhere does not make it so)."""
+        top = dotted.split(".")[0]
+        return any(self.resolves_under(top, root) for root in self.roots)
 
     def root_of(self, path: str) -> str | None:
         """The (deepest) import root a repository-relative file lives under."""
@@ -194,6 +206,15 @@ def _walk(root: Path) -> tuple[list[Path], list[Path]]:
     return found, manifests
 
 
+def _namespace_portion(folder: str, files: frozenset[str]) -> bool:
+    """A folder without __init__.py inside a regular package: part of that package (its
+    imports start with the package's name), not a place sys.path starts from."""
+    if not folder or f"{folder}/__init__.py" in files:
+        return False
+    parts = folder.split("/")
+    return any(f"{'/'.join(parts[:i])}/__init__.py" in files for i in range(1, len(parts)))
+
+
 def _candidate_roots(root: Path, dirs: frozenset[str], files: frozenset[str], markers: list[Path]) -> list[str]:
     candidates = {""}
     if "src" in dirs:
@@ -208,6 +229,9 @@ def _candidate_roots(root: Path, dirs: frozenset[str], files: frozenset[str], ma
     for found in markers:
         rel = found.parent.relative_to(root).as_posix()
         candidates.add("" if rel == "." else rel)
+    candidates = {c for c in candidates if not _namespace_portion(c, files)}
+    # What a Dockerfile or pytest puts on sys.path is a root wherever it is.
+    for found in markers:
         if found.name == "Dockerfile":
             candidates |= _dockerfile_roots(found, root, dirs)
         for entry in _pytest_pythonpath(root, found.parent):
@@ -327,7 +351,12 @@ def build_index(layout: Layout, imports: Counter[str], configured_roots: tuple[s
     if configured:
         roots, votes = configured, ()
     else:
-        first_party = {name: n for name, n in imports.items() if index.may_be_first_party(name)}
+        # A project's own package votes for where it is even when another manifest of the
+        # repository installs it as a dependency (docs/requirements.txt naming the project).
+        first_party = {
+            name: n for name, n in imports.items()
+            if index.may_be_first_party(name) or name.split(".")[0].lower() in own_names
+        }
         votes = []
         for candidate in layout.candidates:
             score = sum(n for name, n in first_party.items() if index.resolves_under(name, candidate))
@@ -335,4 +364,12 @@ def build_index(layout: Layout, imports: Counter[str], configured_roots: tuple[s
         votes.sort(key=lambda v: (-v[1], v[0].count("/") if v[0] else -1, v[0]))
         # Without a single resolving first-party import there is no evidence of the root: no rewrites.
         roots = (votes[0][0],) if votes and votes[0][1] > 0 else ()
-    return dataclasses.replace(index, roots=roots, votes=tuple(votes))
+    # The project's own packages: what its manifests ship, and every regular package directly
+    # under a root (``import shop.x`` inside shop's repository is never rewritten to another path).
+    own = {name for name in layout.top_names if name.lower() in own_names}
+    for file in layout.files:
+        if file.endswith("/__init__.py"):
+            package, _, name = file[: -len("/__init__.py")].rpartition("/")
+            if package in roots:
+                own.add(name)
+    return dataclasses.replace(index, roots=roots, votes=tuple(votes), own_packages=frozenset(own))

@@ -14,6 +14,9 @@ project context, computed once per run; ``prodfix check --explain`` shows the ro
   holds under that name (``shop/utils/pandas.py`` never captures ``import pandas``); any other
   absolute import whose top-level name is a module or package somewhere in the repository may
   be first-party;
+- the project's own packages keep their names (``import shop.x`` inside shop's repository: the
+  manifests' ``name``/``packages``, or a package directly under the root); a folder without
+  ``__init__.py`` inside a package is part of it, never an import root;
 - a first-party import that does not resolve under the root is rewritten when exactly one module
   matches it by dotted suffix (``core.settings`` -> ``app.core.settings``); with several
   candidates it is reported, listing them;

@@ -104,13 +104,28 @@ class _Planner(cst.CSTVisitor):
         if self._try_import:
             self.reporter.report(node, f"{dotted} does not resolve but sits in an ImportError fallback; left alone", "note")
             return None
-        candidates = self.index.candidates(dotted)
+        index = self.index
         where = f"root '{self.root or '.'}'"
+        top = dotted.split(".")[0]
+        if top in index.own_packages:
+            # The project's own package keeps its name: another spelling of the path is never
+            # more likely right than the one its own code uses.
+            elsewhere = [r or "." for r, _ in index.votes if index.resolves_under(dotted, r)]
+            if index.at_a_root(top) and not elsewhere:
+                self.reporter.report(
+                    node, f"{dotted} does not resolve under {where}: {top}, this project's own package, has no such module; left alone",
+                    "warning",
+                )
+            else:  # a project of its own in a folder of the repository (a monorepo), run from there
+                where_else = f" (it resolves under {', '.join(elsewhere)})" if elsewhere else ""
+                self.reporter.report(node, f"{dotted}: {top} is this project's own package{where_else}; left alone", "note")
+            return None
+        candidates = index.candidates(dotted)
         # The importer's top-level regular package; a namespace folder (tests/) or a module at the
         # root has none, and then nothing is rewritten: too little evidence of what was meant.
-        top = self.package[0] if self.package else None
-        init = f"{self.root}/{top}/__init__.py" if self.root else f"{top}/__init__.py"
-        own_package = top if top is not None and init in self.index.files else None
+        own = self.package[0] if self.package else None
+        init = f"{self.root}/{own}/__init__.py" if self.root else f"{own}/__init__.py"
+        own_package = own if own is not None and init in self.index.files else None
         if len(candidates) == 1 and self.path_hack:
             self.reporter.report(node, f"{dotted} does not resolve under {where}, but this module edits sys.path; left alone", "warning")
             return None
