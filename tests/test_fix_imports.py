@@ -3,6 +3,7 @@ before the fix and pass after it."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -122,3 +123,27 @@ def test_only_real_sys_path_edits_bring_a_module_to_libcst(tmp_path: Path) -> No
     loud = process_source(decode_source(edit.encode()), "app/loud.py", [codemod], plan.project)
     assert loud.parsed and [f.message.split("(")[0] for f in loud.findings] == ["sys.path.insert"]
     assert type(codemod)(type(codemod).Options(renames={"a": "b"})).metadata == ("scope",)
+
+
+def test_what_a_candidate_defines_is_cached_and_its_change_is_seen(git_repo: Path) -> None:
+    """The routes module is unchanged between the runs; the result cache must not answer it
+    from the first run once the module it would be rewritten to gains the missing name."""
+    files = {
+        "app/__init__.py": "from app.core.settings import DEBUG  # noqa: F401\n",
+        "app/core/__init__.py": "",
+        "app/core/settings.py": "DEBUG = True\n",
+        "app/api/__init__.py": "",
+        "app/api/routes.py": "from core.settings import DEBUG, NAME\n",
+    }
+    for rel, text in files.items():
+        (git_repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (git_repo / rel).write_text(text)
+    (git_repo / ".prodfix.yml").write_text("select: [fix-imports]\n")
+    commit_all(git_repo)
+    first = subprocess.run([prodfix_exe(), "check"], cwd=git_repo, capture_output=True, text=True)
+    assert "the only match, app.core.settings, does not define NAME" in first.stdout
+    facts = json.loads(next((git_repo / ".prodfix_cache").rglob("facts.json")).read_text())["entries"]
+    assert facts["app/core/settings.py"][1][2] == [["DEBUG"], False]
+    (git_repo / "app/core/settings.py").write_text("DEBUG = True\nNAME = 'svc'\n")
+    second = subprocess.run([prodfix_exe(), "diff"], cwd=git_repo, capture_output=True, text=True)
+    assert "+from app.core.settings import DEBUG, NAME" in second.stdout

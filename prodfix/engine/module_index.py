@@ -9,12 +9,14 @@ existing first-party absolute imports resolve wins. A folder inside a regular pa
 portion of that package, never a candidate of its own.
 
 Beside the modules, the index knows what is not first-party (engine/third_party.py: every
-manifest and lock file, the environment, the standard library) and the project's own package
-names.
+manifest and lock file, the environment, the standard library), the project's own package
+names, and what the modules an unresolved import could be rewritten to define (``exports``):
+the evidence fix-imports needs before it rewrites anything.
 """
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import hashlib
 import os
@@ -22,8 +24,10 @@ import re
 import sys
 import tomllib
 from collections import Counter
+from collections.abc import Callable, Iterable
 from configparser import ConfigParser, Error as ConfigParserError
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from prodfix.engine.containment import file_inside
@@ -38,10 +42,16 @@ from prodfix.engine.third_party import (
     read_declared,
 )
 
-__all__ = ["ModuleIndex", "Layout", "build_index", "count_imports", "import_names", "read_layout"]
+__all__ = ["ModuleIndex", "Layout", "build_index", "count_imports", "import_names", "module_exports", "read_layout"]
 
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", "pytest.ini", "tox.ini", "manage.py", "Dockerfile")
 _IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+([A-Za-z_][\w.]*)[ \t]+import\b|import[ \t]+([A-Za-z_][\w.]*(?:[ \t]*,[ \t]*[A-Za-z_][\w.]*)*))", re.MULTILINE)
+# What a module defines at its top level: (sorted names, dynamic). Dynamic: it also makes names
+# at run time (a module-level __getattr__, a star import, globals() written to), so a name
+# missing from the list may still exist; one in the list does.
+Exports = tuple[tuple[str, ...], bool]
+
+
 @dataclass(frozen=True)
 class ModuleIndex:
     files: frozenset[str]  # repository-relative .py paths
@@ -54,6 +64,9 @@ class ModuleIndex:
     third_party: frozenset[str] = frozenset()
     # the project's own top-level packages (manifest name/packages, packages directly under a root)
     own_packages: frozenset[str] = frozenset()
+    # repository-relative file -> what it defines, for the modules an unresolved import could
+    # be rewritten to (only those are read; see candidate_files)
+    exports: dict[str, Exports] = field(default_factory=dict, compare=False)
 
     @staticmethod
     def _join(root: str, dotted: str) -> str:
@@ -61,10 +74,11 @@ class ModuleIndex:
         return f"{root}/{path}" if root else path
 
     def fingerprint(self) -> str:
-        """What results depend on (files, roots, what is third-party, own packages), for the
-        result cache."""
+        """What results depend on (files, roots, what is third-party, own packages, the
+        candidates' exports), for the result cache."""
         h = hashlib.blake2b(digest_size=16)
-        for part in (sorted(self.files), self.roots, sorted(self.third_party), sorted(self.own_packages)):
+        exports = [f"{rel}:{int(dynamic)}:{','.join(names)}" for rel, (names, dynamic) in sorted(self.exports.items())]
+        for part in (sorted(self.files), self.roots, sorted(self.third_party), sorted(self.own_packages), exports):
             h.update("\0".join(part).encode("utf-8", "surrogateescape") + b"\1")
         return h.hexdigest()
 
@@ -109,28 +123,72 @@ class ModuleIndex:
         under = [r for r in self.roots if r == "" or path.startswith(r + "/")]
         return max(under, key=len) if under else None
 
-    def modules_under(self, root: str) -> list[str]:
-        prefix = f"{root}/" if root else ""
-        names = set()
-        for file in self.files:
-            if file.startswith(prefix):
-                rel = file[len(prefix) : -3]
-                if rel.endswith("/__init__"):
-                    rel = rel[: -len("/__init__")]
-                names.add(rel.replace("/", "."))
-        for folder in self.dirs:
-            if folder.startswith(prefix):
-                names.add(folder[len(prefix) :].replace("/", "."))
-        return sorted(n for n in names if n and all(p.isidentifier() for p in n.split(".")))
+    @cached_property
+    def _by_last_name(self) -> dict[str, list[str]]:
+        """Modules under the roots by their last dotted component (candidates() looks up one);
+        built once per run, when an import first needs candidates."""
+        found: dict[str, set[str]] = {}
+        for root in self.roots:
+            prefix = f"{root}/" if root else ""
+            for path in (*self.files, *self.dirs):
+                if not path.startswith(prefix):
+                    continue
+                rel = path[len(prefix) :]
+                if rel.endswith(".py"):
+                    rel = rel[:-3].removesuffix("/__init__")
+                if rel and rel != "__init__":
+                    last = rel.rpartition("/")[2]
+                    found.setdefault(last, set()).add(rel)
+        by_last = {}
+        for last, rels in found.items():
+            names = sorted(n for n in (r.replace("/", ".") for r in rels) if all(p.isidentifier() for p in n.split(".")))
+            if names:
+                by_last[last] = names
+        return by_last
 
     def candidates(self, dotted: str) -> list[str]:
         """Modules under the roots that ``dotted`` most likely meant, matched by dotted suffix."""
-        found = set()
+        return [
+            name for name in self._by_last_name.get(dotted.rpartition(".")[2], ())
+            if name.endswith("." + dotted) or dotted.endswith("." + name)
+        ]
+
+    def module_file(self, dotted: str) -> str | None:
+        """The file (or, for a namespace package, the folder) that ``import dotted`` loads
+        under the roots: a package's __init__.py first, then a module, as Python's finder."""
         for root in self.roots:
-            for name in self.modules_under(root):
-                if name.endswith("." + dotted) or dotted.endswith("." + name):
-                    found.add(name)
-        return sorted(found)
+            path = self._join(root, dotted)
+            for candidate in (f"{path}/__init__.py", f"{path}.py"):
+                if candidate in self.files:
+                    return candidate
+            if path in self.dirs:
+                return path
+        return None
+
+    def missing_names(self, dotted: str, names: Iterable[str], submodules: bool = True) -> tuple[list[str], bool] | None:
+        """Which of ``names`` module ``dotted`` neither defines nor re-exports (nor, with
+        ``submodules``, has as a submodule: ``from pkg import sub`` imports it, ``pkg.sub`` is
+        there only once something did), and whether it is dynamic (so that those are no evidence
+        either way); None when it was not examined."""
+        where = self.module_file(dotted)
+        if where is None:
+            return None
+        if where.endswith(".py"):
+            known = self.exports.get(where)
+            if known is None:
+                return None
+            defined, dynamic = set(known[0]), known[1]
+        else:
+            defined, dynamic = set(), False  # a namespace package: only its submodules
+        package = submodules and (where.endswith("/__init__.py") or not where.endswith(".py"))
+        missing = [
+            n for n in names
+            if n not in defined and not (package and (self.resolves_under(f"{dotted}.{n}", self._root_holding(where))))
+        ]
+        return missing, dynamic
+
+    def _root_holding(self, path: str) -> str:
+        return max((r for r in self.roots if r == "" or path.startswith(r + "/")), key=len)
 
 
 def _pytest_pythonpath(root: Path, folder: Path) -> list[Path]:
@@ -200,9 +258,11 @@ def _walk(root: Path) -> tuple[list[Path], list[Path]]:
         for name in filenames:
             if name in MANIFEST_FILES:
                 manifests.append(Path(folder, name))
-            elif name.endswith((".txt", ".in")) and (in_requirements or "requirements" in name.lower()):
-                if is_requirements_file(f"{folder[len(base) + 1 :]}/{name}".replace(os.sep, "/")):
-                    manifests.append(Path(folder, name))
+            elif (
+                name.endswith((".txt", ".in")) and (in_requirements or "requirements" in name.lower())
+                and is_requirements_file(f"{folder[len(base) + 1 :]}/{name}".replace(os.sep, "/"))
+            ):
+                manifests.append(Path(folder, name))
     return found, manifests
 
 
@@ -373,3 +433,117 @@ def build_index(layout: Layout, imports: Counter[str], configured_roots: tuple[s
             if package in roots:
                 own.add(name)
     return dataclasses.replace(index, roots=roots, votes=tuple(votes), own_packages=frozenset(own))
+
+
+def candidate_files(index: ModuleIndex, imports_by_file: Iterable[tuple[str, Iterable[str]]]) -> set[str]:
+    """The files of every module an import that does not resolve from the file making it
+    could be rewritten to: the only ones whose exports fix-imports reads. ``imports_by_file``:
+    (file, its absolute imports) for every file of the repository."""
+    suspects: dict[str, bool] = {}
+    files = set()
+    for rel, names in imports_by_file:
+        for dotted in names:
+            suspect = suspects.get(dotted)
+            if suspect is None:
+                suspect = suspects[dotted] = (
+                    index.may_be_first_party(dotted) and not index.resolves(dotted)
+                    and dotted.split(".")[0] not in index.own_packages
+                )
+            if suspect and not index.resolves(dotted, rel):
+                for candidate in index.candidates(dotted):
+                    where = index.module_file(candidate)
+                    if where is not None and where.endswith(".py"):
+                        files.add(where)
+    return files
+
+
+def with_exports(index: ModuleIndex, read: Callable[[str], Exports | None], files: Iterable[str]) -> ModuleIndex:
+    """``index`` knowing what each of ``files`` defines (``read(rel)``; None: unreadable)."""
+    exports = {}
+    for rel in sorted(files):
+        known = read(rel)
+        if known is not None:
+            exports[rel] = known
+    return dataclasses.replace(index, exports=exports) if exports else index
+
+
+def module_exports(source: str | bytes) -> Exports | None:
+    """The names a module binds at its top level (defs, classes, assignments, imports, also
+    inside module-level if/try/with/for blocks, not under ``if TYPE_CHECKING:``), sorted, and
+    whether it is dynamic (module ``__getattr__``, a star import, ``globals()`` written to).
+    None when it does not parse."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    names: set[str] = set()
+    dynamic = False
+    pending = list(tree.body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+            dynamic = dynamic or node.name == "__getattr__"
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if isinstance(node, ast.AnnAssign) and node.value is None:
+                targets = []  # `x: int` binds nothing
+            for target in targets:
+                names |= _bound(target)
+            if isinstance(node, (ast.For, ast.AsyncFor)):
+                pending.extend(node.body + node.orelse)
+        elif isinstance(node, ast.Import):
+            names |= {alias.asname or alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                if alias.name == "*":
+                    dynamic = True
+                else:
+                    names.add(alias.asname or alias.name)
+        elif isinstance(node, ast.If):
+            if not _is_type_checking(node.test):
+                pending.extend(node.body)
+            pending.extend(node.orelse)
+        elif isinstance(node, (ast.Try, getattr(ast, "TryStar", ast.Try))):
+            pending.extend(node.body + node.orelse + node.finalbody)
+            for handler in node.handlers:
+                pending.extend(handler.body)
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                if item.optional_vars is not None:
+                    names |= _bound(item.optional_vars)
+            pending.extend(node.body)
+        elif isinstance(node, ast.Expr) and _writes_globals(node.value):
+            dynamic = True
+        if isinstance(node, (ast.Assign, ast.AugAssign)) and any(
+            isinstance(t, ast.Subscript) and _writes_globals(t.value) for t in getattr(node, "targets", [getattr(node, "target", None)])
+        ):
+            dynamic = True
+    return tuple(sorted(names)), dynamic
+
+
+def _bound(target: ast.expr) -> set[str]:
+    if isinstance(target, ast.Name):
+        return {target.id}
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return {n for element in target.elts for n in _bound(element)}
+    if isinstance(target, ast.Starred):
+        return _bound(target.value)
+    return set()
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _writes_globals(node: ast.expr) -> bool:
+    """``globals()`` itself, or ``globals().update(...)`` / ``vars()[...]``-style calls on it."""
+    if isinstance(node, ast.Call):
+        func = node.func
+        if isinstance(func, ast.Name) and func.id in ("globals", "vars") and not node.args:
+            return True
+        if isinstance(func, ast.Attribute) and func.attr in ("update", "setdefault") and _writes_globals(func.value):
+            return True
+    return False
