@@ -125,33 +125,32 @@ class ModuleIndex:
 
     @cached_property
     def _by_last_name(self) -> dict[str, list[str]]:
-        """Modules under the roots by their last dotted component (candidates() looks up one);
-        built once per run, when an import first needs candidates."""
-        found: dict[str, set[str]] = {}
-        for root in self.roots:
-            prefix = f"{root}/" if root else ""
-            for path in (*self.files, *self.dirs):
-                if not path.startswith(prefix):
-                    continue
-                rel = path[len(prefix) :]
-                if rel.endswith(".py"):
-                    rel = rel[:-3].removesuffix("/__init__")
-                if rel and rel != "__init__":
-                    last = rel.rpartition("/")[2]
-                    found.setdefault(last, set()).add(rel)
-        by_last = {}
-        for last, rels in found.items():
-            names = sorted(n for n in (r.replace("/", ".") for r in rels) if all(p.isidentifier() for p in n.split(".")))
-            if names:
-                by_last[last] = names
-        return by_last
+        """Every module file and folder by its last name (``app/core/settings.py`` under
+        settings, ``app/core/__init__.py`` under core): candidates() looks up one. Built once
+        per run, when an import first needs candidates; names are checked only when looked up."""
+        found: dict[str, list[str]] = {}
+        for path in self.files:
+            stem = path[:-3]
+            if stem.endswith("/__init__"):
+                stem = stem[: -len("/__init__")]
+            found.setdefault(stem.rpartition("/")[2], []).append(stem)
+        for path in self.dirs:
+            found.setdefault(path.rpartition("/")[2], []).append(path)
+        return found
 
     def candidates(self, dotted: str) -> list[str]:
         """Modules under the roots that ``dotted`` most likely meant, matched by dotted suffix."""
-        return [
-            name for name in self._by_last_name.get(dotted.rpartition(".")[2], ())
-            if name.endswith("." + dotted) or dotted.endswith("." + name)
-        ]
+        found = set()
+        for path in self._by_last_name.get(dotted.rpartition(".")[2], ()):
+            for root in self.roots:
+                if root and not path.startswith(root + "/"):
+                    continue
+                name = (path[len(root) + 1 :] if root else path).replace("/", ".")
+                if not all(part.isidentifier() for part in name.split(".")):
+                    continue
+                if name.endswith("." + dotted) or dotted.endswith("." + name):
+                    found.add(name)
+        return sorted(found)
 
     def module_file(self, dotted: str) -> str | None:
         """The file (or, for a namespace package, the folder) that ``import dotted`` loads
@@ -435,21 +434,22 @@ def build_index(layout: Layout, imports: Counter[str], configured_roots: tuple[s
     return dataclasses.replace(index, roots=roots, votes=tuple(votes), own_packages=frozenset(own))
 
 
-def candidate_files(index: ModuleIndex, imports_by_file: Iterable[tuple[str, Iterable[str]]]) -> set[str]:
+def candidate_files(index: ModuleIndex, imports: Iterable[str], imports_by_file: Iterable[tuple[str, Iterable]]) -> set[str]:
     """The files of every module an import that does not resolve from the file making it
-    could be rewritten to: the only ones whose exports fix-imports reads. ``imports_by_file``:
-    (file, its absolute imports) for every file of the repository."""
-    suspects: dict[str, bool] = {}
-    files = set()
+    could be rewritten to: the only ones whose exports fix-imports reads. ``imports``: the
+    repository's distinct absolute imports; ``imports_by_file``: (file, its absolute imports
+    as (name, count) pairs) for every file."""
+    own = index.own_packages
+    suspects = {
+        dotted for dotted in imports
+        if index.may_be_first_party(dotted) and not index.resolves(dotted) and dotted.split(".")[0] not in own
+    }
+    files: set[str] = set()
+    if not suspects:
+        return files
     for rel, names in imports_by_file:
-        for dotted in names:
-            suspect = suspects.get(dotted)
-            if suspect is None:
-                suspect = suspects[dotted] = (
-                    index.may_be_first_party(dotted) and not index.resolves(dotted)
-                    and dotted.split(".")[0] not in index.own_packages
-                )
-            if suspect and not index.resolves(dotted, rel):
+        for dotted, _ in names:
+            if dotted in suspects and not index.resolves(dotted, rel):
                 for candidate in index.candidates(dotted):
                     where = index.module_file(candidate)
                     if where is not None and where.endswith(".py"):

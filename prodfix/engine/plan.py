@@ -123,7 +123,7 @@ def _project_facts(
     imports: Counter[str] = Counter()
     per_file = {}
     known_exports: dict[str, list] = {}  # rel -> [names, dynamic], from the cache
-    by_file: list[tuple[str, list[str]]] = []  # (rel, its absolute imports)
+    by_file: list[tuple[str, list]] = []  # (rel, its absolute imports as [name, count] pairs)
     with scan_pool(len(items), jobs) as pool:
         if pool is None:
             layout, scanned = None, map(_facts_at, items)
@@ -140,7 +140,7 @@ def _project_facts(
             if facts is None:  # unreadable
                 continue
             imports.update(dict(facts[0]))
-            by_file.append((rel, [name for name, _ in facts[0]]))
+            by_file.append((rel, facts[0]))
             if len(facts) > 2:
                 known_exports[rel] = facts[2]
             if want_classes and facts[1]:
@@ -151,7 +151,7 @@ def _project_facts(
     modules = build_index(layout, imports, configured_roots)
     if indexed:
         read = partial(_exports_of, root, store, known_exports)
-        modules = with_exports(modules, read, candidate_files(modules, by_file))
+        modules = with_exports(modules, read, candidate_files(modules, imports, by_file))
     closable = qualify(per_file, modules.roots) if want_classes else None
     extendable = frozenset(
         rel for rel, modes in per_file.items() if any(close is not None for _, close in modes.values())
