@@ -175,3 +175,17 @@ def test_a_folder_inside_a_package_is_not_an_import_root(tmp_path: Path) -> None
     index = _index(tmp_path, files, [])
     assert "shop/tests" not in dict(index.votes) and index.roots == ("",)
     assert {"app", "shop"} <= index.own_packages
+
+
+def test_metadata_of_a_virtualenv_inside_the_repository_is_read_only_inside_it(tmp_path: Path, monkeypatch) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_text("leaked\n")
+    repo = tmp_path / "repo"
+    site = repo / ".venv" / "lib" / "site-packages"
+    (site / "honest-1.0.dist-info").mkdir(parents=True)
+    (site / "honest-1.0.dist-info" / "top_level.txt").write_text("honestly\n")
+    (site / "linked-1.0.dist-info").mkdir()
+    os.symlink(outside, site / "linked-1.0.dist-info" / "top_level.txt")
+    monkeypatch.setattr(sys, "path", [*sys.path, str(site)])
+    index = _index(repo, {"requirements.txt": "honest\nlinked\n"}, ["honestly", "leaked"])
+    assert index.is_third_party("honestly") and not index.is_third_party("leaked")

@@ -37,7 +37,7 @@ from configparser import ConfigParser, Error as ConfigParserError
 from dataclasses import dataclass
 from pathlib import Path
 
-from prodfix.engine.containment import file_inside
+from prodfix.engine.containment import file_inside, inside
 from prodfix.engine.manifest import canonical
 
 LOCK_FILES = frozenset({"poetry.lock", "uv.lock", "pdm.lock", "Pipfile.lock"})
@@ -442,20 +442,26 @@ class Environment:
 
     names: frozenset[str]  # lower-cased top-level module and package names in its site directories
     distributions: dict[str, str]  # canonical distribution name -> its .dist-info/.egg-info folder
+    root: str = ""  # the repository: a virtualenv committed inside it is read as its files are
 
     def import_names_of(self, distribution: str) -> set[str] | None:
         """The names an installed distribution provides, from its metadata (``top_level.txt``,
-        else the first components of ``RECORD``), lower-cased; None when it is not installed."""
+        else the first components of ``RECORD``), lower-cased; None when it is not installed
+        (or its metadata, inside the repository, leads outside it)."""
         folder = self.distributions.get(distribution)
         if folder is None:
             return None
+        top_level, record = Path(folder, "top_level.txt"), Path(folder, "RECORD")
+        if self.root and inside(Path(self.root), folder) and not all(
+            file_inside(Path(self.root), f) or not os.path.lexists(f) for f in (top_level, record)
+        ):
+            return None
         names: set[str] = set()
         try:
-            top_level = Path(folder, "top_level.txt")
             if top_level.is_file():
                 names = {line.strip().split("/")[0] for line in top_level.read_text(encoding="utf-8").splitlines()}
             else:
-                for line in Path(folder, "RECORD").read_text(encoding="utf-8").splitlines():
+                for line in record.read_text(encoding="utf-8").splitlines():
                     first = line.split(",", 1)[0].split("/", 1)
                     if len(first) == 1:
                         first = [first[0].removesuffix(".py")] if first[0].endswith(".py") else []
@@ -513,4 +519,4 @@ def environment(root: Path) -> Environment:
                     continue
             if stem.isidentifier() and stem != "__pycache__":
                 names.add(stem.lower())
-    return Environment(frozenset(names), distributions)
+    return Environment(frozenset(names), distributions, str(root))
