@@ -3,6 +3,8 @@ before the fix and pass after it."""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
 import sys
@@ -10,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, commit_all, prodfix_exe
+from conftest import FIXTURES, commit_all, prodfix_exe, run_git
 from prodfix.engine.plan import make_plan
 
 CASES = FIXTURES / "fix_imports"
@@ -89,17 +91,6 @@ def test_third_party_and_resolving_imports_are_never_touched(git_repo: Path) -> 
     assert out.returncode == 0 and out.stdout == b""
 
 
-def test_declared_dependencies_are_known_by_their_import_names() -> None:
-    from prodfix.engine.module_index import import_names
-
-    assert {"yaml", "pyyaml"} <= import_names("PyYAML")
-    assert "jwt" in import_names("PyJWT") and "dateutil" in import_names("python-dateutil")
-    assert "mptt" in import_names("django-mptt") and "flask_sqlalchemy" in import_names("Flask-SQLAlchemy")
-    assert "pil" in import_names("Pillow") and "google" in import_names("google-cloud-storage")
-    assert import_names("requests") == {"requests"}
-    assert import_names("py") == {"py"} and import_names("python-ab") == {"python_ab"}  # no stub names
-
-
 def test_dockerfile_pythonpath_is_a_root_candidate(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     (repo / "service" / "handlers").mkdir(parents=True)
@@ -133,3 +124,121 @@ def test_only_real_sys_path_edits_bring_a_module_to_libcst(tmp_path: Path) -> No
     loud = process_source(decode_source(edit.encode()), "app/loud.py", [codemod], plan.project)
     assert loud.parsed and [f.message.split("(")[0] for f in loud.findings] == ["sys.path.insert"]
     assert type(codemod)(type(codemod).Options(renames={"a": "b"})).metadata == ("scope",)
+
+
+_STUBS = {
+    "pandas/__init__.py": "class DataFrame:\n    pass\n\n\ndef concat(frames):\n    return frames\n",
+    "redis/__init__.py": "class Redis:\n    @classmethod\n    def from_url(cls, url):\n        return cls()\n",
+    "yaml/__init__.py": "def safe_load(text):\n    return text\n\n\ndef safe_dump(data):\n    return str(data)\n",
+}
+# (import statement, a module-level use that fails when the import is bound to the wrong module)
+_THIRD_PARTY_IMPORTS = [
+    ("import pandas as pd", "pd.DataFrame"),
+    ("from pandas import DataFrame, concat", "concat"),
+    ("import redis", "redis.Redis.from_url"),
+    ("from redis import Redis", "Redis"),
+    ("import yaml", "yaml.safe_load"),
+    ("from yaml import safe_dump", "safe_dump"),
+]
+
+
+def _generated_project(repo: Path) -> list[str]:
+    """~30 modules importing pandas / redis / yaml next to first-party helpers of the same
+    names (shop/utils/pandas.py, shop/cache/redis.py, shop/formats/yaml/), with the
+    dependencies declared in setup.py only (pandas), in requirements/base.in reached through
+    -r (redis) and nowhere (yaml: installed). Two modules use the seed's broken layout
+    (``from core.settings import ...`` for shop/core/settings.py). Returns the module names."""
+    files = {
+        "setup.py": 'from setuptools import setup\n\nsetup(name="shop", install_requires=["pandas>=2"])\n',
+        "requirements.txt": "-r requirements/base.in\n",
+        "requirements/base.in": "redis>=5\n",
+        "shop/__init__.py": "",
+        "shop/utils/__init__.py": "",
+        "shop/utils/pandas.py": "def to_rows(frame):\n    return [frame]\n",
+        "shop/cache/__init__.py": "",
+        "shop/cache/redis.py": "def key(name):\n    return f'shop:{name}'\n",
+        "shop/formats/__init__.py": "",
+        "shop/formats/yaml/__init__.py": "from shop.formats.yaml.dump import dump  # noqa: F401\n",
+        "shop/formats/yaml/dump.py": "def dump(data):\n    return str(data)\n",
+        "shop/core/__init__.py": "",
+        "shop/core/settings.py": "DEBUG = False\nNAME = 'shop'\n",
+    }
+    helpers = ["from shop.utils.pandas import to_rows", "from shop.cache.redis import key", "from shop.formats.yaml import dump"]
+    for package in ("reports", "api", "jobs", "admin"):
+        files[f"shop/{package}/__init__.py"] = ""
+        for n in range(6):
+            chosen = [_THIRD_PARTY_IMPORTS[(n + k) % len(_THIRD_PARTY_IMPORTS)] for k in range(3)]
+            lines = [statement for statement, _ in chosen] + ["", helpers[n % 3], "", ""]
+            lines += [f"USES = [{', '.join(use for _, use in chosen)}]", ""]
+            files[f"shop/{package}/m{n}.py"] = "\n".join(lines)
+    files["shop/api/views.py"] = "from core.settings import DEBUG\n\nSTATE = DEBUG\n"
+    files["shop/jobs/config.py"] = "import yaml\nfrom core.settings import NAME\n\nLOADED = yaml.safe_load(NAME)\n"
+    for rel, text in files.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(text)
+    return sorted(rel[:-3].replace("/", ".").removesuffix(".__init__") for rel in files if rel.startswith("shop/"))
+
+
+_IMPORT_ALL = """
+import importlib, sys, traceback
+failed = []
+for name in sys.argv[1:]:
+    try:
+        importlib.import_module(name)
+    except Exception:
+        failed.append(name + ": " + traceback.format_exc().strip().splitlines()[-1])
+print("\\n".join(failed))
+"""
+
+
+def test_generated_project_imports_every_module_after_the_fix(git_repo: Path, tmp_path: Path) -> None:
+    stubs = tmp_path / "stubs"
+    for rel, text in _STUBS.items():
+        (stubs / rel).parent.mkdir(parents=True, exist_ok=True)
+        (stubs / rel).write_text(text)
+    modules = _generated_project(git_repo)
+    assert len(modules) >= 30
+    commit_all(git_repo)
+    env = {**os.environ, "PYTHONPATH": str(stubs)}  # the project's environment: its dependencies installed
+
+    def import_all() -> list[str]:
+        out = subprocess.run(
+            [sys.executable, "-c", _IMPORT_ALL, *modules], cwd=git_repo, env=env, capture_output=True, text=True,
+        )
+        assert out.returncode == 0, out.stderr
+        return [line for line in out.stdout.splitlines() if line]
+
+    before = import_all()
+    assert sorted(line.split(":")[0] for line in before) == ["shop.api.views", "shop.jobs.config"], before
+    fixed = subprocess.run([prodfix_exe(), "fix", "--select", "fix-imports"], cwd=git_repo, env=env, capture_output=True, text=True)
+    assert fixed.returncode == 0, fixed.stderr
+    assert import_all() == []
+    changed = run_git(git_repo, "diff", "--name-only").split()
+    assert changed == ["shop/api/views.py", "shop/jobs/config.py"]
+    assert (git_repo / "shop/jobs/config.py").read_text().startswith("import yaml\nfrom shop.core.settings import NAME\n")
+    check = subprocess.run([prodfix_exe(), "check", "--select", "fix-imports"], cwd=git_repo, env=env, capture_output=True, text=True)
+    assert check.returncode == 0 and "PF005" not in check.stdout, check.stdout
+
+
+def test_what_a_candidate_defines_is_cached_and_its_change_is_seen(git_repo: Path) -> None:
+    """The routes module is unchanged between the runs; the result cache must not answer it
+    from the first run once the module it would be rewritten to gains the missing name."""
+    files = {
+        "app/__init__.py": "from app.core.settings import DEBUG  # noqa: F401\n",
+        "app/core/__init__.py": "",
+        "app/core/settings.py": "DEBUG = True\n",
+        "app/api/__init__.py": "",
+        "app/api/routes.py": "from core.settings import DEBUG, NAME\n",
+    }
+    for rel, text in files.items():
+        (git_repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (git_repo / rel).write_text(text)
+    (git_repo / ".prodfix.yml").write_text("select: [fix-imports]\n")
+    commit_all(git_repo)
+    first = subprocess.run([prodfix_exe(), "check"], cwd=git_repo, capture_output=True, text=True)
+    assert "the only match, app.core.settings, does not define NAME" in first.stdout
+    facts = json.loads(next((git_repo / ".prodfix_cache").rglob("facts.json")).read_text())["entries"]
+    assert facts["app/core/settings.py"][1][2] == [["DEBUG"], False]
+    (git_repo / "app/core/settings.py").write_text("DEBUG = True\nNAME = 'svc'\n")
+    second = subprocess.run([prodfix_exe(), "diff"], cwd=git_repo, capture_output=True, text=True)
+    assert "+from app.core.settings import DEBUG, NAME" in second.stdout

@@ -5,11 +5,18 @@ its path relative to the repository. The import root is the folder that ``sys.pa
 from when the app runs; when not configured it is chosen by a vote: among the candidates (the
 repository root, ``src/``, folders holding ``pyproject.toml``/``setup.cfg``/``pytest.ini``/
 ``manage.py``/a ``Dockerfile``, pytest ``pythonpath`` entries), the one under which the most
-existing first-party absolute imports resolve wins.
+existing first-party absolute imports resolve wins. A folder inside a regular package is a
+portion of that package, never a candidate of its own.
+
+Beside the modules, the index knows what is not first-party (engine/third_party.py: every
+manifest and lock file, the environment, the standard library), the project's own package
+names, and what the modules an unresolved import could be rewritten to define (``exports``):
+the evidence fix-imports needs before it rewrites anything.
 """
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import hashlib
 import os
@@ -17,16 +24,32 @@ import re
 import sys
 import tomllib
 from collections import Counter
+from collections.abc import Callable, Iterable
 from configparser import ConfigParser, Error as ConfigParserError
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from prodfix.engine.containment import file_inside
-from prodfix.engine.manifest import canonical
+from prodfix.engine.third_party import (
+    MANIFEST_FILES,
+    Declared,
+    Environment,
+    environment,
+    import_names,
+    is_requirements_file,
+    known_import_names,
+    read_declared,
+)
+
+__all__ = ["ModuleIndex", "Layout", "build_index", "count_imports", "import_names", "module_exports", "read_layout"]
 
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", "pytest.ini", "tox.ini", "manage.py", "Dockerfile")
 _IMPORT = re.compile(r"^[ \t\f]*(?:from[ \t\f]+([A-Za-z_][\w.]*)[ \t\f]+import\b|import[ \t\f]+([A-Za-z_][\w.]*(?:[ \t\f]*,[ \t\f]*[A-Za-z_][\w.]*)*))", re.MULTILINE)
-_REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)", re.MULTILINE)
+# What a module defines at its top level: (sorted names, dynamic). Dynamic: it also makes names
+# at run time (a module-level __getattr__, a star import, globals() written to), so a name
+# missing from the list may still exist; one in the list does.
+Exports = tuple[tuple[str, ...], bool]
 
 
 @dataclass(frozen=True)
@@ -35,11 +58,15 @@ class ModuleIndex:
     dirs: frozenset[str]  # every folder that holds a .py file, at any depth
     roots: tuple[str, ...]  # import roots, repository-relative ("" is the repository root)
     votes: tuple[tuple[str, int], ...]  # (candidate root, imports resolving under it), best first
-    dependencies: frozenset[str]  # canonical names of declared third-party dependencies
     top_names: frozenset[str]  # every module or package name found anywhere in the repository
-    # import names the declared dependencies provide under another spelling (jwt for PyJWT,
-    # mptt for django-mptt), lower-cased, minus names the repository has at an import root
-    provided: frozenset[str] = frozenset()
+    # lower-cased names of top_names that are third-party: declared, locked or installed
+    # (the standard library is sys.stdlib_module_names, not listed)
+    third_party: frozenset[str] = frozenset()
+    # the project's own top-level packages (manifest name/packages, packages directly under a root)
+    own_packages: frozenset[str] = frozenset()
+    # repository-relative file -> what it defines, for the modules an unresolved import could
+    # be rewritten to (only those are read; see candidate_files)
+    exports: dict[str, Exports] = field(default_factory=dict, compare=False)
 
     @staticmethod
     def _join(root: str, dotted: str) -> str:
@@ -47,9 +74,11 @@ class ModuleIndex:
         return f"{root}/{path}" if root else path
 
     def fingerprint(self) -> str:
-        """What results depend on (files, roots, declared dependencies), for the result cache."""
+        """What results depend on (files, roots, what is third-party, own packages, the
+        candidates' exports), for the result cache."""
         h = hashlib.blake2b(digest_size=16)
-        for part in (sorted(self.files), self.roots, sorted(self.dependencies), sorted(self.provided)):
+        exports = [f"{rel}:{int(dynamic)}:{','.join(names)}" for rel, (names, dynamic) in sorted(self.exports.items())]
+        for part in (sorted(self.files), self.roots, sorted(self.third_party), sorted(self.own_packages), exports):
             h.update("\0".join(part).encode("utf-8", "surrogateescape") + b"\1")
         return h.hexdigest()
 
@@ -72,93 +101,93 @@ class ModuleIndex:
             folder = folder.rpartition("/")[0]
         return self.resolves_under(dotted, folder)
 
-    def is_first_party(self, dotted: str) -> bool:
+    def is_third_party(self, dotted: str) -> bool:
+        """Standard library, or a name the manifests, lock files or the environment provide."""
         top = dotted.split(".")[0]
-        return (
-            top in self.top_names
-            and top not in sys.stdlib_module_names
-            and canonical(top) not in self.dependencies
-            and top.lower() not in self.provided
-        )
+        return top in sys.stdlib_module_names or top == "__main__" or top.lower() in self.third_party
+
+    def may_be_first_party(self, dotted: str) -> bool:
+        """Not third-party, and named like a module or package somewhere in the repository:
+        an import fix-imports looks at when it does not resolve."""
+        top = dotted.split(".")[0]
+        return top in self.top_names and not self.is_third_party(dotted)
+
+    def at_a_root(self, dotted: str) -> bool:
+        """The top-level name is a module or package directly under an import root: the only
+        way a name is first-party by name (a package nested somewhere does not make it so)."""
+        top = dotted.split(".")[0]
+        return any(self.resolves_under(top, root) for root in self.roots)
 
     def root_of(self, path: str) -> str | None:
         """The (deepest) import root a repository-relative file lives under."""
         under = [r for r in self.roots if r == "" or path.startswith(r + "/")]
         return max(under, key=len) if under else None
 
-    def modules_under(self, root: str) -> list[str]:
-        prefix = f"{root}/" if root else ""
-        names = set()
-        for file in self.files:
-            if file.startswith(prefix):
-                rel = file[len(prefix) : -3]
-                if rel.endswith("/__init__"):
-                    rel = rel[: -len("/__init__")]
-                names.add(rel.replace("/", "."))
-        for folder in self.dirs:
-            if folder.startswith(prefix):
-                names.add(folder[len(prefix) :].replace("/", "."))
-        return sorted(n for n in names if n and all(p.isidentifier() for p in n.split(".")))
+    @cached_property
+    def _by_last_name(self) -> dict[str, list[str]]:
+        """Every module file and folder by its last name (``app/core/settings.py`` under
+        settings, ``app/core/__init__.py`` under core): candidates() looks up one. Built once
+        per run, when an import first needs candidates; names are checked only when looked up."""
+        found: dict[str, list[str]] = {}
+        for path in self.files:
+            stem = path[:-3]
+            if stem.endswith("/__init__"):
+                stem = stem[: -len("/__init__")]
+            found.setdefault(stem.rpartition("/")[2], []).append(stem)
+        for path in self.dirs:
+            found.setdefault(path.rpartition("/")[2], []).append(path)
+        return found
 
     def candidates(self, dotted: str) -> list[str]:
         """Modules under the roots that ``dotted`` most likely meant, matched by dotted suffix."""
         found = set()
-        for root in self.roots:
-            for name in self.modules_under(root):
+        for path in self._by_last_name.get(dotted.rpartition(".")[2], ()):
+            for root in self.roots:
+                if root and not path.startswith(root + "/"):
+                    continue
+                name = (path[len(root) + 1 :] if root else path).replace("/", ".")
+                if not all(part.isidentifier() for part in name.split(".")):
+                    continue
                 if name.endswith("." + dotted) or dotted.endswith("." + name):
                     found.add(name)
         return sorted(found)
 
+    def module_file(self, dotted: str) -> str | None:
+        """The file (or, for a namespace package, the folder) that ``import dotted`` loads
+        under the roots: a package's __init__.py first, then a module, as Python's finder."""
+        for root in self.roots:
+            path = self._join(root, dotted)
+            for candidate in (f"{path}/__init__.py", f"{path}.py"):
+                if candidate in self.files:
+                    return candidate
+            if path in self.dirs:
+                return path
+        return None
 
-# Distributions imported under a name their own does not give (nor the rules in import_names).
-_IMPORT_NAMES = {
-    "attrs": ("attr",), "beautifulsoup4": ("bs4",), "django-cors-headers": ("corsheaders",),
-    "django-filter": ("django_filters",), "djangorestframework": ("rest_framework",),
-    "dnspython": ("dns",), "faiss-cpu": ("faiss",), "faiss-gpu": ("faiss",),
-    "google-api-python-client": ("googleapiclient",), "graphql-core": ("graphql",),
-    "msgpack-python": ("msgpack",), "mysqlclient": ("mysqldb",), "opencv-contrib-python": ("cv2",),
-    "opencv-python": ("cv2",), "opencv-python-headless": ("cv2",), "pillow": ("pil",),
-    "protobuf": ("google",), "psycopg-binary": ("psycopg",), "psycopg2-binary": ("psycopg2",),
-    "pycryptodome": ("crypto",), "pycryptodomex": ("cryptodome",), "pygithub": ("github",),
-    "pyopenssl": ("openssl",), "pyserial": ("serial",), "python-gitlab": ("gitlab",),
-    "python-socketio": ("socketio",), "python-telegram-bot": ("telegram",), "pyzmq": ("zmq",),
-    "ruamel-yaml": ("ruamel",), "scikit-learn": ("sklearn",), "social-auth-app-django": ("social_django",),
-    "social-auth-core": ("social_core",), "sorl-thumbnail": ("sorl",), "strawberry-graphql": ("strawberry",),
-    "strawberry-graphql-django": ("strawberry_django",),
-}
+    def missing_names(self, dotted: str, names: Iterable[str], submodules: bool = True) -> tuple[list[str], bool] | None:
+        """Which of ``names`` module ``dotted`` neither defines nor re-exports (nor, with
+        ``submodules``, has as a submodule: ``from pkg import sub`` imports it, ``pkg.sub`` is
+        there only once something did), and whether it is dynamic (so that those are no evidence
+        either way); None when it was not examined."""
+        where = self.module_file(dotted)
+        if where is None:
+            return None
+        if where.endswith(".py"):
+            known = self.exports.get(where)
+            if known is None:
+                return None
+            defined, dynamic = set(known[0]), known[1]
+        else:
+            defined, dynamic = set(), False  # a namespace package: only its submodules
+        package = submodules and (where.endswith("/__init__.py") or not where.endswith(".py"))
+        missing = [
+            n for n in names
+            if n not in defined and not (package and (self.resolves_under(f"{dotted}.{n}", self._root_holding(where))))
+        ]
+        return missing, dynamic
 
-
-def import_names(distribution: str) -> set[str]:
-    """The (lower-cased) names a declared distribution is likely imported as: its own name with
-    underscores, without a ``python-``/``py``/``django-`` prefix (python-dateutil, PyYAML,
-    django-mptt), a namespace (google-cloud-storage), and the well-known others."""
-    name = canonical(distribution)
-    names = {name.replace("-", "_"), *_IMPORT_NAMES.get(name, ())}
-    for prefix in ("python-", "py", "django-"):
-        rest = name[len(prefix) :]
-        if name.startswith(prefix) and len(rest) >= 3 and "-" not in rest:
-            names.add(rest)
-    for namespace in ("google", "azure"):
-        if name.startswith(namespace + "-"):
-            names.add(namespace)
-    return names
-
-
-def _declared_dependencies(root: Path, dirs: frozenset[str]) -> frozenset[str]:
-    """Dependencies declared anywhere in the repository (a backend/ folder often has its own)."""
-    folders = [root, *(root / d for d in dirs if d.count("/") < 2)]
-    names: set[str] = set()
-    for folder in folders:
-        try:
-            for path in [*folder.glob("requirements*.txt"), *(folder / "requirements").glob("*.txt")]:
-                if not file_inside(root, path):  # a link out of the repository is not its manifest
-                    continue
-                text = path.read_text(encoding="utf-8", errors="replace")
-                names |= {canonical(m.group(1)) for m in _REQUIREMENT.finditer(text) if not m.group(0).lstrip().startswith("-")}
-            names |= _pyproject_dependencies(root, folder / "pyproject.toml")
-        except OSError:  # a folder without permission: its files are reported unreadable by the run
-            continue
-    return frozenset(names)
+    def _root_holding(self, path: str) -> str:
+        return max((r for r in self.roots if r == "" or path.startswith(r + "/")), key=len)
 
 
 def _table(data: object, *keys: str) -> dict:
@@ -171,25 +200,6 @@ def _table(data: object, *keys: str) -> dict:
 
 def _list(value: object) -> list:
     return value if isinstance(value, list) else []
-
-
-def _pyproject_dependencies(root: Path, pyproject: Path) -> set[str]:
-    names: set[str] = set()
-    if file_inside(root, pyproject):
-        try:
-            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError, RecursionError):  # ValueError: TOMLDecodeError, huge ints
-            data = {}
-        for requirement in _list(_table(data, "project").get("dependencies")):
-            match = _REQUIREMENT.match(str(requirement))
-            if match:
-                names.add(canonical(match.group(1)))
-        names |= {canonical(k) for k in _table(data, "tool", "poetry", "dependencies")}
-        for group in _table(data, "project", "optional-dependencies").values():
-            names |= {canonical(m.group(1)) for r in _list(group) if (m := _REQUIREMENT.match(str(r)))}
-        for group in _table(data, "dependency-groups").values():
-            names |= {canonical(m.group(1)) for r in _list(group) if isinstance(r, str) and (m := _REQUIREMENT.match(r))}
-    return names
 
 
 def _pytest_pythonpath(root: Path, folder: Path) -> list[Path]:
@@ -243,18 +253,40 @@ def _dockerfile_roots(dockerfile: Path, root: Path, dirs: frozenset[str]) -> set
     return found
 
 
-def _marker_files(root: Path) -> list[Path]:
-    """Every ROOT_MARKERS file in the repository, outside hidden, node_modules and venv folders
-    (one os.walk: globbing once per marker walked the tree seven times)."""
+def _walk(root: Path) -> tuple[list[Path], list[Path]]:
+    """(ROOT_MARKERS files, manifest/requirements/lock files) in the repository, outside hidden,
+    node_modules and venv folders: one os.walk for both (globbing once per name walked the
+    tree once each). Links to folders are not followed; files are checked when read."""
     markers = frozenset(ROOT_MARKERS)
-    found = []
-    for folder, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in ("node_modules", "venv"))
+    found, manifests = [], []
+    base = str(root)
+    for folder, dirnames, filenames in os.walk(base):
+        dirnames[:] = sorted(
+            d for d in dirnames if not d.startswith(".") and d not in ("node_modules", "venv", "site-packages", "__pycache__")
+        )
         found.extend(Path(folder, name) for name in sorted(markers.intersection(filenames)))
-    return found
+        in_requirements = "requirements" in folder[len(base) :].lower()  # requirements/base.in
+        for name in filenames:
+            if name in MANIFEST_FILES:
+                manifests.append(Path(folder, name))
+            elif (
+                name.endswith((".txt", ".in")) and (in_requirements or "requirements" in name.lower())
+                and is_requirements_file(f"{folder[len(base) + 1 :]}/{name}".replace(os.sep, "/"))
+            ):
+                manifests.append(Path(folder, name))
+    return found, manifests
 
 
-def _candidate_roots(root: Path, dirs: frozenset[str], files: frozenset[str]) -> list[str]:
+def _namespace_portion(folder: str, files: frozenset[str]) -> bool:
+    """A folder without __init__.py inside a regular package: part of that package (its
+    imports start with the package's name), not a place sys.path starts from."""
+    if not folder or f"{folder}/__init__.py" in files:
+        return False
+    parts = folder.split("/")
+    return any(f"{'/'.join(parts[:i])}/__init__.py" in files for i in range(1, len(parts)))
+
+
+def _candidate_roots(root: Path, dirs: frozenset[str], files: frozenset[str], markers: list[Path]) -> list[str]:
     candidates = {""}
     if "src" in dirs:
         candidates.add("src")
@@ -265,9 +297,12 @@ def _candidate_roots(root: Path, dirs: frozenset[str], files: frozenset[str]) ->
             parent = package.rpartition("/")[0]
             if f"{parent}/__init__.py" not in files and parent.count("/") < 3:
                 candidates.add(parent)
-    for found in _marker_files(root):
+    for found in markers:
         rel = found.parent.relative_to(root).as_posix()
         candidates.add("" if rel == "." else rel)
+    candidates = {c for c in candidates if not _namespace_portion(c, files)}
+    # What a Dockerfile or pytest puts on sys.path is a root wherever it is.
+    for found in markers:
         if found.name == "Dockerfile":
             candidates |= _dockerfile_roots(found, root, dirs)
         for entry in _pytest_pythonpath(root, found.parent):
@@ -304,17 +339,19 @@ def count_imports(text: str, counts: Counter[str]) -> None:
 class Layout:
     """What the repository's files and folders say before any import is counted: the part of
     the index that walks and reads the file system (marker files, manifests, pytest and Docker
-    settings), so that it can run beside the import scan, in a worker process."""
+    settings, the environment), so that it can run beside the import scan, in a worker process."""
 
     files: frozenset[str]
     dirs: frozenset[str]
     top_names: frozenset[str]
-    dependencies: frozenset[str]
+    declared: Declared
     candidates: tuple[str, ...] | None  # candidate import roots; None: not looked for
+    environment: Environment | None = None  # None: not read (fix-imports is not selected)
 
 
-def read_layout(root: Path, files: list[str], find_roots: bool = True) -> Layout:
-    """``find_roots=False`` when the import roots are configured: no candidates are needed."""
+def read_layout(root: Path, files: list[str], find_roots: bool = True, with_environment: bool = False) -> Layout:
+    """``find_roots=False`` when the import roots are configured: no candidates are needed.
+    ``with_environment``: list what prodfix's own interpreter can import (fix-imports only)."""
     dirs: set[str] = set()
     tops: set[str] = set()
     for file in files:
@@ -324,8 +361,10 @@ def read_layout(root: Path, files: list[str], find_roots: bool = True) -> Layout
             dirs.add("/".join(parts[:i]))
             tops.add(parts[i - 1])
     file_set, dir_set = frozenset(files), frozenset(dirs)
-    candidates = tuple(_candidate_roots(root, dir_set, file_set)) if find_roots else None
-    return Layout(file_set, dir_set, frozenset(tops), _declared_dependencies(root, dir_set), candidates)
+    markers, manifests = _walk(root)
+    candidates = tuple(_candidate_roots(root, dir_set, file_set, markers)) if find_roots else None
+    env = environment(root) if with_environment else None
+    return Layout(file_set, dir_set, frozenset(tops), read_declared(root, manifests), candidates, env)
 
 
 def _names_under(layout: Layout, roots: tuple[str, ...]) -> frozenset[str]:
@@ -338,24 +377,185 @@ def _names_under(layout: Layout, roots: tuple[str, ...]) -> frozenset[str]:
     return frozenset(names)
 
 
+def _own_names(layout: Layout) -> frozenset[str]:
+    """Lower-cased names of the projects' own packages, as their manifests give them."""
+    declared = layout.declared
+    return frozenset({name.replace("-", "_") for name in declared.own} | {p.lower() for p in declared.own_packages})
+
+
+def _third_party(layout: Layout, at_a_root: frozenset[str], own: frozenset[str]) -> frozenset[str]:
+    """Lower-cased top-level names that are third-party, among those the repository has
+    somewhere (no other name can be mistaken for a first-party one).
+
+    A declared or locked distribution's own name (``redis``), its well-known import name
+    (``factory`` for factory-boy) and the names an installed one's metadata gives are
+    third-party wherever the repository has a module so named. The names guessed for one that is not installed (``jwt`` for PyJWT) and whatever
+    the environment can import are third-party unless the repository has that module at a
+    possible import root or it is one of the projects' own: ``app/utils/jwt.py`` does not make
+    ``import jwt`` first-party, a top-level ``tests/`` package stays first-party even where
+    some distribution installed one."""
+    declared = layout.declared
+    env = layout.environment
+    exact: set[str] = set()
+    guessed: set[str] = set()
+    for distribution in declared.dependencies | declared.locked:
+        exact |= known_import_names(distribution)
+        installed = env.import_names_of(distribution) if env is not None else None
+        if installed:
+            exact |= installed
+        else:
+            guessed |= import_names(distribution)
+    if env is not None:
+        guessed |= env.names
+    present = {name.lower() for name in layout.top_names}
+    return frozenset((exact | (guessed - at_a_root - own)) & present)
+
+
 def build_index(layout: Layout, imports: Counter[str], configured_roots: tuple[str, ...] = ()) -> ModuleIndex:
     """``imports``: the repository's absolute imports counted by ``count_imports``, for the vote."""
     configured = tuple("" if r in (".", "") else r.strip("/") for r in configured_roots)
     if not configured and layout.candidates is None:
         raise ValueError("read_layout(find_roots=False) cannot vote for an import root")
-    # A name a dependency provides (jwt: PyJWT) is third-party unless the repository has it at
-    # a possible import root: app/utils/jwt.py does not make `import jwt` first-party.
     at_a_root = _names_under(layout, configured or layout.candidates or ())
-    provided = frozenset(n for d in layout.dependencies for n in import_names(d)) - at_a_root
-    index = ModuleIndex(layout.files, layout.dirs, (), (), layout.dependencies, layout.top_names, provided)
+    own_names = _own_names(layout)
+    index = ModuleIndex(layout.files, layout.dirs, (), (), layout.top_names, _third_party(layout, at_a_root, own_names))
     if configured:
-        return dataclasses.replace(index, roots=configured)
-    first_party = {name: n for name, n in imports.items() if index.is_first_party(name)}
-    votes = []
-    for candidate in layout.candidates:
-        score = sum(n for name, n in first_party.items() if index.resolves_under(name, candidate))
-        votes.append((candidate, score))
-    votes.sort(key=lambda v: (-v[1], v[0].count("/") if v[0] else -1, v[0]))
-    # Without a single resolving first-party import there is no evidence of the root: no rewrites.
-    roots = (votes[0][0],) if votes and votes[0][1] > 0 else ()
-    return dataclasses.replace(index, roots=roots, votes=tuple(votes))
+        roots, votes = configured, ()
+    else:
+        # A project's own package votes for where it is even when another manifest of the
+        # repository installs it as a dependency (docs/requirements.txt naming the project).
+        first_party = {
+            name: n for name, n in imports.items()
+            if index.may_be_first_party(name) or name.split(".")[0].lower() in own_names
+        }
+        votes = []
+        for candidate in layout.candidates:
+            score = sum(n for name, n in first_party.items() if index.resolves_under(name, candidate))
+            votes.append((candidate, score))
+        votes.sort(key=lambda v: (-v[1], v[0].count("/") if v[0] else -1, v[0]))
+        # Without a single resolving first-party import there is no evidence of the root: no rewrites.
+        roots = (votes[0][0],) if votes and votes[0][1] > 0 else ()
+    # The project's own packages: what its manifests ship, and every regular package directly
+    # under a root (``import shop.x`` inside shop's repository is never rewritten to another path).
+    own = {name for name in layout.top_names if name.lower() in own_names}
+    for file in layout.files:
+        if file.endswith("/__init__.py"):
+            package, _, name = file[: -len("/__init__.py")].rpartition("/")
+            if package in roots:
+                own.add(name)
+    return dataclasses.replace(index, roots=roots, votes=tuple(votes), own_packages=frozenset(own))
+
+
+def candidate_files(index: ModuleIndex, imports: Iterable[str], imports_by_file: Iterable[tuple[str, Iterable]]) -> set[str]:
+    """The files of every module an import that does not resolve from the file making it
+    could be rewritten to: the only ones whose exports fix-imports reads. ``imports``: the
+    repository's distinct absolute imports; ``imports_by_file``: (file, its absolute imports
+    as (name, count) pairs) for every file."""
+    own = index.own_packages
+    suspects = {
+        dotted for dotted in imports
+        if index.may_be_first_party(dotted) and not index.resolves(dotted) and dotted.split(".")[0] not in own
+    }
+    files: set[str] = set()
+    if not suspects:
+        return files
+    for rel, names in imports_by_file:
+        for dotted, _ in names:
+            if dotted in suspects and not index.resolves(dotted, rel):
+                for candidate in index.candidates(dotted):
+                    where = index.module_file(candidate)
+                    if where is not None and where.endswith(".py"):
+                        files.add(where)
+    return files
+
+
+def with_exports(index: ModuleIndex, read: Callable[[str], Exports | None], files: Iterable[str]) -> ModuleIndex:
+    """``index`` knowing what each of ``files`` defines (``read(rel)``; None: unreadable)."""
+    exports = {}
+    for rel in sorted(files):
+        known = read(rel)
+        if known is not None:
+            exports[rel] = known
+    return dataclasses.replace(index, exports=exports) if exports else index
+
+
+def module_exports(source: str | bytes) -> Exports | None:
+    """The names a module binds at its top level (defs, classes, assignments, imports, also
+    inside module-level if/try/with/for blocks, not under ``if TYPE_CHECKING:``), sorted, and
+    whether it is dynamic (module ``__getattr__``, a star import, ``globals()`` written to).
+    None when it does not parse."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    names: set[str] = set()
+    dynamic = False
+    pending = list(tree.body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+            dynamic = dynamic or node.name == "__getattr__"
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if isinstance(node, ast.AnnAssign) and node.value is None:
+                targets = []  # `x: int` binds nothing
+            for target in targets:
+                names |= _bound(target)
+            if isinstance(node, (ast.For, ast.AsyncFor)):
+                pending.extend(node.body + node.orelse)
+        elif isinstance(node, ast.Import):
+            names |= {alias.asname or alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                if alias.name == "*":
+                    dynamic = True
+                else:
+                    names.add(alias.asname or alias.name)
+        elif isinstance(node, ast.If):
+            if not _is_type_checking(node.test):
+                pending.extend(node.body)
+            pending.extend(node.orelse)
+        elif isinstance(node, (ast.Try, getattr(ast, "TryStar", ast.Try))):
+            pending.extend(node.body + node.orelse + node.finalbody)
+            for handler in node.handlers:
+                pending.extend(handler.body)
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                if item.optional_vars is not None:
+                    names |= _bound(item.optional_vars)
+            pending.extend(node.body)
+        elif isinstance(node, ast.Expr) and _writes_globals(node.value):
+            dynamic = True
+        if isinstance(node, (ast.Assign, ast.AugAssign)) and any(
+            isinstance(t, ast.Subscript) and _writes_globals(t.value) for t in getattr(node, "targets", [getattr(node, "target", None)])
+        ):
+            dynamic = True
+    return tuple(sorted(names)), dynamic
+
+
+def _bound(target: ast.expr) -> set[str]:
+    if isinstance(target, ast.Name):
+        return {target.id}
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return {n for element in target.elts for n in _bound(element)}
+    if isinstance(target, ast.Starred):
+        return _bound(target.value)
+    return set()
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _writes_globals(node: ast.expr) -> bool:
+    """``globals()`` itself, or ``globals().update(...)`` / ``vars()[...]``-style calls on it."""
+    if isinstance(node, ast.Call):
+        func = node.func
+        if isinstance(func, ast.Name) and func.id in ("globals", "vars") and not node.args:
+            return True
+        if isinstance(func, ast.Attribute) and func.attr in ("update", "setdefault") and _writes_globals(func.value):
+            return True
+    return False

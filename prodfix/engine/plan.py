@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from functools import partial
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,10 +16,10 @@ from prodfix.codemods import registry
 from prodfix.codemods.base import Codemod, ProjectContext
 from prodfix.config import Config, ConfigError, find_config, load_config
 from prodfix.engine.discovery import DiscoveryError, discover, git_toplevel, valid_pattern
-from prodfix.engine.containment import inside
+from prodfix.engine.containment import file_inside, inside
 from prodfix.engine.closable_classes import file_class_modes, qualify
 from prodfix.engine.cache import JsonStore, content_digest
-from prodfix.engine.module_index import build_index, count_imports, read_layout
+from prodfix.engine.module_index import build_index, candidate_files, count_imports, module_exports, read_layout, with_exports
 from prodfix.engine.profile import OFF, Phases
 from prodfix.engine.runner import scan_chunksize, scan_pool
 
@@ -94,7 +95,9 @@ def _project_facts(
     digests: dict[str, str],
     jobs: int = 1,
 ):
-    """The module index and the closable classes, from one read of every file in the repository.
+    """The module index and the closable classes, from one read of every file in the repository
+    (and a second read of the few modules an unresolved import could be rewritten to, for what
+    they define; cached with the other per-file facts).
 
     ``listed``: the repository's files when the run's own discovery already covered all of
     them (the whole root, no excludes), so that they are not listed twice. ``store``: per-file
@@ -119,11 +122,13 @@ def _project_facts(
         items.append((os.path.join(base, rel), store is not None, entry[0] if rel in cached else None))
     imports: Counter[str] = Counter()
     per_file = {}
+    known_exports: dict[str, list] = {}  # rel -> [names, dynamic], from the cache
+    by_file: list[tuple[str, list]] = []  # (rel, its absolute imports as [name, count] pairs)
     with scan_pool(len(items), jobs) as pool:
         if pool is None:
             layout, scanned = None, map(_facts_at, items)
         else:
-            layout = pool.apply_async(read_layout, (root, everything, not configured_roots))
+            layout = pool.apply_async(read_layout, (root, everything, not configured_roots, bool(indexed)))
             scanned = pool.imap(_facts_at, items, chunksize=scan_chunksize(len(items), jobs))
         for rel, (digest, facts) in zip(everything, scanned):
             if digest is not None:
@@ -135,17 +140,43 @@ def _project_facts(
             if facts is None:  # unreadable
                 continue
             imports.update(dict(facts[0]))
+            by_file.append((rel, facts[0]))
+            if len(facts) > 2:
+                known_exports[rel] = facts[2]
             if want_classes and facts[1]:
                 per_file[rel] = {name: (mode, close) for name, (mode, close) in facts[1].items()}
-        layout = layout.get() if layout is not None else read_layout(root, everything, not configured_roots)
+        layout = layout.get() if layout is not None else read_layout(root, everything, not configured_roots, bool(indexed))
     if store is not None:
         store.retain(set(everything))
     modules = build_index(layout, imports, configured_roots)
+    if indexed:
+        read = partial(_exports_of, root, store, known_exports)
+        modules = with_exports(modules, read, candidate_files(modules, imports, by_file))
     closable = qualify(per_file, modules.roots) if want_classes else None
     extendable = frozenset(
         rel for rel, modes in per_file.items() if any(close is not None for _, close in modes.values())
     ) if want_classes else None
     return (modules if indexed else None), closable, extendable
+
+
+def _exports_of(root: Path, store: JsonStore | None, known: dict[str, list], rel: str):
+    """What the module at ``rel`` defines (module_index.module_exports): from the facts cache,
+    else read (inside the root only) and added to that file's cached facts."""
+    cached = known.get(rel)
+    if cached is not None:
+        return tuple(cached[0]), bool(cached[1])
+    path = root / rel
+    if not file_inside(root, path):
+        return None
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    found = module_exports(data)
+    entry = store.entry(rel) if store is not None else None
+    if found is not None and entry is not None and entry[0] == content_digest(data) and _valid_facts(entry[1]):
+        store.put(rel, entry[0], [*entry[1][:2], [list(found[0]), found[1]]])
+    return found
 
 
 def _facts_at(item: tuple[str, bool, str | None]) -> tuple[str | None, list | None]:
@@ -171,9 +202,16 @@ def _file_facts(data: bytes) -> list:
 
 
 def _valid_facts(facts: object) -> bool:
-    if not (isinstance(facts, list) and len(facts) == 2 and isinstance(facts[1], dict)):
+    """[imports, classes] as _file_facts makes them, or with [names, dynamic] after them: what
+    the file defines, added once it was read as a module an import could be rewritten to."""
+    if not (isinstance(facts, list) and len(facts) in (2, 3) and isinstance(facts[1], dict)):
         return False
-    imports, classes = facts
+    if len(facts) == 3 and not (
+        isinstance(facts[2], list) and len(facts[2]) == 2 and isinstance(facts[2][0], list)
+        and all(isinstance(n, str) for n in facts[2][0]) and isinstance(facts[2][1], bool)
+    ):
+        return False
+    imports, classes = facts[:2]
     return (
         isinstance(imports, list)
         and all(isinstance(i, list) and len(i) == 2 and isinstance(i[0], str) and isinstance(i[1], int) for i in imports)

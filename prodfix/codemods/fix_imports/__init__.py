@@ -4,22 +4,32 @@ Why: a backend that imports itself under different roots (``from backend.app.cor
 here, ``from core import db`` there) works on one laptop and dies with ModuleNotFoundError in
 the container.
 
-How it decides (the module index and the import root come from the project context, computed
-once per run; ``prodfix check --explain`` shows the root vote):
+How it decides (the module index, the import root and what is third-party come from the
+project context, computed once per run; ``prodfix check --explain`` shows the root vote):
 
-- an absolute import is first-party when its top-level name is a module or package somewhere in
-  the repository, not a stdlib module and not a declared dependency; third-party and stdlib
-  imports are never touched;
-- a first-party import that does not resolve under the root is rewritten when exactly one module
-  matches it by dotted suffix (``core.settings`` -> ``app.core.settings``); with several
-  candidates it is reported, listing them;
+- third-party and standard-library imports are never touched, nor reported: a name is
+  third-party when any manifest, requirements file (with its ``-r``/``-c`` includes) or lock
+  file of the repository declares it, when the environment prodfix runs in can import it, or
+  when it is a standard-library module (``engine/third_party.py``), whatever the repository
+  holds under that name (``shop/utils/pandas.py`` never captures ``import pandas``);
+- the project's own packages keep their names (``import shop.x`` inside shop's repository: the
+  manifests' ``name``/``packages``, or a package directly under the root); a folder without
+  ``__init__.py`` inside a package is part of it, never an import root;
+- an absolute import that does not resolve under the root is rewritten only with evidence:
+  exactly one module matches it by dotted suffix (``core.settings`` -> ``app.core.settings``),
+  in the importing module's own package, not the module itself, and it provides what the
+  statement needs: ``from X import a, b`` needs ``a`` and ``b`` defined or re-exported there (or
+  submodules of it), ``import X [as x]`` every attribute the module uses on ``x``. A module that
+  makes names at run time (``__getattr__``, a star import) is no evidence. Without evidence the
+  import stays and ``check`` says why, with the candidates and the missing names;
 - ``renames`` (``old.module[.Name]: new.module[.Name]``) rewrite imports and, for a renamed
   name, its uses in the module; ``as`` aliases are kept;
 - relative imports that resolve are left alone; ones that climb to or above the root are
   rewritten absolute.
 
-What it leaves alone (reported): imports inside ``try/except ImportError`` fallbacks (only
-renames apply there, and never inside the fallback branch), ambiguous candidates, and
+What it leaves alone (reported): imports without evidence (above), imports inside
+``try/except ImportError`` fallbacks (only renames apply there, and never inside the fallback
+branch), ambiguous candidates, and
 ``sys.path.insert/append`` hacks (reported, not removed). Nothing is ever removed: re-exports
 in ``__init__.py`` keep every name.
 """
@@ -119,7 +129,7 @@ class FixImports(Codemod):
                 if dots - 1 >= depth:  # climbs to or above the root: rewritten absolute
                     return True
                 continue
-            if any(index.is_first_party(n) and not index.resolves(n, path) for n in names):
+            if any(index.may_be_first_party(n) and not index.resolves(n, path) for n in names):
                 return True
         return False
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass
 
@@ -32,10 +33,15 @@ class _Planner(cst.CSTVisitor):
     """Decides every change first (with scope information), so the rewrite is one plain pass."""
 
     def __init__(
-        self, options, index, root: str, package: list[str], scopes: dict, reporter: Reporter, path: str
+        self, options, index, root: str, package: list[str], scopes: dict, reporter: Reporter, path: str,
+        module: str = "", source: str = "",
     ) -> None:
         super().__init__()
         self.path = path
+        self.module = module  # this file's own dotted name under its root
+        self.source = source  # the whole file (the parsed tree may have left bodies out)
+        # see _name_uses; parsed when first asked, False when it does not parse
+        self._name_uses: tuple[list[str], dict[str, int]] | bool | None = None
         self.path_hack = False
         self.options = options
         self.index = index
@@ -91,26 +97,49 @@ class _Planner(cst.CSTVisitor):
 
     # --- imports ------------------------------------------------------------------------
 
-    def _fix_module(self, dotted: str, node: cst.CSTNode) -> str | None:
-        """The module path ``dotted`` should become, or None to leave it."""
+    def _fix_module(self, dotted: str, node: cst.CSTNode, wanted: tuple) -> str | None:
+        """The module path ``dotted`` should become, or None to leave it. ``wanted`` is what
+        the statement needs of the module: ``("from", names)`` (None for a star import) or
+        ``("import", bound name, dotted chain its uses start with)``."""
         renamed = self._renamed_module(dotted)
         if renamed is not None:
             if self._try_import and self._try_import[-1] == "handler":
                 self.reporter.report(node, f"{dotted}: inside an ImportError fallback; rename not applied", "note")
                 return None
             return renamed
-        if self.root is None or not self.index.is_first_party(dotted) or self.index.resolves(dotted, self.path):
+        index = self.index
+        # Standard library and third-party imports (declared, locked or installed) are never
+        # looked at, whatever the repository holds under their names.
+        if self.root is None or not index.may_be_first_party(dotted) or index.resolves(dotted, self.path):
             return None
         if self._try_import:
             self.reporter.report(node, f"{dotted} does not resolve but sits in an ImportError fallback; left alone", "note")
             return None
-        candidates = self.index.candidates(dotted)
         where = f"root '{self.root or '.'}'"
+        top = dotted.split(".")[0]
+        if top in index.own_packages:
+            # The project's own package keeps its name: another spelling of the path is never
+            # more likely right than the one its own code uses.
+            elsewhere = [r or "." for r, _ in index.votes if index.resolves_under(dotted, r)]
+            if index.at_a_root(top) and not elsewhere:
+                self.reporter.report(
+                    node, f"{dotted} does not resolve under {where}: {top}, this project's own package, has no such module; left alone",
+                    "warning",
+                )
+            else:  # a project of its own in a folder of the repository (a monorepo), run from there
+                where_else = f" (it resolves under {', '.join(elsewhere)})" if elsewhere else ""
+                self.reporter.report(node, f"{dotted}: {top} is this project's own package{where_else}; left alone", "note")
+            return None
+        matches = self.index.candidates(dotted)
+        candidates = [c for c in matches if c != self.module]
+        if not candidates and matches:
+            self.reporter.report(node, f"{dotted} does not resolve under {where}; the only module it matches is this module itself; left alone", "note")
+            return None
         # The importer's top-level regular package; a namespace folder (tests/) or a module at the
         # root has none, and then nothing is rewritten: too little evidence of what was meant.
-        top = self.package[0] if self.package else None
-        init = f"{self.root}/{top}/__init__.py" if self.root else f"{top}/__init__.py"
-        own_package = top if top is not None and init in self.index.files else None
+        own = self.package[0] if self.package else None
+        init = f"{self.root}/{own}/__init__.py" if self.root else f"{own}/__init__.py"
+        own_package = own if own is not None and init in self.index.files else None
         if len(candidates) == 1 and self.path_hack:
             self.reporter.report(node, f"{dotted} does not resolve under {where}, but this module edits sys.path; left alone", "warning")
             return None
@@ -125,14 +154,71 @@ class _Planner(cst.CSTVisitor):
             )
             return None
         if len(candidates) == 1:
-            return candidates[0]
-        if not candidates:
-            self.reporter.report(node, f"{dotted} does not resolve under {where} and no module matches it", "warning")
-        else:
+            lacking = self._lacking(candidates[0], wanted)
+            if lacking is None:
+                return candidates[0]
+            self.reporter.report(node, f"{dotted} does not resolve under {where}; the only match, {candidates[0]}, {lacking}; left alone", "warning")
+            return None
+        if candidates:
             self.reporter.report(
                 node, f"{dotted} does not resolve under {where}; several modules match: {', '.join(candidates)}", "warning"
             )
+        elif index.at_a_root(dotted):
+            self.reporter.report(node, f"{dotted} does not resolve under {where} and no module matches it", "warning")
+        else:
+            self.reporter.report(
+                node,
+                f"{dotted} does not resolve under {where}; {top} is not a top-level module of this project "
+                "(only nested ones share its name) nor a declared or installed dependency; left alone",
+                "note",
+            )
         return None
+
+    # --- evidence ---------------------------------------------------------------------
+
+    def _lacking(self, module: str, wanted: tuple) -> str | None:
+        """None when ``module`` provides what the import statement needs of it; else why not."""
+        if wanted[0] == "from":
+            names = wanted[1]
+            if names is None:
+                return "cannot be checked against a star import"
+            submodules = True
+        else:
+            _, bound, chain = wanted
+            names = self._attributes(bound, chain)
+            if names is None:
+                return f"cannot be checked: {bound} is used other than through its attributes"
+            submodules = False
+        known = self.index.missing_names(module, names, submodules)
+        if known is None:
+            return "was not examined"
+        missing, dynamic = known
+        if not missing:
+            return None
+        lacks = f"does not define {', '.join(missing)}"
+        return lacks + (" (it makes names at run time, which is no evidence)" if dynamic else "")
+
+    def _attributes(self, bound: str, chain: str) -> list[str] | None:
+        """The attributes the module uses on the module ``import`` binds (``cache.get`` ->
+        get; for ``import a.b`` without ``as``, ``a.b.x`` -> x), or None when the name is also
+        used otherwise (passed along, assigned, compared), where they cannot be listed."""
+        if self._name_uses is None:
+            self._name_uses = _name_uses(self.source) or False
+        if self._name_uses is False:
+            return None
+        uses, bindings = self._name_uses
+        other_binding = chain != bound and bindings.get(bound, 0) > 1
+        attributes = []
+        for use in uses:
+            if use != bound and not use.startswith(bound + "."):
+                continue
+            if use.startswith(chain + "."):
+                attribute = use[len(chain) + 1 :].split(".")[0]
+                if attribute not in attributes:
+                    attributes.append(attribute)
+            elif not other_binding:
+                return None
+        return attributes
 
     def visit_Import(self, node: cst.Import) -> None:
         if self.reporter.suppressed(node):
@@ -141,7 +227,8 @@ class _Planner(cst.CSTVisitor):
         changed = False
         for i, alias in enumerate(names):
             old = _name_of(alias.name)
-            new = self._fix_module(old, node)
+            bound = alias.asname.name.value if alias.asname is not None and isinstance(alias.asname.name, cst.Name) else old.split(".")[0]
+            new = self._fix_module(old, node, ("import", bound, bound if alias.asname is not None else old))
             if new is None or new == old:
                 continue
             changed = True
@@ -166,7 +253,8 @@ class _Planner(cst.CSTVisitor):
         if level:
             self._relative(node, level, module)
             return
-        new_module = self._fix_module(module, node) or module
+        wanted = None if isinstance(node.names, cst.ImportStar) else [_name_of(a.name) for a in node.names]
+        new_module = self._fix_module(module, node, ("from", wanted)) or module
         names = node.names
         if not isinstance(names, cst.ImportStar) and self.options.renames and not (
             self._try_import and self._try_import[-1] == "handler"
@@ -236,6 +324,41 @@ class _Planner(cst.CSTVisitor):
         self.reporter.report(node, f"from {'.' * level}{module} import ... climbs above the import root -> from {module} import ...")
 
 
+def _name_uses(source: str) -> tuple[list[str], dict[str, int]] | None:
+    """Every use of a name in ``source`` as the dotted chain it starts (``cache.get(k)`` ->
+    "cache.get", ``f(cache)`` -> "cache"), and how many ``import`` aliases bind each name
+    (``import a.b`` and ``import a.c`` both bind a); None when it does not parse."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    uses = []
+    bindings: dict[str, int] = {}
+    pending: list[ast.AST] = [tree]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.Attribute):
+            parts = []
+            base: ast.AST = node
+            while isinstance(base, ast.Attribute):
+                parts.append(base.attr)
+                base = base.value
+            if isinstance(base, ast.Name):
+                uses.append(".".join([base.id, *reversed(parts)]))
+            else:
+                pending.append(base)
+            continue
+        if isinstance(node, ast.Name):
+            uses.append(node.id)
+            continue
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                name = alias.asname or alias.name.split(".")[0]
+                bindings[name] = bindings.get(name, 0) + 1
+        pending.extend(ast.iter_child_nodes(node))
+    return uses, bindings
+
+
 class _Apply(cst.CSTTransformer):
     def __init__(self, planner: _Planner) -> None:
         super().__init__()
@@ -266,8 +389,9 @@ def transform(codemod: FixImports, wrapper: MetadataWrapper, file: FileContext, 
     root = index.root_of(file.path)  # None: no import root known, renames only
     rel = file.path[len(root) + 1 :] if root else file.path
     package = rel.split("/")[:-1]
+    module = rel[:-3].replace("/", ".").removesuffix(".__init__") if rel.endswith(".py") else ""
     scopes = wrapper.resolve(ScopeProvider) if codemod.options.renames else {}
-    planner = _Planner(codemod.options, index, root, package, scopes, reporter, file.path)
+    planner = _Planner(codemod.options, index, root, package, scopes, reporter, file.path, module, file.source)
     # Imports in a module that edits sys.path are probably made to work by that edit.
     planner.path_hack = re.search(r"\bsys\.path\.(?:insert|append|extend)\s*\(", file.source) is not None
     wrapper.module.visit(planner)
