@@ -189,3 +189,18 @@ def test_metadata_of_a_virtualenv_inside_the_repository_is_read_only_inside_it(t
     monkeypatch.setattr(sys, "path", [*sys.path, str(site)])
     index = _index(repo, {"requirements.txt": "honest\nlinked\n"}, ["honestly", "leaked"])
     assert index.is_third_party("honestly") and not index.is_third_party("leaked")
+
+
+def test_a_conda_file_with_an_alias_bomb_is_not_expanded(tmp_path: Path) -> None:
+    """A committed environment.yml is input from anyone: aliases are refused, not expanded
+    (seven lines of nested aliases take minutes and gigabytes with a plain safe_load)."""
+    import time
+
+    lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]']
+    for prev, name in zip("abcdefgh", "bcdefghi"):
+        lines.append(f"{name}: &{name} [" + ",".join([f"*{prev}"] * 9) + "]")
+    files = {"environment.yml": "\n".join(lines) + "\ndependencies:\n  - kappa\n", "pyproject.toml": '[project]\nname = "shop"\n'}
+    start = time.monotonic()
+    index = _index(tmp_path, files, ["kappa", "shop"])
+    assert time.monotonic() - start < 10
+    assert not index.is_third_party("kappa")  # the file was not read

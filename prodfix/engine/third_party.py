@@ -363,6 +363,7 @@ _CONDA_IMPORT_NAMES = {"pytorch": "torch", "pytables": "tables", "py-opencv": "c
 
 
 _PROJECT_FILES = {"pyproject.toml": _pyproject, "setup.py": _setup_py, "setup.cfg": _setup_cfg}
+MAX_ENVIRONMENT_BYTES = 1 << 20
 
 
 def _conda(root: Path, path: Path) -> set[str]:
@@ -370,8 +371,18 @@ def _conda(root: Path, path: Path) -> set[str]:
         return set()
     import yaml  # only for a repository that has a conda environment file
 
+    class NoAliases(yaml.SafeLoader):
+        """Conda files have no use for aliases; a committed alias bomb must not expand."""
+
+        def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+            if self.check_event(yaml.AliasEvent):
+                raise yaml.YAMLError("aliases are not read in environment files")
+            return super().compose_node(parent, index)
+
+    if os.path.getsize(path) > MAX_ENVIRONMENT_BYTES:
+        return set()
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8", errors="replace"))
+        data = yaml.load(path.read_text(encoding="utf-8", errors="replace"), Loader=NoAliases)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError:
         return set()
     names = set()
