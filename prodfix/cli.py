@@ -22,7 +22,7 @@ from rich.console import Console
 from prodfix import __version__
 from prodfix.codemods import registry
 from prodfix.codemods.base import Finding
-from prodfix.engine.pipeline import FileResult
+from prodfix.engine.results import FileResult
 from prodfix.engine import profile as profiling
 from prodfix.engine.budget import DEFAULT_SECONDS
 from prodfix.engine.cache import JsonStore, namespace

@@ -38,6 +38,7 @@ from typing import Any
 
 from prodfix import __version__
 from prodfix.codemods.base import Finding
+from prodfix.engine.results import FileError, FileResult, content_digest
 
 CACHE_DIR = ".prodfix_cache"
 KEEP_NAMESPACES = 4  # result files kept: a few option sets (pre-commit, CI) in turn
@@ -50,10 +51,6 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
-
-
-def content_digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def _code_fingerprint() -> str:
@@ -227,8 +224,6 @@ def result_from_json(payload: Any, rel: str, digest: str, data: bytes | None) ->
     """The FileResult a cache entry stands for, or None when the entry is not well formed or
     not for these bytes. ``data``: the file's bytes now, needed only when the entry changes
     them; they must hash to ``digest``, the digest the entry is stored under."""
-    from prodfix.engine.pipeline import FileError, FileResult
-
     try:
         findings = []
         for row in payload["findings"]:

@@ -30,52 +30,17 @@ from __future__ import annotations
 import ast
 import dataclasses
 import importlib
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from prodfix.codemods.base import Codemod, FileContext, Finding, ProjectContext, Reporter
 from prodfix.codemods.common import ast_facts
 from prodfix.codemods.common.suppression import Suppressions
 from prodfix.engine.budget import FileTimeout, paused, time_budget
-from prodfix.engine.cache import content_digest
 from prodfix.engine.faults import failure_line
 from prodfix.engine.profile import OFF, Phases
 from prodfix.engine.regions import MIN_SAVED, Reduced, reduce
+from prodfix.engine.results import FileError, FileResult, content_digest
 from prodfix.engine.source import DecodedSource, SourceError, decode_source, encode_source
-
-
-@dataclass(frozen=True)
-class FileError:
-    line: int
-    reason: str
-
-
-@dataclass
-class FileResult:
-    path: str  # relative to the project root, forward slashes
-    findings: list[Finding] = field(default_factory=list)
-    old_bytes: bytes | None = None  # set only when the file changes
-    old_text: str | None = None
-    new_text: str | None = None
-    new_bytes: bytes | None = None
-    error: FileError | None = None
-    kept: bool = False  # some codemod's prefilter wanted the file
-    parsed: bool = False
-    changed_by: tuple[str, ...] = ()  # codemod names that changed this file, in order
-    # (requirement, codemod name, codemod code) the new code needs declared in the manifest
-    dependencies: tuple[tuple[str, str, str], ...] = ()
-    project_level: bool = False  # a project file (the dependency manifest), not a scanned source
-    timings: dict[str, float] | None = None  # seconds per phase, only when profiling
-    digest: str | None = None  # hash of the bytes this result was computed from (result cache)
-
-    @property
-    def changed(self) -> bool:
-        return self.new_bytes is not None
-
-    @property
-    def internal_errors(self) -> list[Finding]:
-        """Codemods that failed on this file (each one's change was dropped)."""
-        return [f for f in self.findings if f.kind == "error"]
 
 
 def process_file(

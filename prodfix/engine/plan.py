@@ -18,7 +18,8 @@ from prodfix.config import Config, ConfigError, find_config, load_config
 from prodfix.engine.discovery import DiscoveryError, discover, git_toplevel, valid_pattern
 from prodfix.engine.containment import file_inside, inside
 from prodfix.engine.closable_classes import file_class_modes, qualify
-from prodfix.engine.cache import JsonStore, content_digest
+from prodfix.engine.cache import JsonStore
+from prodfix.engine.results import content_digest
 from prodfix.engine.module_index import build_index, candidate_files, count_imports, module_exports, read_layout, with_exports
 from prodfix.engine.profile import OFF, Phases
 from prodfix.engine.runner import scan_chunksize, scan_pool

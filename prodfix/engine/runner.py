@@ -20,8 +20,9 @@ from pathlib import Path
 
 from prodfix.codemods.base import Codemod, Finding, ProjectContext
 from prodfix.engine import manifest
-from prodfix.engine.cache import JsonStore, content_digest, result_from_json, result_to_json
-from prodfix.engine.pipeline import FileResult, process_file
+from prodfix.engine.cache import JsonStore, result_from_json, result_to_json
+from prodfix.engine.pipeline import process_file
+from prodfix.engine.results import FileResult, content_digest
 from prodfix.engine.profile import Phases
 
 _WORKER_STATE: tuple[list[Codemod], ProjectContext, bool, float | None] | None = None

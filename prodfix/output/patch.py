@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 
-from prodfix.engine.pipeline import FileResult
+from prodfix.engine.results import FileResult
 
 NO_NEWLINE = b"\\ No newline at end of file\n"
 
