@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from prodfix.codemods import registry
 from prodfix.codemods.base import Codemod
 from prodfix.codemods.options import check_of
-from prodfix.engine.discovery import valid_pattern
+from prodfix.globs import valid_pattern
 
 if TYPE_CHECKING:
     import yaml

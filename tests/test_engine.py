@@ -189,3 +189,19 @@ def test_count_imports_reads_import_lines_only() -> None:
     )
     count_imports(text, counts)
     assert counts == Counter({"os": 1, "sys": 1, "app.models": 2, "json": 1, "importlib": 1})
+
+
+def test_codemods_import_nothing_from_the_engine() -> None:
+    """Value types the codemods use live on the ground floor (codemods.base, codemods.common,
+    prodfix.globs); the engine imports the codemods, never the other way round."""
+    import ast as _ast
+
+    package = Path(__file__).resolve().parent.parent / "prodfix" / "codemods"
+    offenders = []
+    for path in sorted(package.rglob("*.py")):
+        for node in _ast.walk(_ast.parse(path.read_text(encoding="utf-8"))):
+            names = [node.module or ""] if isinstance(node, _ast.ImportFrom) else (
+                [a.name for a in node.names] if isinstance(node, _ast.Import) else []
+            )
+            offenders += [f"{path.relative_to(package)}:{node.lineno}" for n in names if n.startswith("prodfix.engine")]
+    assert offenders == []

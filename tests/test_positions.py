@@ -1,4 +1,4 @@
-"""engine.positions gives every node the same start and end line as libcst's PositionProvider."""
+"""codemods.common.positions gives every node the same start and end line as libcst's PositionProvider."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import libcst as cst
 import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from prodfix.engine.positions import Positions
+from prodfix.codemods.common.positions import Positions
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SOURCES = sorted(FIXTURES.rglob("*.py"))

@@ -24,7 +24,8 @@ from prodfix.config import build_options
 from prodfix.engine import pipeline, regions
 from prodfix.engine.plan import make_plan
 from prodfix.engine.pipeline import process_source
-from prodfix.engine.regions import Needs, reduce
+from prodfix.codemods.base import Needs
+from prodfix.engine.regions import reduce
 from prodfix.engine.source import decode_source
 
 FIXTURES = Path(__file__).parent / "fixtures"

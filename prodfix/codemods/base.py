@@ -73,6 +73,17 @@ class ProjectContext:
 
 
 @dataclass(frozen=True)
+class Needs:
+    """What a codemod looks at in a module, besides its module-level code (the engine parses
+    only these parts with libcst: engine/regions.py)."""
+
+    calls: frozenset[str] = frozenset()  # call names (``f`` of ``f()`` and ``a.b.f()``)
+    imports: bool = False  # every import statement
+    classes: frozenset[str] = frozenset()  # top-level classes it needs whole
+    managed: bool = True  # whether a call that is a ``with`` item's context counts
+
+
+@dataclass(frozen=True)
 class FileContext:
     """What a codemod may know about the file it transforms."""
 
@@ -100,10 +111,10 @@ class Reporter:
         self.file = file
         self._wrapper = wrapper
         self._phases = phases  # engine.profile.Phases: position metadata is timed on its own
-        # id(module) -> engine.positions.Positions, shared by the codemods that report on one tree
+        # id(module) -> codemods.common.positions.Positions, shared by the codemods that report on one tree
         self._shared_positions = positions if positions is not None else {}
         # findings whose node still needs a position: resolved together, with one render that
-        # stops after the last of them (engine/positions.py), when ``findings`` is read
+        # stops after the last of them (codemods/common/positions.py), when ``findings`` is read
         self._pending: list[tuple[cst.CSTNode, str, Kind]] = []
         self._findings: list[Finding] = []
         # (module, name, alias): merged once per file, after every codemod ran
@@ -143,7 +154,7 @@ class Reporter:
         computed only when asked for: most files report nothing."""
         if self._wrapper is None:
             return None
-        from prodfix.engine.positions import Positions
+        from prodfix.codemods.common.positions import Positions
 
         module = self._wrapper.module
         known = self._shared_positions.get(id(module))
@@ -253,7 +264,7 @@ class Codemod:
         return True
 
     def needs(self, facts: Any, source: str, path: str, project: ProjectContext | None = None) -> Any:
-        """What this codemod looks at besides module-level code, as an ``engine.regions.Needs``
+        """What this codemod looks at besides module-level code, as a ``Needs``
         (the bodies of other top-level defs and classes are then not parsed by libcst), or None
         for the whole module. A codemod that answers must change and report exactly the same
         with the other bodies left out (``tests/test_regions.py``)."""

@@ -19,7 +19,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from prodfix.engine.discovery import valid_pattern
+from prodfix.globs import valid_pattern
 
 Check = Callable[[Any], None]
 

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pathspec
 
+from prodfix.globs import valid_pattern
+
 SKIP_DIRS = frozenset(
     {
         ".git", ".hg", ".svn", ".venv", "venv", ".env", "env", "virtualenv", "__pycache__",
@@ -200,16 +202,6 @@ def _ignored_str(path: str, is_dir: bool, specs: list[tuple[str, pathspec.PathSp
         if spec.match_file(rel):
             return True
     return False
-
-
-def valid_pattern(pattern: str) -> bool:
-    """Whether pathspec compiles ``pattern`` as a gitignore-style glob (it refuses ``!`` alone
-    and a trailing backslash); excludes are checked with this before any file is listed."""
-    try:
-        pathspec.GitIgnoreSpec.from_lines([pattern])
-    except ValueError:
-        return False
-    return True
 
 
 def discover(paths: list[Path], root: Path, exclude: list[str], in_git: bool) -> Discovered:

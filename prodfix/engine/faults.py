@@ -60,7 +60,7 @@ def _first_line(module: Any, wanted: list[Any]) -> int | None:
     reaches, or None."""
     if not wanted:
         return None
-    from prodfix.engine.positions import _TrackingState
+    from prodfix.codemods.common.positions import _TrackingState
 
     waiting = set(wanted)
     starts: dict[Any, int] = {}

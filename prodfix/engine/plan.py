@@ -15,9 +15,10 @@ from pathlib import Path
 from prodfix.codemods import registry
 from prodfix.codemods.base import Codemod, ProjectContext
 from prodfix.config import Config, ConfigError, find_config, load_config
-from prodfix.engine.discovery import DiscoveryError, discover, git_toplevel, valid_pattern
+from prodfix.engine.discovery import DiscoveryError, discover, git_toplevel
+from prodfix.globs import valid_pattern
 from prodfix.engine.containment import file_inside, inside
-from prodfix.engine.closable_classes import file_class_modes, qualify
+from prodfix.codemods.common.closable_classes import file_class_modes, qualify
 from prodfix.engine.cache import JsonStore
 from prodfix.engine.results import content_digest
 from prodfix.engine.module_index import build_index, candidate_files, count_imports, module_exports, read_layout, with_exports

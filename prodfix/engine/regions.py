@@ -26,20 +26,12 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from prodfix.codemods.base import Needs
+
 # Below this many characters left out, the whole file is parsed (nothing worth the detour).
 MIN_SAVED = 4096
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")  # Python's own line ends, not splitlines'
-
-
-@dataclass(frozen=True)
-class Needs:
-    """What a codemod looks at in a module, besides its module-level code."""
-
-    calls: frozenset[str] = frozenset()  # call names (``f`` of ``f()`` and ``a.b.f()``)
-    imports: bool = False  # every import statement
-    classes: frozenset[str] = frozenset()  # top-level classes it needs whole
-    managed: bool = True  # whether a call that is a ``with`` item's context counts
 
 
 @dataclass(frozen=True)

@@ -183,7 +183,7 @@ class AddTimeouts(Codemod):
     def needs(self, facts, source: str, path: str, project=None):
         """Calls by a trigger name or an alias of one, and the methods creating a requests
         session (``self.session = Session()`` in one method is used in the others)."""
-        from prodfix.engine.regions import Needs
+        from prodfix.codemods.base import Needs
 
         return Needs(calls=frozenset(TRIGGER_NAMES | SESSION_NAMES | import_aliases(facts.imports)))
 

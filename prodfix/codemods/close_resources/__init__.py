@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 from prodfix.codemods.base import Codemod, Rationale
 from prodfix.codemods.common.ast_facts import call_root, import_aliases
-from prodfix.engine.closable_classes import class_modes
+from prodfix.codemods.common.closable_classes import class_modes
 
 # qualified constructor -> (mode, close method); mode "sync" or "async"
 CLOSABLES: dict[str, tuple[str, str]] = {
@@ -342,7 +342,7 @@ class CloseResources(Codemod):
         """Defs calling what the rewrite visits a def for (``_Rewriter._names``: openers, classes
         with the protocol, repository classes that close, import aliases), and the classes that
         have or gain the protocol."""
-        from prodfix.engine.regions import Needs
+        from prodfix.codemods.base import Needs
 
         if facts.tree is None:
             return None

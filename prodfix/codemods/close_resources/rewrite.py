@@ -24,7 +24,7 @@ from prodfix.codemods.close_resources import (  # the declaration: options, pref
 )
 from prodfix.codemods.common.ast_facts import import_aliases, walk
 from prodfix.codemods.common.ast_scopes import ScopeCursor, build, dotted_name, module_tree
-from prodfix.engine.closable_classes import class_modes, closed_attributes
+from prodfix.codemods.common.closable_classes import class_modes, closed_attributes
 
 # qualified constructor -> (mode, close method); mode "sync" or "async"
 # Functions that consume a file completely before returning (safe to pass the handle to).
@@ -42,7 +42,7 @@ class _Closable:
 
 class _Classes:
     """This module's classes with (or due to gain) the protocol; the heuristic is shared with the
-    repository-wide scan in engine/closable_classes.py."""
+    repository-wide scan in codemods/common/closable_classes.py."""
 
     def __init__(self, tree: ast.Module) -> None:
         modes = class_modes(tree)

@@ -135,7 +135,7 @@ class FixImports(Codemod):
 
     def needs(self, facts, source: str, path: str, project: ProjectContext | None = None):
         """Import statements and sys.path edits; renames need every use of a name."""
-        from prodfix.engine.regions import Needs
+        from prodfix.codemods.base import Needs
 
         if self.options.renames:
             return None
