@@ -38,9 +38,9 @@ def _run(codemod_cls, path: Path, prefilter: bool):
     if raw and path.parent.name == codemod_cls.name.replace("-", "_"):
         opts = build_options(codemod_cls, json.loads(raw), str)
     rel = header(source, "fixture-path") or path.relative_to(FIXTURES).as_posix()
+    project = ProjectContext(root=".", unsafe_fixes=header(source, "unsafe-fixes") == "true")
     return process_source(
-        decode_source(source.encode("utf-8")), rel, [codemod_cls(opts)], ProjectContext(root="."),
-        prefilter=prefilter,
+        decode_source(source.encode("utf-8")), rel, [codemod_cls(opts)], project, prefilter=prefilter,
     )
 
 
