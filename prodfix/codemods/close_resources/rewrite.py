@@ -24,6 +24,11 @@ from prodfix.codemods.common.ast_facts import import_aliases, walk
 from prodfix.codemods.common.ast_scopes import ScopeCursor, build, dotted_name, module_tree
 from prodfix.engine.closable_classes import class_modes
 
+# Never closed, these are closed by a with block as a safe fix: closing only flushes or finalizes
+# them. Anything else the code never closes (a client, socket, executor, temporary file) is an
+# unsafe fix: its close changes when it ends.
+FILE_LABELS = frozenset({"open", "io.open", "codecs.open", "zipfile.ZipFile", "tarfile.open"})
+
 # qualified constructor -> (mode, close method); mode "sync" or "async"
 # Functions that consume a file completely before returning (safe to pass the handle to).
 
@@ -492,11 +497,23 @@ class _Rewriter(cst.CSTTransformer):
         else:
             last = len(region) - 1
         inside = region[: last + 1]
+        # A client, socket, executor or connection the code never closes: the with block adds a
+        # close (an executor's shutdown waits for its tasks) where work may still be using it.
+        unsafe = close_at is None and closable.label not in FILE_LABELS
+        if unsafe and not self.reporter.unsafe_fix(
+            original,
+            f"{where}: never closed; a with block would close it after its last use here, which changes "
+            "when it ends (an executor's shutdown waits for its tasks, a session closes the connections "
+            "a response may still be read from)",
+        ):
+            return None
         # Resources opened inside the new block are handled now, so that a second run finds nothing.
         inside = self._rewrite_block(originals[i + 1 : i + 2 + last], inside) or inside
         with_stmt = self._with(original, closable, name, inside or [cst.SimpleStatementLine([cst.Pass()])])
         self._converted.add(id(assign.value))
-        self.reporter.report(original, f"{where}: now closed by {'async with' if closable.mode == 'async' else 'with'}")
+        self.reporter.report(
+            original, f"{where}: now closed by {'async with' if closable.mode == 'async' else 'with'}", unsafe=unsafe
+        )
         drop = None if close_at is None else i + 1 + close_at
         return with_stmt, 1 + last + 1, drop
 
