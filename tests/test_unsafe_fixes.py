@@ -5,11 +5,15 @@ check shows as a suggestion and the report lists under its own heading."""
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
+from conftest import commit_all, prodfix_exe, run_git
 from prodfix.codemods import registry
 from prodfix.codemods.base import UNSAFE_APPLIED, FileContext, Finding, ProjectContext, Reporter
 from prodfix.codemods.common.suppression import Suppressions
@@ -97,3 +101,64 @@ def test_check_output_says_a_suggestion_was_not_made() -> None:
     assert "unsafe fix, not made (--unsafe-fixes makes it): requests.get(): timeout=(10, 30)" in console.export_text()
     assert "::warning " in findings_output.render_github(found)
     assert '"kind": "unsafe-fix"' in findings_output.render_json(found)
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+CLIENT = """\
+import requests
+
+
+def fetch(url):
+    return requests.get(url).json()
+"""
+
+
+def _prodfix(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [prodfix_exe(), *args, "--select", "add-timeouts"], cwd=cwd, capture_output=True, text=True,
+        env={**os.environ, "CI": "", "GITHUB_OUTPUT": ""},
+    )
+
+
+def test_check_lists_the_unsafe_fix_diff_leaves_it_out_and_unsafe_fixes_make_it(git_repo: Path) -> None:
+    (git_repo / "app").mkdir()
+    (git_repo / "app" / "client.py").write_text(CLIENT)
+    commit_all(git_repo)
+
+    check = _prodfix(git_repo, "check", "--format", "json")
+    assert check.returncode == 1
+    kinds = {(f["kind"], f["fixable"]) for f in json.loads(check.stdout)}
+    assert kinds == {("fix", True), ("unsafe-fix", True)}
+    suggestion = next(f for f in json.loads(check.stdout) if f["kind"] == "unsafe-fix")
+    assert "timeout=(10, 30)" in suggestion["message"]
+    text = _prodfix(git_repo, "check")
+    assert "unsafe fix, not made (--unsafe-fixes makes it)" in text.stdout
+    assert "(1 unsafe fix not made: --unsafe-fixes makes them)" in text.stderr
+
+    diff = _prodfix(git_repo, "diff")
+    assert diff.returncode == 0
+    assert "+    return requests.get(url, timeout=(10, None)).json()" in diff.stdout
+    assert "(10, 30)" not in diff.stdout
+
+    unsafe = _prodfix(git_repo, "diff", "--unsafe-fixes")
+    assert "+    return requests.get(url, timeout=(10, 30)).json()" in unsafe.stdout
+    assert "unsafe fix" not in unsafe.stderr  # nothing was left out
+
+    report = _prodfix(git_repo, "report")
+    assert "**Unsafe fixes, not applied** (1)" in report.stdout
+
+    # the configuration key, and the flag that overrides it
+    (git_repo / ".prodfix.yml").write_text("unsafe-fixes: true\n")
+    assert "timeout=(10, 30)" in _prodfix(git_repo, "diff").stdout
+    assert "timeout=(10, 30)" not in _prodfix(git_repo, "diff", "--no-unsafe-fixes").stdout
+    (git_repo / ".prodfix.yml").unlink()
+
+    # fix --branch takes the setting to its runs; without it the branch has the safe fix only
+    assert _prodfix(git_repo, "fix", "--branch", "safe").returncode == 0
+    assert "timeout=(10, None)" in run_git(git_repo, "show", "safe:app/client.py")
+    assert _prodfix(git_repo, "fix", "--branch", "unsafe", "--unsafe-fixes").returncode == 0
+    assert "timeout=(10, 30)" in run_git(git_repo, "show", "unsafe:app/client.py")
+
+    assert _prodfix(git_repo, "fix", "--unsafe-fixes").returncode == 0
+    assert "timeout=(10, 30)" in (git_repo / "app" / "client.py").read_text()
