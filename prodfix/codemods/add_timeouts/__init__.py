@@ -164,8 +164,6 @@ TRIGGER_NAMES = frozenset(
 # what makes an object whose methods are then looked at (requests sessions, paramiko clients)
 SESSION_CALLS = ("Session", "session", "Client", "AsyncClient", "ClientSession", "SSHClient")
 
-# The text says a timeout may be named somewhere: the whole module is parsed (conventions.py)
-_TIMEOUT_WORD = re.compile(r"(?i:time_?out)")
 
 
 class AddTimeouts(Codemod):
@@ -196,7 +194,13 @@ class AddTimeouts(Codemod):
         + r")",
         re.MULTILINE,
     )
-    trigger_words = tuple(sorted({m.split(".")[0] for m in CLIENT_MODULES}))
+    # Every client module's name contains one of these (one scan of the text each): "http" for
+    # httpx and aiohttp too, "psycopg" for psycopg2, "plib" for smtplib, ftplib, imaplib,
+    # poplib, nntplib.
+    trigger_words = (
+        "asyncpg", "http", "motor", "paramiko", "plib", "psycopg", "pymongo", "redis", "requests", "socket",
+        "sqlalchemy", "sqlmodel", "urllib",
+    )
 
     def wants(self, source: str, path: str, project=None) -> bool:
         """The import regex, run only on the lines where a client module's name appears."""
@@ -251,13 +255,11 @@ class AddTimeouts(Codemod):
     def needs(self, facts, source: str, path: str, project=None):
         """Calls by a trigger name or an alias of one, the methods creating a requests session
         (``self.session = Session()`` in one method is used in the others), and the whole
-        classes such calls are in (the attributes a class sets, what its other calls pass). A
-        module that names a timeout anywhere is parsed whole: a setting it reads in another
-        def is a convention too (conventions.py)."""
+        classes such calls are in (the attributes a class sets, what its other calls pass).
+        Settings the module reads in its other defs are found in Python's ast of the whole
+        text (conventions.py), not in what libcst parses."""
         from prodfix.engine.regions import Needs
 
-        if _TIMEOUT_WORD.search(source):
-            return None
         calls = frozenset(TRIGGER_NAMES | SESSION_NAMES | import_aliases(facts.imports))
         lines = sorted(call.lineno for name, call in facts.calls if name in calls)
         classes = frozenset(
@@ -276,3 +278,6 @@ class AddTimeouts(Codemod):
 def _any_between(lines: list[int], first: int, last: int | None) -> bool:
     index = bisect.bisect_left(lines, first)
     return index < len(lines) and last is not None and lines[index] <= last
+
+
+assert all(any(w in m.split(".")[0] for w in AddTimeouts.trigger_words) for m in CLIENT_MODULES)

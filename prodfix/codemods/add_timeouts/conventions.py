@@ -16,10 +16,11 @@ def, class and module and cached:
 - for SQLAlchemy engines and clients: whether a name is returned, stored, disposed of, and
   which requests on a session pass their own timeout.
 
-Facts are read only from what the region-reduced parse keeps (engine/regions.py): the def the
-call is in, its class (``AddTimeouts.needs`` keeps such a class whole) and module-level code;
-the module's other defs only when the text says a setting may be read there (then the whole
-file is parsed), so that results do not depend on what was left out.
+Facts come from what the region-reduced parse keeps (engine/regions.py): the def the call is
+in, its class (``AddTimeouts.needs`` keeps such a class whole) and module-level code. What the
+module reads or calls anywhere (``settings.HTTP_TIMEOUT`` in another def) comes from the ast of
+its whole text, parsed again only when the text names a timeout at all, so that results never
+depend on what was left out.
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ GENERIC = frozenset(
         "client", "clients", "network", "net", "remote", "external", "upstream", "outbound", "service",
         "services", "conn", "connect", "connection", "read", "response", "write", "socket", "s", "sec", "secs",
         "second", "seconds", "value", "the", "for", "in", "get", "my", "our", "io", "call", "calls", "_",
-        "settings", "setting", "config", "conf", "option", "options", "cfg",
+        "settings", "setting", "config", "conf", "option", "options", "cfg", "webpage", "website", "site",
+        "internet", "online", "http_client",
     }
 )
 FAMILIES: dict[str, frozenset[str]] = {
@@ -102,7 +104,7 @@ def words(name: str) -> list[str]:
 @dataclass(frozen=True)
 class Named:
     part: str  # "both", "connect" or "read"
-    score: int  # 3: names this kind of client; 2: generic; 1: names some service
+    score: int  # 3: names this kind of client; 2: generic; 1: names a service (GITHUB_TIMEOUT)
 
 
 def classify(name: str, family: str) -> Named | None:
@@ -125,9 +127,15 @@ def classify(name: str, family: str) -> Named | None:
     part = "connect" if found & {"connect", "connection", "conn"} else "read" if found & {"read", "response"} else "both"
     if family == "redis" and "socket" in found and part == "both":
         part = "read"  # REDIS_SOCKET_TIMEOUT: redis-py's socket_timeout, the per-command one
-    unknown = found - GENERIC - _FAMILY_WORDS - {w for w in found if w.startswith("timeout")}
-    score = 3 if family in hits else 2 if not unknown else 1
+    score = 1 if service_words(name) else 3 if family in hits else 2
     return Named(part, score)
+
+
+def service_words(name: str) -> frozenset[str]:
+    """The words of a timeout's name that say which service it is for (``khoj`` in
+    ``KHOJ_API_TIMEOUT_SECONDS``): neither generic nor a kind of client."""
+    found = set(words(name))
+    return frozenset(found - GENERIC - _FAMILY_WORDS - {w for w in found if w.startswith("timeout")})
 
 
 # --- facts ------------------------------------------------------------------------------------
@@ -231,8 +239,11 @@ class Facts:
         reads: dict[str, str] = {}
         called: set[str] = set()
         values: set[str] = set()
-        callees = {id(n.func) for n in walk(self.tree) if isinstance(n, ast.Call)}
-        for node in walk(self.tree):
+        # the whole module, also the bodies a reduced parse left out; no name a timeout: nothing to find
+        whole = _parse(self.source) if _TIMEOUT_WORD.search(self.source) else None
+        nodes = walk(whole) if whole is not None else []
+        callees = {id(n.func) for n in nodes if isinstance(n, ast.Call)}
+        for node in nodes:
             if (
                 isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load) and "timeout" in node.attr.lower()
                 and id(node) not in callees
@@ -380,6 +391,16 @@ class Facts:
 
 # --- helpers ------------------------------------------------------------------------------------
 
+_TIMEOUT_WORD = re.compile(r"(?i:time_?out)")
+
+
+def _parse(source: str) -> ast.Module | None:
+    try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
 
 def _top_level(statement: ast.stmt):
     """The statement, or those of an ``if``/``try`` at the same level (``if DEBUG: X = ...``)."""
@@ -405,6 +426,9 @@ def _own_nodes(function: ast.AST):
 
 # calls whose result holds on to what they are given (a session factory bound to an engine)
 KEEPERS = frozenset({"sessionmaker", "async_sessionmaker", "scoped_session", "partial", "dict", "list", "tuple", "set"})
+RECEIVER_KEEPERS = frozenset(
+    {"connect", "begin", "cursor", "pipeline", "execution_options", "with_options", "options", "client", "session"}
+)
 
 
 def carried(expr: ast.AST) -> set[str]:
@@ -415,8 +439,9 @@ def carried(expr: ast.AST) -> set[str]:
         return {expr.id}
     if isinstance(expr, ast.Call):
         func = expr.func
-        out = carried(func.value) if isinstance(func, ast.Attribute) else set()  # engine.connect()
         name = _last_name(func)
+        # engine.connect(), client.pipeline(): their result holds on to the receiver; client.get() does not
+        out = carried(func.value) if isinstance(func, ast.Attribute) and name in RECEIVER_KEEPERS else set()
         if name in KEEPERS or name[:1].isupper():
             for arg in [*expr.args, *(k.value for k in expr.keywords)]:
                 out |= carried(arg)
@@ -515,13 +540,16 @@ def find(
     function: FunctionFacts | None,
     klass: ClassFacts | None,
     statement: int | None,
+    subject: str = "",
 ) -> Convention | None:
     """The timeout the code already has for a call of ``family`` made in ``function`` (None at
     module level) of ``klass`` (None outside a class's methods); ``statement``: the index of
     the module-level statement the call is in, when it runs at import time (a constant must be
     bound before it). Nearest first: parameters, the class's own attributes, what sibling calls
     pass, then the module's constants, imports and settings. Two different equally good names
-    at one level: no convention (the rewrite then falls back to its own rules)."""
+    at one level: no convention (the rewrite then falls back to its own rules). A name that says
+    which service it is for (``GITHUB_TIMEOUT``) counts only for a call whose arguments
+    (``subject``: their code) name that service too."""
     local = function.local if function is not None else set()
     levels: list[list[Candidate]] = []
     if function is not None:
@@ -539,7 +567,9 @@ def find(
     levels.append(_module_candidates(facts, family, local, statement))
     found: dict[str, Candidate] = {}
     blocked: set[str] = set()
+    subject = subject.lower()
     for candidates in levels:
+        candidates = [c for c in candidates if c.score != 1 or _names_the_service(c.code, subject)]
         for part in ("both", "connect", "read"):
             if part in found or part in blocked:
                 continue
@@ -553,6 +583,11 @@ def find(
     if not found:
         return None
     return Convention(found.get("both"), found.get("connect"), found.get("read"))
+
+
+def _names_the_service(code: str, subject: str) -> bool:
+    name = code.removesuffix("()").rpartition(".")[2]
+    return all(word in subject for word in service_words(name))
 
 
 def sibling_literal(facts: Facts, klass: ClassFacts | None) -> str | None:

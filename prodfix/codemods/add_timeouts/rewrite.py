@@ -262,13 +262,32 @@ class _Rewriter(cst.CSTTransformer):
         self._with_names: dict[int, str | None] = {}
         self._chained: dict[int, cst.Call] = {}  # call -> the call made on its result (x().get())
 
-    def on_visit(self, node: cst.CSTNode) -> bool:
+    # the module-level statement being visited (statements only: a hook on every node costs)
+    def _mark(self, node: cst.CSTNode) -> None:
         index = self._top_ids.get(id(node))
         if index is not None:
             self._top = index
-        return super().on_visit(node)
+
+    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
+        self._mark(node)
+
+    def visit_If(self, node: cst.If) -> None:
+        self._mark(node)
+
+    def visit_Try(self, node: cst.Try) -> None:
+        self._mark(node)
+
+    def visit_With(self, node: cst.With) -> None:
+        self._mark(node)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._mark(node)
+
+    def visit_While(self, node: cst.While) -> None:
+        self._mark(node)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._mark(node)
         self._functions.append(id(node))
         self.scopes.enter()
 
@@ -278,6 +297,7 @@ class _Rewriter(cst.CSTTransformer):
         return updated
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._mark(node)
         self._classes.append(id(node))
         self.scopes.enter()
 
@@ -432,7 +452,7 @@ class _Rewriter(cst.CSTTransformer):
         arg = keyword(call, "timeout")
         if arg is not None and not is_none(arg.value):
             return None
-        convention = self._convention("http", where)
+        convention = self._convention("http", where, call)
         connect = self._connect_value(convention)
         streams = _streams(call)
         if streams is not None:
@@ -483,7 +503,7 @@ class _Rewriter(cst.CSTTransformer):
         ref, imports = self._class_ref(call.func, "aiohttp", "ClientTimeout")
         if ref is None:
             raise _Skip("the name ClientTimeout is taken; add timeout=aiohttp.ClientTimeout(...) by hand", "warning")
-        convention = self._convention("http", where)
+        convention = self._convention("http", where, call)
         connect = self._connect_value(convention)
         if convention is not None and (convention.both or convention.read):
             chosen = convention.both or convention.read
@@ -551,7 +571,7 @@ class _Rewriter(cst.CSTTransformer):
     def _ssh(self, call: cst.Call, where: _Where) -> _Change | None:
         if keyword(call, "timeout") is not None or len(positional(call)) > 6 or has_star_args(call):
             return None
-        convention = self._convention("ssh", where)
+        convention = self._convention("ssh", where, call)
         chosen = convention and (convention.connect or convention.both)
         if chosen:
             return _Change([_Edit("timeout", _expr(chosen.code))], why=f"the timeout this code already has: {convention.where}")  # type: ignore[union-attr]
@@ -567,7 +587,7 @@ class _Rewriter(cst.CSTTransformer):
             if is_none(arg.value):
                 raise _Skip("timeout=None is explicit (blocking on purpose); kept", "note")
             return None
-        convention = self._convention(STDLIB_FAMILY[name], where)
+        convention = self._convention(STDLIB_FAMILY[name], where, call)
         chosen = convention and (convention.both or convention.read)
         if chosen:
             return _Change([_Edit("timeout", _expr(chosen.code))], why=f"the timeout this code already has: {convention.where}")  # type: ignore[union-attr]
@@ -603,7 +623,7 @@ class _Rewriter(cst.CSTTransformer):
         if not missing_connect and not missing_socket:
             return None
         self._not_a_factory(original, where, "a Redis client")
-        convention = self._convention("redis", where)
+        convention = self._convention("redis", where, call)
         change = _Change([])
         if missing_connect:
             value = _expr(convention.connect.code) if convention and convention.connect else _number(self.options.redis_connect)
@@ -717,8 +737,10 @@ class _Rewriter(cst.CSTTransformer):
 
     # --- helpers --------------------------------------------------------------------------
 
-    def _convention(self, family: str, where: _Where) -> Convention | None:
-        return conventions.find(self.facts, family, where.function, where.klass, where.statement)
+    def _convention(self, family: str, where: _Where, call: cst.Call | None = None) -> Convention | None:
+        """``call``: what a timeout named for a service (``GITHUB_TIMEOUT``) must be a call to."""
+        subject = " ".join(_code(a.value) for a in call.args if a.keyword is None or a.keyword.value != "timeout") if call else ""
+        return conventions.find(self.facts, family, where.function, where.klass, where.statement, subject)
 
     def _class_ref(self, func: cst.BaseExpression, module: str, name: str):
         """``<module>.<name>`` spelled the way the call reaches its module (``http.ClientTimeout``
