@@ -14,8 +14,9 @@ Which value (matched by qualified name, so aliases and ``from`` imports count):
    name, a setting the module reads (``settings.HTTP_CLIENT_TIMEOUT``), a zero-argument function
    it calls (``get_client_timeout()``). A name counts when its words say a timeout in seconds
    for this kind of client (not ``CACHE_TIMEOUT``, ``LOCK_TIMEOUT``, ``TIMEOUT_MS``,
-   ``REDIS_TIMEOUT`` for an HTTP call, an exception class); two different equally good ones
-   mean none. The finding names it. This is a safe fix;
+   ``REDIS_TIMEOUT`` for an HTTP call, an exception class); one named for a service
+   (``GITHUB_TIMEOUT``) counts only for calls that name that service; two different equally
+   good ones mean none. The finding names it. This is a safe fix;
 2. otherwise a connect timeout only, which cannot cut a slow answer: requests
    ``timeout=(<connect>, None)``, httpx ``timeout=None`` -> ``httpx.Timeout(None, connect=...)``,
    Redis ``socket_connect_timeout``, paramiko ``connect(timeout=)`` (the TCP connect), database
