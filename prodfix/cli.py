@@ -1,14 +1,6 @@
 """The ``prodfix`` command line: parse options, build a plan, run the engine, hand results to output.
 
-Exit codes (every command):
-
-\b
-  0  success; for `check`: nothing to change
-  1  `check` only: something would change or needs attention
-  2  usage or configuration error, or `fix` refusing to rewrite uncommitted files
-     (nothing was written); for `pr`: no token, or the remote or forge refused
-     (re-running is safe)
-  3  some files could not be processed (decode or syntax error); the rest were
+The text a user reads in ``prodfix --help`` is ``USAGE`` below, not this docstring.
 """
 
 from __future__ import annotations
@@ -34,10 +26,12 @@ from prodfix.engine.pipeline import FileResult
 from prodfix.engine import profile as profiling
 from prodfix.engine.budget import DEFAULT_SECONDS
 from prodfix.engine.cache import JsonStore, namespace
+from prodfix.engine.discovery import unusable_git
 from prodfix.engine.plan import Plan, PlanError, make_plan
 from prodfix.engine.profile import OFF, Phases
 from prodfix.engine.runner import default_jobs, run_project
-from prodfix.engine.writing import write_atomic
+from prodfix.engine.safe_write import ChangedOnDisk, remove_stale_temps, replace_checked
+from prodfix.engine.safe_write import output_file as replacing
 from prodfix.output import findings as findings_output
 from prodfix.output.patch import file_patch
 from prodfix.output.report import DEFAULT_MAX_CHARS, ReportBuilder
@@ -59,7 +53,33 @@ from prodfix.vcs.gitcmd import GitError, run_git
 from prodfix.vcs.pull_request import DEFAULT_TITLE, PrOutcome, changes_id, publish
 from prodfix.vcs.remote import Credentials, auth_environment, remote_url
 from prodfix.vcs.secrets import redact
-from prodfix.vcs.worktree import uncommitted_paths
+from prodfix.vcs.worktree import merge_state, uncommitted_paths
+
+USAGE = """Codemods that make a Python backend production-ready: logging instead of
+print, timeouts on network clients, retries where the app connects at start-up, resources
+closed by context managers, imports that resolve. Every change is a reviewable diff first.
+
+\b
+  prodfix check            what would change (exit 1 when anything would)
+  prodfix diff > fix.patch the patch, nothing written
+  prodfix fix              apply it (files with uncommitted changes are refused)
+  prodfix fix --branch     one commit per codemod on a branch, working tree untouched
+  prodfix pr               that branch pushed and its pull request opened (CI)
+  prodfix list             the codemods; --select/--ignore take their names or codes
+
+Configuration: .prodfix.yml or [tool.prodfix] in pyproject.toml (`prodfix config`).
+
+Exit codes (every command):
+
+\b
+  0  success; for `check`: nothing to change
+  1  `check` only: something would change or needs attention
+  2  usage or configuration error, or `fix` refusing to rewrite uncommitted files
+     (nothing was written); for `pr`: no token, or the remote or forge refused
+     (re-running is safe)
+  3  some files could not be processed (decode or syntax error, a codemod's
+     internal error), each reported with its path and line; the rest were
+"""
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_ERRORS = 0, 1, 2, 3
 PROGRESS_MIN_FILES = 50
@@ -99,8 +119,11 @@ def _remember_unsafe(ctx: click.Context, param: click.Parameter, value: bool | N
 
 
 def _plan(
-    paths, select, ignore, exclude, config_file, phases: Phases = OFF, cache: bool = False, jobs: int | None = None
+    paths, select, ignore, exclude, config_file, phases: Phases = OFF, cache: bool = False, jobs: int | None = None,
+    *, strict_git: bool = False,
 ) -> Plan:
+    """``strict_git``: refuse (exit 2) when a ``.git`` is there but git cannot be used (`fix`:
+    it could not tell which files have uncommitted changes); otherwise that is a warning."""
     context = click.get_current_context(silent=True)
     unsafe = context.meta.get("prodfix.unsafe_fixes") if context is not None else None
     try:
@@ -112,7 +135,41 @@ def _plan(
         raise _fail(str(exc)) from None
     for warning in plan.warnings:
         _stderr().print(f"[yellow]warning:[/] {findings_output.escape(warning)}")
+    problem = None if plan.in_git else unusable_git(Path(paths[0]) if paths else Path("."))
+    if problem is not None and strict_git:
+        raise _fail(
+            f"{problem}. prodfix cannot tell which files have uncommitted changes, so it rewrites none; "
+            "make git work here or pass --allow-dirty. Nothing was written."
+        )
+    if problem is not None:
+        _stderr().print(f"[yellow]warning:[/] {findings_output.escape(problem)}; files are listed without git")
     return plan
+
+
+def _refuse_mid_merge(root: Path, allow_dirty: bool) -> None:
+    """A merge (rebase, cherry-pick...) in progress or unresolved conflicts: `fix` would mix its
+    edits into them and rewrite the files around the conflicted ones (exit 2, unless --allow-dirty)."""
+    try:
+        operation, conflicted = merge_state(root)
+    except RuntimeError as exc:
+        raise _fail(f"cannot read the work tree's state: {exc}") from None
+    if operation is None and not conflicted:
+        return
+    listed = ", ".join(conflicted[:10]) + (f" and {len(conflicted) - 10} more" if len(conflicted) > 10 else "")
+    if operation is None:
+        state = f"{_plural(len(conflicted), 'file')} with unresolved conflicts: {listed}"
+    else:
+        state = f"{operation} is in progress" + (
+            f", with {_plural(len(conflicted), 'conflicted file')}: {listed}" if conflicted else ""
+        )
+    if not allow_dirty:
+        raise _fail(
+            f"refusing to rewrite files: {state}. Finish or abort it first, or pass --allow-dirty. Nothing was written."
+        )
+    _stderr().print(
+        f"[yellow]warning:[/] {findings_output.escape(state)}; rewriting all the same (--allow-dirty); "
+        "files with conflict markers do not parse and are left alone"
+    )
 
 
 def _use_progress(count: int, quiet: bool) -> bool:
@@ -177,17 +234,30 @@ class Tally:
         self.kept += result.kept
         self.parsed += result.parsed
         self.changed += result.changed
-        if result.error is not None:
+        internal = result.internal_errors
+        if result.error is not None or internal:
             self.errors += 1
+        if result.error is not None:
             line = f":{result.error.line}" if result.error.line else ""
             _stderr().print(
                 f"[red]error:[/] {findings_output.escape(result.path)}{line}: "
                 f"{findings_output.escape(result.error.reason)} (file left unchanged)"
             )
+        for finding in internal:  # a codemod failed on the file: its change is dropped
+            _stderr().print(
+                f"[red]error:[/] {findings_output.escape(result.path)}:{finding.line}: "
+                f"{finding.code} {finding.codemod}: {findings_output.escape(finding.message)}"
+            )
         for finding in result.findings:
-            if finding.kind != "note":
+            if finding.kind not in ("note", "error"):
                 self.by_codemod[finding.codemod] += 1
             self.unsafe += finding.kind == "unsafe-fix"
+
+    def unwritten(self, path: str, reason: str) -> None:
+        """A changed file that could not be written: an error, no longer counted as changed."""
+        self.errors += 1
+        self.changed -= 1
+        _stderr().print(f"[red]error:[/] {findings_output.escape(path)}: {findings_output.escape(reason)}")
 
     def summary(self, verb: str) -> str:
         counts = ", ".join(f"{name} {n}" for name, n in sorted(self.by_codemod.items())) or "none"
@@ -220,7 +290,7 @@ class Tally:
         return EXIT_OK
 
 
-@click.group(help=__doc__, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(help=USAGE, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="prodfix")
 def main() -> None:
     # The cyclic garbage collector found nothing to free in a whole cold run over Django (libcst's
@@ -249,7 +319,10 @@ def check(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout
     collected: list[Finding] = []
     for result in _results(plan, jobs, quiet or fmt != "text", profile, not no_cache, file_timeout):
         tally.add(result)
-        collected.extend(findings_output.visible(result.findings, explain or fmt == "json"))
+        shown = findings_output.visible(result.findings, explain or fmt == "json")
+        # a codemod's internal error is on stderr already (Tally.add), like any per-file error;
+        # JSON and annotations carry it too (kind "error")
+        collected.extend(f for f in shown if fmt != "text" or f.kind != "error")
     tally.phases.start()
     if fmt == "json":
         click.echo(findings_output.render_json(collected), nl=False)
@@ -307,8 +380,8 @@ def diff(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout,
     if patch_file is None:
         _stream_patches(plan, tally, jobs, quiet, not no_cache, file_timeout, show)
     else:
-        try:
-            with open(patch_file, "wb") as handle:
+        try:  # a temporary file renamed at the end: never an empty or half-written patch
+            with replacing(patch_file) as handle:
                 _stream_patches(plan, tally, jobs, quiet, not no_cache, file_timeout, handle.write)
         except OSError as exc:
             raise _fail(f"{patch_file}: cannot write the patch: {exc.strerror}") from None
@@ -329,7 +402,9 @@ def fix(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, 
     """Apply the changes in place (atomically: a file is either old or new, never half).
 
     In a git work tree, files with uncommitted changes are not rewritten unless --allow-dirty
-    is given; nothing is written then, and the exit code is 2.
+    is given; nothing is written then, and the exit code is 2. The same holds for any file
+    while a merge, rebase or cherry-pick is in progress or conflicts are unresolved, and
+    where a .git exists that git cannot use (not on PATH, safe.directory).
 
     With --branch, nothing in the working tree, the index or the current branch changes: the
     codemods run on a temporary checkout of HEAD and each one that changes something becomes
@@ -343,7 +418,9 @@ def fix(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, 
             verify, as_json,
         )
     tally = Tally(Phases() if profile else OFF)
-    plan = _plan(paths, select, ignore, exclude, config_file, tally.phases, not no_cache, jobs)
+    plan = _plan(paths, select, ignore, exclude, config_file, tally.phases, not no_cache, jobs, strict_git=not allow_dirty)
+    if plan.in_git:
+        _refuse_mid_merge(plan.root, allow_dirty)
     changed = []
     for result in _results(plan, jobs, quiet, profile, not no_cache, file_timeout):
         tally.add(result)
@@ -362,17 +439,32 @@ def fix(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, 
                 "Commit or stash them first, or pass --allow-dirty. Nothing was written."
             )
     tally.phases.start()
+    _remove_stale_temps(plan, changed, quiet)
     for result in changed:
-        assert result.new_bytes is not None
-        target = plan.root / result.path
-        if target.read_bytes() != result.old_bytes:
-            tally.errors += 1
-            _stderr().print(f"[red]error:[/] {result.path}: changed on disk during the run; left as it is")
-            continue
-        write_atomic(target, result.new_bytes, plan.root)
+        assert result.new_bytes is not None and result.old_bytes is not None
+        try:
+            replace_checked(plan.root / result.path, result.old_bytes, result.new_bytes, plan.root)
+        except ChangedOnDisk:
+            tally.unwritten(result.path, "changed on disk during the run; left as it is")
+        except OSError as exc:  # a read-only folder, a full disk: this file, not the run
+            tally.unwritten(result.path, f"cannot write: {exc.strerror or exc}; left as it is")
     tally.phases.mark("write")
     tally.finish("changed", quiet)
     raise click.exceptions.Exit(tally.exit_code())
+
+
+def _remove_stale_temps(plan: Plan, changed: list[FileResult], quiet: bool) -> None:
+    """Temporary files an interrupted run (kill -9) left beside the files it wrote."""
+    # the folders of the files scanned, and the root (the dependency manifest's)
+    folders = {plan.root} | {path.parent for path, _ in plan.files} | {(plan.root / r.path).parent for r in changed}
+    removed = remove_stale_temps(folders, plan.root if plan.in_git else None)
+    if removed and not quiet:
+        listed = ", ".join(os.path.relpath(p, plan.root) for p in removed[:5])
+        more = f" and {len(removed) - 5} more" if len(removed) > 5 else ""
+        _stderr().print(
+            f"prodfix: removed {_plural(len(removed), 'temporary file')} an interrupted run left: "
+            f"{findings_output.escape(listed)}{more}"
+        )
 
 
 def _tree_runner(plan: Plan, paths, config_file, exclude, jobs, file_timeout, tally: "Tally", keep: dict | None = None):
@@ -456,7 +548,8 @@ def report(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeou
         click.echo(text, nl=False)
     else:
         try:
-            output_file.write_text(text, encoding="utf-8")
+            with replacing(output_file) as handle:
+                handle.write(text.encode("utf-8"))
         except OSError as exc:
             raise _fail(f"{output_file}: cannot write the report: {exc.strerror}") from None
     tally.finish("would change", quiet)

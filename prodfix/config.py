@@ -25,12 +25,18 @@ from typing import TYPE_CHECKING, Any
 
 from prodfix.codemods import registry
 from prodfix.codemods.base import Codemod
+from prodfix.codemods.options import check_of
+from prodfix.engine.discovery import valid_pattern
 
 if TYPE_CHECKING:
     import yaml
 
 CONFIG_NAMES = (".prodfix.yml", ".prodfix.yaml")
 TOP_KEYS = ("select", "ignore", "exclude", "codemods", "unsafe-fixes", "unsafe_fixes")
+MAX_BYTES = 1 << 20  # a configuration file larger than 1 MiB is refused unread
+# Values a YAML document may hold once its aliases are expanded: a real configuration has tens.
+# An alias bomb (each line nine aliases of the line before) reaches 9**7 from seven lines.
+MAX_NODES = 10_000
 
 
 class ConfigError(Exception):
@@ -65,11 +71,22 @@ def find_config(start: Path, stop: Path | None) -> Path | None:
 
 
 def _has_tool_section(pyproject: Path) -> bool:
+    _check_size(pyproject)
     try:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):  # ValueError: TOMLDecodeError, huge ints
         return "[tool.prodfix" in pyproject.read_text(encoding="utf-8", errors="replace")
-    return "prodfix" in data.get("tool", {})
+    tool = data.get("tool")
+    return isinstance(tool, dict) and "prodfix" in tool  # `tool = 3` has no [tool.prodfix]
+
+
+def _check_size(path: Path) -> None:
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    if size > MAX_BYTES:
+        raise ConfigError(f"{path}: {size} bytes; a configuration file may be at most {MAX_BYTES} bytes (1 MiB)")
 
 
 def load_config(path: Path | None) -> Config:
@@ -77,15 +94,21 @@ def load_config(path: Path | None) -> Config:
         return Config()
     if not path.is_file():
         raise ConfigError(f"{path}: configuration file not found")
+    _check_size(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
     if path.name == "pyproject.toml":
         try:
-            data = tomllib.loads(text).get("tool", {}).get("prodfix", {})
-        except tomllib.TOMLDecodeError as exc:
+            tool = tomllib.loads(text).get("tool", {})
+        except ValueError as exc:  # TOMLDecodeError, or an integer too long to convert
             raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+        except RecursionError:
+            raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
+        data = tool.get("prodfix", {}) if isinstance(tool, dict) else {}
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: tool.prodfix: expected a table ([tool.prodfix]), got {data!r}")
         return _build(path, data, lines={}, prefix="tool.prodfix.")
     data, lines = _load_yaml(path, text)
     return _build(path, data, lines=lines, prefix="")
@@ -102,6 +125,10 @@ def _load_yaml(path: Path, text: str) -> tuple[Any, dict[tuple, int]]:
         raise ConfigError(f"{path}{where}: invalid YAML: {exc.problem or exc}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid YAML: nested too deeply") from None
+    if node is not None:
+        _check_expansion(path, node)
     lines: dict[tuple, int] = {}
 
     def convert(n: yaml.Node | None, key: tuple) -> Any:
@@ -111,15 +138,57 @@ def _load_yaml(path: Path, text: str) -> tuple[Any, dict[tuple, int]]:
         if isinstance(n, yaml.MappingNode):
             out = {}
             for k_node, v_node in n.value:
-                k = _scalar(k_node)
+                if not isinstance(k_node, yaml.ScalarNode):
+                    raise ConfigError(f"{path}:{k_node.start_mark.line + 1}: a key must be a plain name")
+                k = scalar(k_node)
                 lines[(*key, str(k))] = k_node.start_mark.line + 1
                 out[str(k)] = convert(v_node, (*key, str(k)))
             return out
         if isinstance(n, yaml.SequenceNode):
             return [convert(v, (*key, i)) for i, v in enumerate(n.value)]
-        return _scalar(n)
+        return scalar(n)
+
+    def scalar(n: yaml.Node) -> Any:
+        try:
+            return _scalar(n)
+        except (yaml.YAMLError, ValueError) as exc:  # an unknown tag, a date or integer out of range
+            problem = getattr(exc, "problem", None) or exc
+            raise ConfigError(f"{path}:{n.start_mark.line + 1}: invalid value: {problem}") from None
 
     return convert(node, ()), lines
+
+
+def _check_expansion(path: Path, root: yaml.Node) -> None:
+    """Refuse a document whose aliases would expand it past MAX_NODES values, or that contains
+    itself (``&a [*a]``), before anything walks it. Each node is sized once, so this is linear
+    in the document however many times its aliases repeat each other."""
+    import yaml
+
+    sizes: dict[int, int] = {}  # id(node) -> expanded size; -1 while its children are sized
+
+    def size(node: yaml.Node) -> int:
+        known = sizes.get(id(node))
+        if known == -1:
+            raise ConfigError(f"{path}:{node.start_mark.line + 1}: an alias refers to the value that contains it")
+        if known is not None:
+            return known
+        sizes[id(node)] = -1
+        if isinstance(node, yaml.MappingNode):
+            children = [child for pair in node.value for child in pair]
+        else:
+            children = node.value if isinstance(node, yaml.SequenceNode) else []
+        total = 1
+        for child in children:
+            total += size(child)
+            if total > MAX_NODES:
+                raise ConfigError(
+                    f"{path}:{node.start_mark.line + 1}: more than {MAX_NODES} values once aliases are "
+                    "expanded; refusing the configuration (aliases that repeat aliases?)"
+                )
+        sizes[id(node)] = total
+        return total
+
+    size(root)
 
 
 def _scalar(node: yaml.Node) -> Any:
@@ -165,6 +234,11 @@ def _build(path: Path, data: Any, lines: dict[tuple, int], prefix: str) -> Confi
     select = names("select")
     ignore = names("ignore") or ()
     exclude = names("exclude") or ()
+    for pattern in exclude:
+        if not valid_pattern(pattern):
+            listed = data["exclude"] if isinstance(data["exclude"], list) else []
+            key = ("exclude", listed.index(pattern)) if pattern in listed else ("exclude",)
+            raise ConfigError(f"{where(key)}: not a gitignore-style pattern: {pattern!r}")
     for key, values in (("select", select or ()), ("ignore", ignore)):
         try:
             registry.resolve(list(values))
@@ -191,18 +265,24 @@ def _build(path: Path, data: Any, lines: dict[tuple, int], prefix: str) -> Confi
 
 
 def build_options(codemod: type[Codemod], raw: dict[str, Any], where: Any) -> Any:
+    """Options from configured values: each converted to its field's type, then checked
+    against the field's declared bounds (codemods/options.py)."""
     hints = typing.get_type_hints(codemod.Options)
-    known = {f.name.replace("_", "-"): f.name for f in dataclasses.fields(codemod.Options)}
-    known.update({f.name: f.name for f in dataclasses.fields(codemod.Options)})
+    fields = {f.name: f for f in dataclasses.fields(codemod.Options)}
+    known = {name.replace("_", "-"): name for name in fields}
+    known.update({name: name for name in fields})
     values = {}
     for key, value in raw.items():
         if key not in known:
             names = ", ".join(f.name for f in dataclasses.fields(codemod.Options)) or "none"
             raise ConfigError(f"{where((key,))}: unknown option for {codemod.name} (known: {names})")
         attr = known[key]
+        check = check_of(fields[attr])
         try:
             values[attr] = _coerce(value, hints[attr])
-        except TypeError as exc:
+            if check is not None:
+                check(values[attr])
+        except (TypeError, ValueError) as exc:
             raise ConfigError(f"{where((key,))}: {exc}") from None
     return codemod.Options(**values)
 
@@ -224,7 +304,10 @@ def _coerce(value: Any, tp: Any) -> Any:
         raise TypeError(f"expected an integer, got {value!r}")
     if tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+            try:
+                return float(value)
+            except OverflowError:  # an integer of hundreds of digits
+                raise TypeError("expected a number, got an integer too large for one") from None
         raise TypeError(f"expected a number, got {value!r}")
     if tp is str:
         if isinstance(value, str):

@@ -75,6 +75,9 @@ def test_python_dash_m_and_help(tmp_path: Path) -> None:
     assert out.returncode == 0
     assert "Usage: prodfix" in out.stdout
     assert "3  some files could not be processed" in out.stdout
+    # a user reads what prodfix does and how to start, not the module's developer notes
+    assert "Codemods that make a Python backend production-ready" in out.stdout
+    assert "prodfix diff > fix.patch" in out.stdout and "parse options, build a plan" not in out.stdout
     listing = prodfix(tmp_path, "list")
     assert b"PF001  print-to-logging" in listing.stdout
 

@@ -27,8 +27,13 @@ def test_every_sim115_case_is_converted_or_explained(case: str) -> None:
     handled = {f.line for f in result.findings if f.kind in ("fix", "warning")}
     missing = {line for line in flagged if line not in handled and "prodfix: ignore" not in path.read_text().splitlines()[line - 1]}
     assert not missing, f"SIM115 lines neither converted nor explained: {sorted(missing)}"
-    file_fixes = {f.line for f in result.findings if f.kind == "fix" and "open(...)" in f.message}
+    # inline reads are converted also where SIM115 accepts them (``return open(p).read()``)
+    file_fixes = {f.line for f in result.findings if f.kind == "fix" and "open(...)" in f.message and "inline" not in f.message}
     assert file_fixes <= flagged, f"changed open() calls SIM115 accepts: {sorted(file_fixes - flagged)}"
+
+
+def test_the_touch_idiom_is_not_a_finding() -> None:
+    assert run_codemod("close-resources", (FIXTURES / "touch_idiom.py").read_text()).findings == []
 
 
 # --- behaviour ----------------------------------------------------------------------------------
@@ -208,3 +213,42 @@ def test_defs_without_closable_calls_are_skipped_without_losing_track_of_scopes(
     result = run_codemod("close-resources", source)
     assert "with Session() as s:" in result.new_text
     assert [f.line for f in result.findings] == [12]
+
+
+def test_new_openers_closed_under_resource_warnings(tmp_path: Path) -> None:
+    """gzip, tarfile, zipfile, tempfile and shelve, converted, run with ResourceWarning an error:
+    same results, nothing left for the collector to close."""
+    script = textwrap.dedent(
+        f"""
+        import gc, gzip, io, shelve, sys, tarfile, warnings, zipfile
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from helpers import run_codemod
+        warnings.simplefilter("error", ResourceWarning)
+        with open({str(FIXTURES / "openers.py")!r}) as fixture:
+            source = fixture.read()
+        converted = run_codemod("close-resources", source)
+        assert converted.changed
+        ns = {{"__name__": "converted"}}
+        exec(compile(converted.new_text, "converted.py", "exec"), ns)
+        d = {str(tmp_path)!r}
+        with gzip.open(d + "/a.gz", "wb") as out:
+            out.write(b"zipped")
+        assert ns["gzip_open"](d + "/a.gz") == ns["gzip_inline"](d + "/a.gz") == b"zipped"
+        with tarfile.open(d + "/a.tar", "w") as tar:
+            tar.add(d + "/a.gz", arcname="a.gz")
+        assert ns["tar_open"](d + "/a.tar") == ["a.gz"]
+        with zipfile.ZipFile(d + "/a.zip", "w") as z:
+            z.writestr("x", "member")
+        ns["zip_member"](d + "/a.zip")
+        ns["zip_archive"](d + "/a.zip")
+        ns["named_temporary"](); ns["temporary"](); ns["spooled"]()
+        with shelve.open(d + "/s") as s:
+            s["k"] = 42
+        assert ns["shelve_open"](d + "/s") == ns["shelf_alias"](d + "/s") == ns["shelve_try_finally"](d + "/s", "k") == 42
+        gc.collect()
+        print("ok")
+        """
+    )
+    out = subprocess.run([sys.executable, "-W", "error::ResourceWarning", "-c", script], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+    assert "ResourceWarning" not in out.stderr, out.stderr

@@ -43,6 +43,9 @@ def test_without_git_gitignore_rules_apply(tmp_path: Path) -> None:
     assert _rels(root) == ["svc/a.py", "svc/sub/c.py"]
     # a sub-folder given directly still honours the ignore files above it
     assert _rels(root, "svc/sub") == ["svc/sub/c.py"]
+    # a line git cannot use is skipped, as git skips it; the rest still apply
+    (root / ".gitignore").write_text("gen_*.py\n!\ngenerated/\n")
+    assert _rels(root) == ["svc/a.py", "svc/sub/c.py"]
 
 
 def test_exclude_globs_and_explicit_files(git_repo: Path) -> None:

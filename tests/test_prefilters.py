@@ -96,6 +96,7 @@ def test_real_calls_are_parsed(name: str, source: str) -> None:
         ("close-resources", "class DatabaseClient(Base):\n    def open(self):\n        return 1\n"),
         ("close-resources", "HANDLERS = ['x.TemporaryFileUploadHandler']\nc = PasswordResetConfirmClient()\n"),
         ("close-resources", "from django.core.files.temp import NamedTemporaryFile\n"),
+        ("close-resources", "def f(db, path):\n    return db.session(), path.open().read()\n"),
         ("add-timeouts", "from urllib.parse import quote\n\ndef f(k):\n    return quote(k)\n"),
         ("add-timeouts", "from http.cookies import SimpleCookie\n"),
         ("add-retry", "def migrate(schema):\n    schema.execute('SELECT 1 FROM void;')\n"),
@@ -113,6 +114,12 @@ def test_the_text_stage_drops_what_cannot_match(name: str, source: str) -> None:
         ("close-resources", "def f(p, q):\n    with open(p) as a, open(q) as b:\n        data = open(p).read()\n    return data\n"),
         ("close-resources", "import io as _io\n\ndef f(p):\n    h = _io.open(p)\n    return h.read()\n"),
         ("close-resources", "from tempfile import NamedTemporaryFile as NTF\n\ndef f():\n    t = NTF()\n    return t\n"),
+        ("close-resources", "from shelve import open as open_shelf\n\ndef f(p):\n    s = open_shelf(p)\n    s.close()\n"),
+        ("close-resources", "from requests import Session as S\n\ndef f():\n    s = S()\n    return s.get('x')\n"),
+        ("close-resources", "import requests\n\ndef f():\n    s = requests.session()\n    return s.get('x')\n"),
+        ("close-resources", "import gzip as gz\n\ndef f(p):\n    return gz.open(p).read()\n"),
+        ("close-resources", "from pathlib import Path\n\ndef f(p):\n    h = Path(p).open()\n    return h.read()\n"),
+        ("close-resources", "import fileinput\n\ndef f(p):\n    return fileinput.input(p)\n"),
         ("add-timeouts", "import urllib\n\ndef f(u):\n    return urllib.request.urlopen(u)\n"),
         ("add-retry", "def init_db(conn):\n    conn.execute(\"\"\"\n        SELECT 1\n    \"\"\")\n"),
     ],
@@ -120,3 +127,36 @@ def test_the_text_stage_drops_what_cannot_match(name: str, source: str) -> None:
 def test_the_text_stage_keeps_what_may_match(name: str, source: str) -> None:
     result = process_source(decode_source(source.encode()), "app/m.py", [registry.lookup(name)()], ProjectContext("."))
     assert result.kept
+
+
+# Python's tokenizer takes a form feed for whitespace, in indentation and between tokens: so
+# must the text stage (a `\fimport requests` line used to hide every call in the file).
+@pytest.mark.parametrize(
+    "source",
+    [
+        "\fimport requests\n\n\ndef f():\n    return requests.get('http://x')\n",
+        "import os\nimport\frequests\n\n\ndef f():\n    return requests.get('http://x')\n",
+        "import os; \fimport requests\nrequests.get('http://x')\n",
+        "import requests\n\n\ndef f():\n\f    return requests.get('http://x')\n",
+    ],
+)
+def test_a_form_feed_does_not_hide_a_call(source: str) -> None:
+    result = process_source(decode_source(source.encode()), "app/m.py", [registry.lookup("add-timeouts")()], ProjectContext("."))
+    assert result.kept and result.parsed
+    assert [f.message.partition(" (")[0] for f in result.findings if f.kind == "fix"] == [
+        "requests.get(): added timeout=(10, None)"
+    ]
+
+
+def test_a_form_feed_does_not_hide_a_driver_import_or_a_first_party_one() -> None:
+    from collections import Counter
+
+    from prodfix.codemods.fix_imports import _regex_imports
+    from prodfix.engine.module_index import count_imports
+
+    source = "\fimport psycopg2\n\n\ndef init_db():\n    return psycopg2.connect('x')\n"
+    assert registry.lookup("add-retry")().wants(source, "app/db.py")
+    counts: Counter[str] = Counter()
+    count_imports("\fimport app.core\n\ffrom app import db\n", counts)
+    assert counts == Counter({"app.core": 1, "app": 1})
+    assert list(_regex_imports("\ffrom .. import x\n")) == [(2, [])]

@@ -21,8 +21,10 @@ Severity = Literal["low", "medium", "high"]
 # fix: the codemod changes the code; unsafe-fix: a change it would make that may alter behaviour
 # the code relies on (ruff's "unsafe" fixes), not made unless unsafe fixes are allowed
 # (--unsafe-fixes; see Reporter.unsafe_fix); warning: a problem it cannot fix safely (reported
-# only); note: code it deliberately leaves alone, shown with --explain.
-Kind = Literal["fix", "unsafe-fix", "warning", "note"]
+# only); note: code it deliberately leaves alone, shown with --explain; error: the codemod itself
+# failed on the file (an internal error: reported by every command, exit code 3; its change is
+# dropped).
+Kind = Literal["fix", "unsafe-fix", "warning", "note", "error"]
 # appended to the message of an unsafe fix that was made because unsafe fixes are allowed
 UNSAFE_APPLIED = " (unsafe fix, applied with --unsafe-fixes)"
 
@@ -124,6 +126,11 @@ class Reporter:
             for node, message, kind in pending:
                 self._add(self._span(positions, node)[:2], message, kind)
         return self._findings
+
+    @property
+    def pending_nodes(self) -> list[cst.CSTNode]:
+        """Nodes reported on whose positions are not computed yet (engine/faults.py's last clue)."""
+        return [node for node, _, _ in self._pending]
 
     def need_import(self, module: str, name: str | None = None, alias: str | None = None) -> None:
         """Ask for ``import module`` / ``from module import name [as alias]``."""

@@ -46,6 +46,34 @@ def class_modes(tree: ast.Module) -> dict[str, tuple[str, str | None]]:
     return modes
 
 
+_CLOSERS = frozenset({"close", "aclose", "__exit__", "__aexit__"})
+
+
+def closed_attributes(tree: ast.Module) -> dict[str, frozenset[str]]:
+    """Top-level class name -> the attributes its close/aclose/__exit__/__aexit__ close
+    (``self.client.close()`` -> "client"): closing them again after its exit is redundant."""
+    found: dict[str, frozenset[str]] = {}
+    for node in tree.body:
+        if not isinstance(node, ast.ClassDef):
+            continue
+        attrs = set()
+        for method in node.body:
+            if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) and method.name in _CLOSERS:
+                for call in ast.walk(method):
+                    func = getattr(call, "func", None) if isinstance(call, ast.Call) else None
+                    if (
+                        isinstance(func, ast.Attribute)
+                        and func.attr in ("close", "aclose")
+                        and isinstance(func.value, ast.Attribute)
+                        and isinstance(func.value.value, ast.Name)
+                        and func.value.value.id == "self"
+                    ):
+                        attrs.add(func.value.attr)
+        if attrs:
+            found[node.name] = frozenset(attrs)
+    return found
+
+
 def _module_name(rel: str, roots: tuple[str, ...]) -> str:
     under = [r for r in roots if r == "" or rel.startswith(r + "/")]
     root = max(under, key=len) if under else ""

@@ -38,6 +38,7 @@ class Discovered:
     root: Path
     files: tuple[Path, ...]  # absolute, sorted by their path relative to root
     rels: tuple[str, ...]  # the same files' paths relative to root, with forward slashes
+    warnings: tuple[str, ...] = ()  # folders git could not list (no permission), in its words
 
 
 def git_toplevel(start: Path) -> Path | None:
@@ -54,6 +55,30 @@ def git_toplevel(start: Path) -> Path | None:
     return Path(out.stdout.strip()).resolve()
 
 
+def unusable_git(start: Path) -> str | None:
+    """Why git cannot be used at ``start`` although a ``.git`` exists there or above (git not
+    on PATH, a repository owned by another user that ``safe.directory`` does not allow, a
+    broken ``.git``), or None: a usable repository, or none at all. ``git_toplevel`` then
+    answers None too, and the run would take the folder for one outside git: it must not
+    rewrite files it cannot check for uncommitted changes."""
+    folder = (start if start.is_dir() else start.parent).resolve()
+    marker = next((p / ".git" for p in (folder, *folder.parents) if os.path.lexists(p / ".git")), None)
+    if marker is None:
+        return None
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"], cwd=folder, capture_output=True, text=True, check=False
+        )
+    except FileNotFoundError:
+        return f"{marker} exists, but git is not on PATH"
+    except OSError as exc:
+        return f"{marker} exists, but git cannot be run: {exc.strerror or exc}"
+    if out.returncode == 0 and out.stdout.strip():
+        return None
+    said = " ".join(line.strip() for line in out.stderr.splitlines() if line.strip()) or f"exit status {out.returncode}"
+    return f"{marker} exists, but git cannot use it: {said}"
+
+
 def _skipped_rel(rel: str) -> bool:
     parts = rel.split("/")[:-1]
     return any(p in SKIP_DIRS or p.endswith(".egg-info") for p in parts)
@@ -63,7 +88,8 @@ def relative(path: Path, root: Path) -> str:
     return path.resolve().relative_to(root).as_posix()
 
 
-def _git_files(root: Path, folder: Path) -> list[str]:
+def _git_files(root: Path, folder: Path, warnings: list[str] | None = None) -> list[str]:
+    """``warnings`` gets git's word on each folder it could not open (its files are unknown)."""
     spec = relative(folder, root) or "."
     out = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", spec],
@@ -71,6 +97,8 @@ def _git_files(root: Path, folder: Path) -> list[str]:
     )
     if out.returncode != 0:
         raise DiscoveryError(f"git ls-files failed in {root}: {out.stderr.decode(errors='replace').strip()}")
+    if warnings is not None:
+        warnings.extend(_unlisted_folders(out.stderr))
     base = str(root)
     venv_cache: dict[str, bool] = {"": False}
 
@@ -91,11 +119,23 @@ def _git_files(root: Path, folder: Path) -> list[str]:
         path = os.path.join(base, rel)
         try:
             mode = os.lstat(path).st_mode
-        except OSError:  # listed by git, deleted since
+        except (FileNotFoundError, NotADirectoryError):  # listed by git, deleted since
             continue
+        except OSError:  # e.g. a folder without permission: kept, so that its read error is reported
+            mode = stat.S_IFREG
         if stat.S_ISREG(mode) and not inside_venv(rel.rpartition("/")[0]):
             found.append(path)
     return found
+
+
+def _unlisted_folders(stderr: bytes) -> list[str]:
+    """git ls-files's warnings about folders it could not open ("could not open directory
+    'secret/': Permission denied"): the untracked files in them are not checked."""
+    return [
+        f"{line.removeprefix('warning: ')}; files in it that git does not track are not checked"
+        for line in stderr.decode(errors="replace").splitlines()
+        if "could not open directory" in line
+    ]
 
 
 def _ignore_specs_above(root: Path, folder: Path) -> list[tuple[Path, pathspec.PathSpec]]:
@@ -115,7 +155,10 @@ def _load_gitignore(folder: Path) -> pathspec.PathSpec | None:
     if not ignore.is_file():
         return None
     lines = ignore.read_text(encoding="utf-8", errors="replace").splitlines()
-    return pathspec.GitIgnoreSpec.from_lines(lines)
+    try:
+        return pathspec.GitIgnoreSpec.from_lines(lines)
+    except ValueError:  # git skips a line it cannot use (`!` alone); so does the walk
+        return pathspec.GitIgnoreSpec.from_lines([line for line in lines if valid_pattern(line)])
 
 
 def _walk_files(root: Path, folder: Path) -> list[str]:
@@ -159,10 +202,21 @@ def _ignored_str(path: str, is_dir: bool, specs: list[tuple[str, pathspec.PathSp
     return False
 
 
+def valid_pattern(pattern: str) -> bool:
+    """Whether pathspec compiles ``pattern`` as a gitignore-style glob (it refuses ``!`` alone
+    and a trailing backslash); excludes are checked with this before any file is listed."""
+    try:
+        pathspec.GitIgnoreSpec.from_lines([pattern])
+    except ValueError:
+        return False
+    return True
+
+
 def discover(paths: list[Path], root: Path, exclude: list[str], in_git: bool) -> Discovered:
     """List the Python files under ``paths``; raise DiscoveryError for a path that does not exist."""
     excluded = pathspec.GitIgnoreSpec.from_lines(exclude) if exclude else None
     files: dict[str, str] = {}
+    warnings: list[str] = []
     prefix = str(root) + os.sep
     for given in paths:
         path = given.resolve()
@@ -177,10 +231,12 @@ def discover(paths: list[Path], root: Path, exclude: list[str], in_git: bool) ->
             if excluded is None or not excluded.match_file(rel):
                 files[rel] = str(path)
             continue
-        for text in _git_files(root, path) if in_git else _walk_files(root, path):
+        for text in _git_files(root, path, warnings) if in_git else _walk_files(root, path):
             # both list paths under the resolved root: the relative path is a slice
             rel = (text[len(prefix) :] if text.startswith(prefix) else os.path.relpath(text, root)).replace(os.sep, "/")
             if excluded is None or not excluded.match_file(rel):
                 files[rel] = text
     rels = sorted(files)
-    return Discovered(root=root, files=tuple(Path(files[rel]) for rel in rels), rels=tuple(rels))
+    return Discovered(
+        root=root, files=tuple(Path(files[rel]) for rel in rels), rels=tuple(rels), warnings=tuple(dict.fromkeys(warnings))
+    )

@@ -95,14 +95,16 @@ def _edit_pyproject(text: str, requirement: str) -> str | None:
         return None
     name = requirement_name(requirement)
     project = doc.get("project")
-    if project is not None and "dependencies" in project:
+    if isinstance(project, dict) and isinstance(project.get("dependencies"), list):
         deps = project["dependencies"]
         if any(requirement_name(str(d)) == name for d in deps):
             return text
         deps.append(requirement)
         return tomlkit.dumps(doc)
-    poetry = doc.get("tool", {}).get("poetry", {}).get("dependencies")
-    if poetry is not None:
+    tool = doc.get("tool")
+    poetry = tool.get("poetry") if isinstance(tool, dict) else None
+    poetry = poetry.get("dependencies") if isinstance(poetry, dict) else None
+    if isinstance(poetry, dict):
         if any(canonical(k) == name for k in poetry):
             return text
         poetry[name] = _version(requirement)

@@ -25,7 +25,7 @@ from prodfix.engine.containment import file_inside
 from prodfix.engine.manifest import canonical
 
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", "pytest.ini", "tox.ini", "manage.py", "Dockerfile")
-_IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+([A-Za-z_][\w.]*)[ \t]+import\b|import[ \t]+([A-Za-z_][\w.]*(?:[ \t]*,[ \t]*[A-Za-z_][\w.]*)*))", re.MULTILINE)
+_IMPORT = re.compile(r"^[ \t\f]*(?:from[ \t\f]+([A-Za-z_][\w.]*)[ \t\f]+import\b|import[ \t\f]+([A-Za-z_][\w.]*(?:[ \t\f]*,[ \t\f]*[A-Za-z_][\w.]*)*))", re.MULTILINE)
 _REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)", re.MULTILINE)
 
 
@@ -149,13 +149,28 @@ def _declared_dependencies(root: Path, dirs: frozenset[str]) -> frozenset[str]:
     folders = [root, *(root / d for d in dirs if d.count("/") < 2)]
     names: set[str] = set()
     for folder in folders:
-        for path in [*folder.glob("requirements*.txt"), *(folder / "requirements").glob("*.txt")]:
-            if not file_inside(root, path):  # a link out of the repository is not its manifest
-                continue
-            text = path.read_text(encoding="utf-8", errors="replace")
-            names |= {canonical(m.group(1)) for m in _REQUIREMENT.finditer(text) if not m.group(0).lstrip().startswith("-")}
-        names |= _pyproject_dependencies(root, folder / "pyproject.toml")
+        try:
+            for path in [*folder.glob("requirements*.txt"), *(folder / "requirements").glob("*.txt")]:
+                if not file_inside(root, path):  # a link out of the repository is not its manifest
+                    continue
+                text = path.read_text(encoding="utf-8", errors="replace")
+                names |= {canonical(m.group(1)) for m in _REQUIREMENT.finditer(text) if not m.group(0).lstrip().startswith("-")}
+            names |= _pyproject_dependencies(root, folder / "pyproject.toml")
+        except OSError:  # a folder without permission: its files are reported unreadable by the run
+            continue
     return frozenset(names)
+
+
+def _table(data: object, *keys: str) -> dict:
+    """``data[k1][k2]...`` when every level is a table, else {}: a hand-written ``tool = 3``
+    or ``project = "x"`` means no such table, not a crash."""
+    for key in keys:
+        data = data.get(key) if isinstance(data, dict) else None
+    return data if isinstance(data, dict) else {}
+
+
+def _list(value: object) -> list:
+    return value if isinstance(value, list) else []
 
 
 def _pyproject_dependencies(root: Path, pyproject: Path) -> set[str]:
@@ -163,17 +178,17 @@ def _pyproject_dependencies(root: Path, pyproject: Path) -> set[str]:
     if file_inside(root, pyproject):
         try:
             data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # ValueError: TOMLDecodeError, huge ints
             data = {}
-        for requirement in data.get("project", {}).get("dependencies", []):
+        for requirement in _list(_table(data, "project").get("dependencies")):
             match = _REQUIREMENT.match(str(requirement))
             if match:
                 names.add(canonical(match.group(1)))
-        names |= {canonical(k) for k in data.get("tool", {}).get("poetry", {}).get("dependencies", {})}
-        for group in data.get("project", {}).get("optional-dependencies", {}).values():
-            names |= {canonical(m.group(1)) for r in group if (m := _REQUIREMENT.match(str(r)))}
-        for group in data.get("dependency-groups", {}).values():
-            names |= {canonical(m.group(1)) for r in group if isinstance(r, str) and (m := _REQUIREMENT.match(r))}
+        names |= {canonical(k) for k in _table(data, "tool", "poetry", "dependencies")}
+        for group in _table(data, "project", "optional-dependencies").values():
+            names |= {canonical(m.group(1)) for r in _list(group) if (m := _REQUIREMENT.match(str(r)))}
+        for group in _table(data, "dependency-groups").values():
+            names |= {canonical(m.group(1)) for r in _list(group) if isinstance(r, str) and (m := _REQUIREMENT.match(r))}
     return names
 
 
@@ -182,11 +197,11 @@ def _pytest_pythonpath(root: Path, folder: Path) -> list[Path]:
     pyproject = folder / "pyproject.toml"
     if file_inside(root, pyproject):
         try:
-            options = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {}).get("pytest", {}).get("ini_options", {})
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+            options = _table(tomllib.loads(pyproject.read_text(encoding="utf-8")), "tool", "pytest", "ini_options")
+        except (ValueError, UnicodeDecodeError, RecursionError):
             options = {}
         value = options.get("pythonpath", [])
-        entries += value.split() if isinstance(value, str) else [str(v) for v in value]
+        entries += value.split() if isinstance(value, str) else [str(v) for v in _list(value)]
     for name, section in (("pytest.ini", "pytest"), ("setup.cfg", "tool:pytest"), ("tox.ini", "pytest")):
         config = folder / name
         if file_inside(root, config):

@@ -14,7 +14,7 @@ from pathlib import Path
 from prodfix.codemods import registry
 from prodfix.codemods.base import Codemod, ProjectContext
 from prodfix.config import Config, ConfigError, find_config, load_config
-from prodfix.engine.discovery import DiscoveryError, discover, git_toplevel
+from prodfix.engine.discovery import DiscoveryError, discover, git_toplevel, valid_pattern
 from prodfix.engine.containment import inside
 from prodfix.engine.closable_classes import file_class_modes, qualify
 from prodfix.engine.cache import JsonStore, content_digest
@@ -213,6 +213,9 @@ def make_plan(
     for path in paths:
         if not path.exists():
             raise PlanError(f"{path}: no such file or directory")
+    for pattern in exclude or []:
+        if not valid_pattern(pattern):
+            raise PlanError(f"--exclude {pattern!r}: not a gitignore-style pattern")
     first = _anchor(paths[0])
     top = git_toplevel(first)
     try:
@@ -261,7 +264,7 @@ def make_plan(
             root=str(root), modules=modules, closable_classes=closable, extendable=extendable,
             unsafe_fixes=config.unsafe_fixes if unsafe_fixes is None else unsafe_fixes,
         ),
-        warnings=(warning,) if warning else (),
+        warnings=(*found.warnings, *((warning,) if warning else ())),
         digests=digests,
         whole_repo=whole_repo,
     )

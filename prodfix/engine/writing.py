@@ -10,12 +10,14 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from prodfix.engine.containment import check_writable
 
 
-def write_atomic(path: Path, data: bytes, root: Path) -> None:
+def write_atomic(path: Path, data: bytes, root: Path, check: Callable[[], None] | None = None) -> None:
+    """``check``: called just before the rename; what it raises leaves ``path`` as it was."""
     check_writable(root, path)
     mode = stat.S_IMODE(os.stat(path).st_mode)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".prodfix-tmp")
@@ -25,6 +27,8 @@ def write_atomic(path: Path, data: bytes, root: Path) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, mode)
+        if check is not None:
+            check()
         os.replace(tmp, path)
     except BaseException:
         try:

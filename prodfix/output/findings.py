@@ -23,7 +23,7 @@ def render_text(console: Console, findings: list[Finding], codemods: Iterable[ty
         table.add_column("codemod", no_wrap=True)
         table.add_column("location", no_wrap=True, overflow="fold")
         table.add_column("message")
-        style = {"fix": "", "unsafe-fix": "cyan", "warning": "yellow", "note": "dim"}
+        style = {"fix": "", "unsafe-fix": "cyan", "warning": "yellow", "note": "dim", "error": "red"}
         for f in findings:
             message = escape(label(f))
             table.add_row(
@@ -69,7 +69,7 @@ def _ghescape(text: str, prop: bool = False) -> str:
 def render_github(findings: list[Finding]) -> str:
     lines = []
     for f in findings:
-        level = "notice" if f.kind == "note" else "warning"
+        level = {"note": "notice", "error": "error"}.get(f.kind, "warning")
         lines.append(
             f"::{level} file={_ghescape(f.path, True)},line={f.line},col={f.column},"
             f"title={_ghescape(f.code + ' ' + f.codemod, True)}::{_ghescape(label(f))}"

@@ -63,6 +63,9 @@ class ReportBuilder:
             if name in self.sections:
                 self.sections[name].files.add(result.path)
         for finding in result.findings:
+            if finding.kind == "error":  # a codemod failed on the file: with the files not processed
+                self.errors.append((result.path, finding.line, f"{finding.codemod}: {finding.message}"))
+                continue
             section = self.sections.get(finding.codemod)
             if section is None:
                 continue

@@ -46,13 +46,14 @@ import re
 from dataclasses import dataclass
 
 from prodfix.codemods.base import Codemod, Rationale
+from prodfix.codemods.options import count, duration, function_targets, words
 
 DEPENDENCY = "tenacity>=8"
 
 _ENGINE_CALL = re.compile(r"(?i:engine)[\w.]*(?:\([^()\n]*\)|\[[^\]\n]*\])?\s*\.\s*(?:connect|begin)\s*\(")
 # the whole string literal is the query (what _selects_one accepts), not SQL that starts so
 _SELECT_ONE_TEXT = re.compile(r"[\"'][ \t\r\n]*[Ss][Ee][Ll][Ee][Cc][Tt][ \t\r\n]+1[ \t\r\n]*;?[ \t\r\n]*[\"']")
-_DRIVER_IMPORT = re.compile(r"(?:^|;)[ \t]*(?:from|import)[ \t]+(?:psycopg2?|asyncpg|pymysql)\b", re.MULTILINE)
+_DRIVER_IMPORT = re.compile(r"(?:^|;)[ \t\f]*(?:from|import)[ \t\f]+(?:psycopg2?|asyncpg|pymysql)\b", re.MULTILINE)
 
 # qualified call -> connection kind
 CONNECT_CALLS = {
@@ -163,14 +164,14 @@ class AddRetry(Codemod):
 
     @dataclass(frozen=True)
     class Options:
-        attempts: int = 5
-        max_wait: float = 30
-        multiplier: float = 1
-        name_patterns: tuple[str, ...] = (
+        attempts: int = count(5, least=2, most=100)  # 1 would be a @retry that never retries
+        max_wait: float = duration(30)
+        multiplier: float = duration(1)  # seconds: the waits are multiplier * 2**n, up to max_wait
+        name_patterns: tuple[str, ...] = words((
             "init_*", "*_init", "connect*", "wait_for_*", "setup_*", "startup*", "on_startup",
             "create_pool*",
-        )
-        targets: tuple[str, ...] = ()  # "path/to/module.py:function" or ":Class.method"
+        ))
+        targets: tuple[str, ...] = function_targets(())  # "path/to/module.py:function" or ":Class.method"
 
     def wants(self, source: str, path: str, project=None) -> bool:
         if self.skips(source, path):

@@ -61,6 +61,7 @@ from dataclasses import dataclass
 
 from prodfix.codemods.base import Codemod, Rationale
 from prodfix.codemods.common.ast_facts import import_aliases
+from prodfix.codemods.options import duration, optional_duration
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "request")
 
@@ -187,7 +188,7 @@ class AddTimeouts(Codemod):
     # (urllib.request, http.client), ``urllib.parse`` and the like do not count; the package
     # itself does (``import urllib`` then ``urllib.request.urlopen()``).
     prefilter = re.compile(
-        r"(?:^|;)[ \t]*(?:from[ \t]+|import[ \t]+(?:[\w.]+[ \t]*(?:as[ \t]+\w+[ \t]*)?,[ \t]*)*)(?:"
+        r"(?:^|;)[ \t\f]*(?:from[ \t\f]+|import[ \t\f]+(?:[\w.]+[ \t\f]*(?:as[ \t\f]+\w+[ \t\f]*)?,[ \t\f]*)*)(?:"
         + "|".join(
             re.escape(m) + r"\b" if "." not in m else rf"{re.escape(m)}\b|{re.escape(m.split('.')[0])}\b(?!\.)"
             for m in sorted({m if "." in m else m.split(".")[0] for m in CLIENT_MODULES})
@@ -224,13 +225,13 @@ class AddTimeouts(Codemod):
 
     @dataclass(frozen=True)
     class Options:
-        seconds: float = 30  # a read timeout (and the connect one, up to 10 s) unless the two below say
-        connect_seconds: float | None = None  # HTTP and SSH connect timeouts; default min(seconds, 10)
-        read_seconds: float | None = None  # HTTP, SMTP/FTP/IMAP/POP/NNTP, socket read timeouts; default seconds
-        redis_socket: float = 10
-        redis_connect: float = 5
-        db_connect: float = 10
-        db_command: float = 30
+        seconds: float = duration(30)  # a read timeout (and the connect one, up to 10 s) unless the two below say
+        connect_seconds: float | None = optional_duration()  # HTTP and SSH connect timeouts; unset: min(seconds, 10)
+        read_seconds: float | None = optional_duration()  # HTTP, SMTP/FTP/IMAP/POP/NNTP, socket reads; unset: seconds
+        redis_socket: float = duration(10)
+        redis_connect: float = duration(5)
+        db_connect: float = duration(10, whole=True)  # libpq and MySQLdb take whole seconds
+        db_command: float = duration(30)
 
         @property
         def connect(self) -> float:

@@ -59,6 +59,28 @@ CLOSABLES: dict[str, tuple[str, str]] = {
     "tarfile.open": ("sync", "close"),
     "tempfile.NamedTemporaryFile": ("sync", "close"),
     "tempfile.TemporaryFile": ("sync", "close"),
+    "tempfile.SpooledTemporaryFile": ("sync", "close"),
+    # the rest of what ruff's SIM115 knows opens a file (methods on a call: ``Path(p).open()``)
+    "io.open_code": ("sync", "close"),
+    "pathlib.Path.open": ("sync", "close"),
+    "tarfile.TarFile": ("sync", "close"),
+    "tarfile.TarFile.open": ("sync", "close"),
+    "zipfile.ZipFile.open": ("sync", "close"),
+    "bz2.open": ("sync", "close"),
+    "bz2.BZ2File": ("sync", "close"),
+    "gzip.open": ("sync", "close"),
+    "gzip.GzipFile": ("sync", "close"),
+    "lzma.open": ("sync", "close"),
+    "lzma.LZMAFile": ("sync", "close"),
+    "shelve.open": ("sync", "close"),
+    "dbm.open": ("sync", "close"),
+    "dbm.gnu.open": ("sync", "close"),
+    "dbm.ndbm.open": ("sync", "close"),
+    "dbm.dumb.open": ("sync", "close"),
+    "tokenize.open": ("sync", "close"),
+    "wave.open": ("sync", "close"),
+    "fileinput.input": ("sync", "close"),
+    "fileinput.FileInput": ("sync", "close"),
     "concurrent.futures.ThreadPoolExecutor": ("sync", "shutdown"),
     "concurrent.futures.ProcessPoolExecutor": ("sync", "shutdown"),
     "sqlite3.connect": ("closing", "close"),
@@ -66,7 +88,18 @@ CLOSABLES: dict[str, tuple[str, str]] = {
 
 OPENER_NAMES = frozenset(q.rpartition(".")[2] for q in CLOSABLES)
 
-FILE_OPENERS = frozenset({"builtins.open", "io.open", "codecs.open"})
+# What ruff's SIM115 calls opening a file: converted inline, and reported when left unmanaged.
+FILE_OPENERS = frozenset(
+    {
+        "builtins.open", "io.open", "io.open_code", "codecs.open", "pathlib.Path.open", "tarfile.open",
+        "tarfile.TarFile.open", "zipfile.ZipFile.open", "tempfile.NamedTemporaryFile", "tempfile.TemporaryFile",
+        "tempfile.SpooledTemporaryFile", "bz2.open", "gzip.open", "gzip.GzipFile", "lzma.open", "shelve.open",
+        "dbm.open", "dbm.gnu.open", "dbm.ndbm.open", "dbm.dumb.open", "tokenize.open", "wave.open",
+        "fileinput.input", "fileinput.FileInput",
+    }
+)
+FILE_LABELS = frozenset(q.replace("builtins.", "") for q in FILE_OPENERS)
+FILE_OPENER_NAMES = frozenset(q.rpartition(".")[2] for q in FILE_OPENERS)
 
 # Functions that consume a file completely before returning (safe to pass the handle to).
 EAGER_CONSUMERS = frozenset(
@@ -96,7 +129,32 @@ _WITH_LINE = re.compile(r"[ \t]*(?:async[ \t]+)?with[ \t]+")
 _DEF_LINE = re.compile(r"[ \t]*(?:(?:async[ \t]+)?def|class)[ \t]+")
 _IMPORT_LINE = re.compile(r"[ \t]*(?:from[ \t]+[\w.]+[ \t]+import|import)[ \t]")
 _AFTER_ITEM = re.compile(r"[ \t]*(?:as[ \t]+\w+[ \t]*)?[:,]")
-_FILE_MODULES = re.compile(r"\b(?:io|codecs|tarfile)\b")
+# modules (and classes) whose ``.open(`` opens a file: ``gzip.open(p)``, ``Path(p).open()``
+_OPEN_OWNERS = frozenset(
+    {"io", "codecs", "tarfile", "TarFile", "zipfile", "ZipFile", "pathlib", "Path", "bz2", "gzip", "lzma",
+     "shelve", "dbm", "gnu", "ndbm", "dumb", "tokenize", "wave"}
+)
+_CALLED_OWNERS = re.compile(r"\b(?:Path|ZipFile|TarFile)\b")  # ``Path(p).open()``: a method on a call
+_ALIAS_TEXT = re.compile(r"(\w+)[ \t]+as[ \t]")
+
+
+def _open_owner(source: str, dot: int, aliases: dict[str, bool]) -> bool:
+    """Could the ``x.open(`` whose dot is at ``dot`` open a file? ``gzip.open(``, an alias
+    of such a module, ``Path(p).open(`` in a file naming Path, ZipFile or TarFile; never
+    ``storage.open(``."""
+    if dot and source[dot - 1] == ")":
+        if "called" not in aliases:
+            aliases["called"] = _CALLED_OWNERS.search(source) is not None
+        return aliases["called"]
+    start = dot
+    while start and (source[start - 1].isalnum() or source[start - 1] == "_"):
+        start -= 1
+    owner = source[start:dot]
+    if owner in _OPEN_OWNERS:
+        return True
+    if owner not in aliases:  # ``import gzip as gz``: an import binds it
+        aliases[owner] = bool(owner) and re.search(rf"\bimport[ \t]+[\w.]+[ \t]+as[ \t]+{owner}\b", source) is not None
+    return aliases[owner]
 
 
 def _unmanaged_opener(source: str, starts, classes: frozenset[str] | set[str] = frozenset()) -> bool:
@@ -105,18 +163,26 @@ def _unmanaged_opener(source: str, starts, classes: frozenset[str] | set[str] = 
     tempfile.NamedTemporaryFile() as f:``), a ``def open(``/``class XClient(`` definition, a
     name that only contains an opener's (``DatabaseClient``, ``TemporaryFileUploadHandler``;
     unless it is one of the repository's closing ``classes``), a plain import of an opener
-    (its calls are found where they are), or a method ``x.open(`` in a file that never names
-    io, codecs or tarfile (``storage.open()``). Anything else, or anything unclear, may be."""
-    modules: bool | None = None
+    (its calls are found where they are; an import binding it to an alias is kept), or a
+    method ``x.open(`` on something that is not a file module (``storage.open()``). Anything
+    else, or anything unclear, may be."""
+    owners: dict[str, bool] = {}
     for start in starts:  # where a trigger word starts: an opener's text starts with one
         match = _OPENER_TEXT.match(source, start)
         if match is None:
+            alias = _ALIAS_TEXT.match(source, start)
+            if alias is not None and (alias.group(1) in OPENER_NAMES or alias.group(1) in classes):
+                if not start or not (source[start - 1].isalnum() or source[start - 1] in "._"):
+                    line_start = source.rfind("\n", 0, start) + 1
+                    if _IMPORT_LINE.match(source, line_start):
+                        return True  # ``from shelve import open as open_shelf``
             continue
-        is_open = match.group(0).startswith("open")
-        if is_open and start and source[start - 1] == ".":
-            if modules is None:
-                modules = _FILE_MODULES.search(source) is not None
-            if not modules:
+        word = match.group(0)
+        if start and source[start - 1] == "." and (word.startswith("open") or word.startswith("session")):
+            if word.startswith("session"):
+                if not source.endswith("requests", 0, start - 1) and not _open_owner(source, start - 1, {}):
+                    continue  # db.session(): not requests'
+            elif not _open_owner(source, start - 1, owners):
                 continue
         name = _name_at(source, match)
         if name not in OPENER_NAMES and name not in classes:
@@ -196,9 +262,14 @@ def _closing_paren(source: str, opening: int) -> int | None:
 
 
 # the words _OPENER_TEXT's matches start with
-_OPENER_WORDS = ("open", "Session", "Client", "socket", "urlopen", "ZipFile", "TemporaryFile", "PoolExecutor", "sqlite3")
+_OPENER_WORDS = (
+    "open", "Session", "session", "Client", "socket", "urlopen", "ZipFile", "TemporaryFile", "PoolExecutor",
+    "sqlite3", "TarFile", "BZ2File", "GzipFile", "LZMAFile", "fileinput", "FileInput",
+)
+_WORDS_NO_SESSION = tuple(w for w in _OPENER_WORDS if w != "session")
 _OPENER_TEXT = re.compile(
-    r"(?:\bopen|Session|Client|socket)\s*\(|urlopen|ZipFile|TemporaryFile|PoolExecutor|sqlite3\.connect"
+    r"(?:\bopen(?:_code)?|Session|\bsession|Client|socket)\s*\(|urlopen|ZipFile|TemporaryFile|PoolExecutor|"
+    r"sqlite3\.connect|TarFile|BZ2File|GzipFile|LZMAFile|fileinput\.input|FileInput"
 )
 
 
@@ -214,16 +285,18 @@ class CloseResources(Codemod):
     )
     # An opener called somewhere (whether it is already in a with item, the ast stage decides).
     prefilter = re.compile(
-        r"(?:\bopen|Session|Client|socket)\s*\(|urlopen|ZipFile|TemporaryFile|PoolExecutor|sqlite3\.connect"
+        r"(?:\bopen(?:_code)?|Session|\bsession|Client|socket)\s*\(|urlopen|ZipFile|TemporaryFile|PoolExecutor|"
+        r"sqlite3\.connect|TarFile|BZ2File|GzipFile|LZMAFile|fileinput\.input|FileInput"
     )
-    trigger_words = ("open", "Session", "Client", "socket", "ZipFile", "TemporaryFile", "PoolExecutor", "sqlite3")
+    trigger_words = _OPENER_WORDS
     # no libcst metadata: names are resolved from the ast (common/ast_scopes.py), far cheaper
     needs_closable_classes = True
 
     def wants(self, source: str, path: str, project=None) -> bool:
         classes = project.closable_classes if project is not None else None
         names = {q.rpartition(".")[2] for q in classes} if classes else set()
-        if _unmanaged_opener(source, self.occurrences(source, _OPENER_WORDS), names):
+        words = _OPENER_WORDS if "requests" in source else _WORDS_NO_SESSION  # requests.session(): rare
+        if _unmanaged_opener(source, self.occurrences(source, words), names):
             return True
         if "def close(" in source or "def aclose(" in source:
             # a class that may own a client and close it: the project facts know which do
@@ -251,8 +324,15 @@ class CloseResources(Codemod):
                 # a plain name is the builtin (open) or local unless an import binds it to
                 # something else (django.test.Client is not httpx.Client)
                 target = facts.qualified(call)
+                if target is None and name == "open" and isinstance(call.func, ast.Attribute):
+                    inner = call.func.value  # Path(p).open(): the method of what a call makes
+                    if isinstance(inner, ast.Call):
+                        made = facts.qualified(inner)
+                        target = made and f"{made}.open"
                 plain = isinstance(call.func, ast.Name)
-                if target in CLOSABLES or (plain and (name not in facts.bound or name in facts.rebound)):
+                if target in CLOSABLES or (
+                    plain and name != "input" and (name not in facts.bound or name in facts.rebound)
+                ):
                     return True
             # a repository class that closes, when the call can resolve to it: imported from its
             # module, defined here, or imported relatively (the rewrite resolves those)

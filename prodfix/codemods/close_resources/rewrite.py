@@ -16,18 +16,20 @@ from prodfix.codemods.close_resources import (  # the declaration: options, pref
     DATA_ATTRIBUTES,
     DATA_METHODS,
     EAGER_CONSUMERS,
+    FILE_LABELS,
+    FILE_OPENER_NAMES,
     FRESH_NAMES,
     OPENER_NAMES,
     CloseResources,
 )
 from prodfix.codemods.common.ast_facts import import_aliases, walk
 from prodfix.codemods.common.ast_scopes import ScopeCursor, build, dotted_name, module_tree
-from prodfix.engine.closable_classes import class_modes
+from prodfix.engine.closable_classes import class_modes, closed_attributes
 
-# Never closed, these are closed by a with block as a safe fix: closing only flushes or finalizes
-# them. Anything else the code never closes (a client, socket, executor, temporary file) is an
-# unsafe fix: its close changes when it ends.
-FILE_LABELS = frozenset({"open", "io.open", "codecs.open", "zipfile.ZipFile", "tarfile.open"})
+# Never closed, these get a with block as a safe fix: closing only flushes or finalizes them.
+# Anything else the code never closes (a client, socket, executor, a temporary file, which its
+# close deletes) is an unsafe fix: the close changes when it ends.
+CLOSE_IS_SAFE = frozenset({label for label in FILE_LABELS if not label.startswith("tempfile.")} | {"zipfile.ZipFile"})
 
 # qualified constructor -> (mode, close method); mode "sync" or "async"
 # Functions that consume a file completely before returning (safe to pass the handle to).
@@ -52,6 +54,7 @@ class _Classes:
         self.protocol = {name: mode for name, (mode, _) in modes.items()}
         self.aliases = import_aliases([n for n in walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))])
         self.to_extend = {name: (mode, close) for name, (mode, close) in modes.items() if close is not None}
+        self.closes = closed_attributes(tree) if modes else {}
 
 
 def _protocol_methods(mode: str, close: str) -> list[cst.FunctionDef]:
@@ -70,6 +73,10 @@ def _protocol_methods(mode: str, close: str) -> list[cst.FunctionDef]:
 
 
 # --- the rewrite ------------------------------------------------------------------------------
+
+
+# A try/finally that already closes is turned into a with only when its body is this short.
+SHORT_TRY_LINES = 8
 
 
 class _Skip(Exception):
@@ -131,8 +138,8 @@ class _Uses(cst.CSTVisitor):
                 self._mark(f"has its method .{node.attr.value} passed on uncalled (it may outlive the block)")
 
     def visit_Subscript(self, node: cst.Subscript) -> None:
-        if isinstance(node.value, cst.Attribute):
-            self._allowed.add(id(node.value))
+        if isinstance(node.value, cst.Attribute) or self._is_name(node.value):
+            self._allowed.add(id(node.value))  # shelf["k"]: an item read from it or written to it
 
     def visit_Call(self, node: cst.Call) -> None:
         if isinstance(node.func, cst.Attribute):
@@ -175,6 +182,24 @@ class _Uses(cst.CSTVisitor):
         elif isinstance(target, (cst.Tuple, cst.List)):
             for element in target.elements:
                 self._target(element.value)
+
+    def visit_Return(self, node: cst.Return) -> None:
+        self._hands_out(node.value)
+
+    def visit_Yield(self, node: cst.Yield) -> None:
+        self._hands_out(node.value)
+
+    def _hands_out(self, value: cst.BaseExpression | None) -> None:
+        """``return con.cursor()``: what a method made, not data read, may need it open."""
+        if isinstance(value, cst.Await):
+            value = value.expression
+        if (
+            isinstance(value, cst.Call)
+            and isinstance(value.func, cst.Attribute)
+            and self._is_name(value.func.value)
+            and value.func.attr.value not in DATA_METHODS
+        ):
+            self._mark(f"hands out what its .{value.func.attr.value}() made (it may need {self.name} open)")
 
     def visit_Del(self, node: cst.Del) -> None:
         if self._is_name(node.target):
@@ -301,9 +326,11 @@ class _Rewriter(cst.CSTTransformer):
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
         last = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
-        if last == "open" and id(node) not in self._managed:
+        if last == "close" and isinstance(func.value, cst.Call):  # type: ignore[union-attr]
+            self._managed.add(id(func.value))  # type: ignore[union-attr]  # open(p, "w").close(): the touch idiom
+        if last in FILE_OPENER_NAMES and id(node) not in self._managed:
             closable = self._closable(node)
-            if closable is not None and closable.label in ("open", "io.open", "codecs.open"):
+            if closable is not None and closable.label in FILE_LABELS:
                 self.openers.append(node)
                 if self._functions:
                     self._function_of[id(node)] = self._functions[-1]
@@ -322,7 +349,8 @@ class _Rewriter(cst.CSTTransformer):
                 where = "in a function that manages resources with ExitStack"
             else:
                 where = "in a shape this codemod does not rewrite"
-            self.reporter.report(call, f"open() without a context manager {where}; left alone", "warning")
+            label = self._closable(call).label  # type: ignore[union-attr]
+            self.reporter.report(call, f"{label}() without a context manager {where}; left alone", "warning")
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         self._functions.append(node)
@@ -386,7 +414,7 @@ class _Rewriter(cst.CSTTransformer):
     def _closable(self, call: cst.BaseExpression) -> _Closable | None:
         if not isinstance(call, cst.Call):
             return None
-        dotted = dotted_name(call.func)
+        dotted = dotted_name(call.func, through_calls=True)  # Path(p).open -> Path.open
         names = self.scopes.current.qualified_names(dotted) if dotted is not None else set()
         for name in sorted(names):
             if name in CLOSABLES:
@@ -497,9 +525,13 @@ class _Rewriter(cst.CSTTransformer):
         else:
             last = len(region) - 1
         inside = region[: last + 1]
-        # A client, socket, executor or connection the code never closes: the with block adds a
-        # close (an executor's shutdown waits for its tasks) where work may still be using it.
-        unsafe = close_at is None and closable.label not in FILE_LABELS
+        # A client, socket, executor or connection the code never closes (not even what its own
+        # exit closes, svc.client.close()): the with block adds a close (an executor's shutdown
+        # waits for its tasks) where work may still be using it.
+        unsafe = (
+            close_at is None and closable.label not in CLOSE_IS_SAFE
+            and not (inside and self._closed_by_exit(inside[-1], name, closable))
+        )
         if unsafe and not self.reporter.unsafe_fix(
             original,
             f"{where}: never closed; a with block would close it after its last use here, which changes "
@@ -509,6 +541,8 @@ class _Rewriter(cst.CSTTransformer):
             return None
         # Resources opened inside the new block are handled now, so that a second run finds nothing.
         inside = self._rewrite_block(originals[i + 1 : i + 2 + last], inside) or inside
+        if inside and self._closed_by_exit(inside[-1], name, closable):
+            inside = inside[:-1]  # svc.client.close(): Service's own exit closes it now
         with_stmt = self._with(original, closable, name, inside or [cst.SimpleStatementLine([cst.Pass()])])
         self._converted.add(id(assign.value))
         self.reporter.report(
@@ -517,6 +551,25 @@ class _Rewriter(cst.CSTTransformer):
         drop = None if close_at is None else i + 1 + close_at
         return with_stmt, 1 + last + 1, drop
 
+    def _closed_by_exit(self, stmt: cst.CSTNode, name: str, closable: _Closable) -> bool:
+        """``name.attr.close()`` (or awaited ``aclose()``) as a statement, where the class of
+        ``name``, defined here, closes ``attr`` on exit anyway."""
+        attrs = self.classes.closes.get(closable.label)
+        if not attrs or not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1):
+            return False
+        value = getattr(stmt.body[0], "value", None) if isinstance(stmt.body[0], cst.Expr) else None
+        if isinstance(value, cst.Await):
+            value = value.expression
+        func = value.func if isinstance(value, cst.Call) and not value.args else None
+        return (
+            isinstance(func, cst.Attribute)
+            and func.attr.value in ("close", "aclose")
+            and isinstance(func.value, cst.Attribute)
+            and isinstance(func.value.value, cst.Name)
+            and func.value.value.value == name
+            and func.value.attr.value in attrs
+        )
+
     def _wrap_try(self, line, closable, name, try_stmt: cst.Try, final, close_index, after, where):
         region = [try_stmt.body, *try_stmt.handlers, *( [try_stmt.orelse] if try_stmt.orelse else [])]
         uses = _uses(name, region)
@@ -524,6 +577,10 @@ class _Rewriter(cst.CSTTransformer):
             raise _Skip(f"{where}: {name} {uses.escape}; left alone")
         if uses.rebound:
             raise _Skip(f"{where}: {name} is rebound before it is closed; left alone")
+        body_lines = sum(cst.Module([]).code_for_node(b).count("\n") for b in region)
+        if body_lines > SHORT_TRY_LINES:
+            # correct already: a with would only re-indent the whole block (noise in review)
+            raise _Skip(f"{where}: already closed by try/finally; a with would re-indent {body_lines} lines; left alone")
         remaining_final = final[:close_index] + final[close_index + 1 :]
         if _uses(name, [*remaining_final, *after]).used:
             raise _Skip(f"{where}: {name} is used after it is closed; left alone")
@@ -555,8 +612,10 @@ class _Rewriter(cst.CSTTransformer):
         if closable.mode == "closing":
             self.needs_contextlib = True
             value = cst.Call(func=cst.Attribute(value=cst.Name("contextlib"), attr=cst.Name("closing")), args=[cst.Arg(value)])
+        # a name the block never reads is not bound (``with open(p, "w"):``, not F841's ``as f``)
+        asname = cst.AsName(name=cst.Name(name)) if _count_names(body)[name] else None
         return cst.With(
-            items=[cst.WithItem(item=value, asname=cst.AsName(name=cst.Name(name)))],
+            items=[cst.WithItem(item=value, asname=asname)],
             body=cst.IndentedBlock(body=body, header=line.trailing_whitespace),
             asynchronous=cst.Asynchronous() if closable.mode == "async" else None,
             leading_lines=line.leading_lines,
@@ -568,38 +627,86 @@ class _Rewriter(cst.CSTTransformer):
         if not (isinstance(original, cst.SimpleStatementLine) and len(original.body) == 1):
             return None
         small = original.body[0]
-        value = getattr(small, "value", None)
-        # A return is left as it is: ruff's SIM115 accepts it, and so do we.
-        if not isinstance(small, (cst.Expr, cst.Assign)) or not isinstance(value, cst.Call):
+        if not isinstance(small, (cst.Expr, cst.Assign, cst.AnnAssign, cst.AugAssign, cst.Return)):
             return None
-        opener = None
-        if isinstance(value.func, cst.Attribute) and isinstance(value.func.value, cst.Call):
-            if value.func.attr.value == "close":
-                return None  # open(p, "w").close(): closed at once (SIM115 accepts it too)
-            opener = value.func.value  # open(p).read()
-        else:
-            callee = cst.helpers.get_full_name_for_node(value.func) or ""
-            if callee in EAGER_CONSUMERS:  # json.load(open(p)), json.dump(obj, open(p, "w"))
-                opener = next((a.value for a in value.args if isinstance(a.value, cst.Call)), None)
-        if opener is None:
-            return None
-        closable = self._closable(opener)
-        if closable is None or closable.mode != "sync" or closable.label not in ("open", "io.open", "codecs.open"):
+        finder = _InlineOpeners(self._eager)
+        small.visit(finder)
+        found = [(call, sure) for call, sure in finder.found if self._file_opener(call) is not None]
+        if not found:
             return None
         if self.reporter.suppressed(original):
             return None
+        opener, sure = found[0]
+        closable = self._file_opener(opener)
+        label = closable.label  # type: ignore[union-attr]
+        if len(found) > 1 or not sure or finder.yields:
+            why = "opened conditionally or twice in one statement" if len(found) > 1 or not sure else "read across a yield"
+            self._reported.update(id(call) for call, _ in found)  # this explains them: said once
+            raise _Skip(f"{label}(...) used inline, {why}; left alone")
         fresh = next((n for n in FRESH_NAMES if n not in self._names_near()), None)
         if fresh is None:
-            raise _Skip(f"{closable.label}(...) used inline: no free name to bind it; left alone")
+            raise _Skip(f"{label}(...) used inline: no free name to bind it; left alone")
         new_small = _replace_node(small, opener, cst.Name(fresh))
         line = original.with_changes(body=[new_small], leading_lines=[], trailing_whitespace=cst.TrailingWhitespace())
         self._converted.add(id(opener))
-        self.reporter.report(original, f"{closable.label}(...) used inline: now read inside a with block")
+        self.reporter.report(original, f"{label}(...) used inline: now read inside a with block")
         return cst.With(
             items=[cst.WithItem(item=opener, asname=cst.AsName(name=cst.Name(fresh)))],
             body=cst.IndentedBlock(body=[line], header=original.trailing_whitespace),
             leading_lines=original.leading_lines,
         )
+
+    def _file_opener(self, call: cst.Call) -> _Closable | None:
+        closable = self._closable(call)
+        if closable is None or closable.mode != "sync" or closable.label not in FILE_LABELS:
+            return None
+        return closable
+
+    def _eager(self, func: cst.BaseExpression) -> bool:
+        """Does calling ``func`` consume a file it is given before returning (``json.load``)?"""
+        dotted = dotted_name(func)
+        if dotted is None:
+            return False
+        names = self.scopes.current.qualified_names(dotted) or {dotted}
+        return not names.isdisjoint(EAGER_CONSUMERS)
+
+
+class _InlineOpeners(cst.CSTVisitor):
+    """Calls in one statement used inline: ``open(p).read()`` (a method called on the call,
+    ``close`` aside: ``open(p, "w").close()`` is the touch idiom) or ``json.load(open(p))``;
+    each with whether the statement surely evaluates it (not under ``if``/``and``/``or``, a
+    lambda or a comprehension)."""
+
+    def __init__(self, eager) -> None:
+        super().__init__()
+        self.eager = eager
+        self.found: list[tuple[cst.Call, bool]] = []
+        self.yields = False
+        self._unsure = 0
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Call) and func.attr.value != "close":
+            self.found.append((func.value, not self._unsure))
+        elif self.eager(func):
+            for arg in node.args:
+                if isinstance(arg.value, cst.Call):
+                    self.found.append((arg.value, not self._unsure))
+                    break
+
+    def visit_Yield(self, node: cst.Yield) -> None:
+        self.yields = True
+
+    def _enter(self, node) -> None:
+        self._unsure += 1
+
+    def _leave(self, node) -> None:
+        self._unsure -= 1
+
+    visit_IfExp = visit_BooleanOperation = visit_Lambda = _enter
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _enter
+    leave_IfExp = leave_BooleanOperation = leave_Lambda = _leave
+    leave_ListComp = leave_SetComp = leave_DictComp = leave_GeneratorExp = _leave
 
 
 def _calls_any(definition: ast.AST, names: set[str]) -> bool:

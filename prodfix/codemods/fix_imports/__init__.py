@@ -34,16 +34,17 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from prodfix.codemods.base import (
     Codemod,
     ProjectContext,
     Rationale,
 )
+from prodfix.codemods.options import dotted_renames, folders
 
 _IMPORT_LINE = re.compile(
-    r"^[ \t]*(?:from[ \t]+(\.*)([A-Za-z_][\w.]*)?[ \t]+import\b|import[ \t]+([A-Za-z_][\w.]*(?:[ \t]*,[ \t]*[A-Za-z_][\w.]*)*))",
+    r"^[ \t\f]*(?:from[ \t\f]+(\.*)([A-Za-z_][\w.]*)?[ \t\f]+import\b|import[ \t\f]+([A-Za-z_][\w.]*(?:[ \t\f]*,[ \t\f]*[A-Za-z_][\w.]*)*))",
     re.MULTILINE,
 )
 
@@ -93,8 +94,8 @@ class FixImports(Codemod):
 
     @dataclass(frozen=True)
     class Options:
-        roots: tuple[str, ...] = ()
-        renames: dict[str, str] = field(default_factory=dict)
+        roots: tuple[str, ...] = folders(())
+        renames: dict[str, str] = dotted_renames({})  # noqa: RUF009 (a field with a default_factory)
         report_sys_path: bool = True
 
     def wants(self, source: str, path: str, project: ProjectContext | None = None) -> bool:

@@ -45,6 +45,7 @@ from prodfix.codemods.base import (
     ProjectContext,
     Rationale,
 )
+from prodfix.codemods.options import globs, identifier, words
 
 Level = Literal["debug", "info", "warning", "error", "exception"]
 
@@ -82,12 +83,12 @@ class PrintToLogging(Codemod):
 
     @dataclass(frozen=True)
     class Options:
-        logger_name: str = "logger"
+        logger_name: str = identifier("logger")
         except_level: Literal["exception", "error"] = "exception"
-        debug_words: tuple[str, ...] = ("debug",)
-        warning_words: tuple[str, ...] = ("warning", "warn")
-        error_words: tuple[str, ...] = ("error", "failed", "fatal", "exception")
-        keep_paths: tuple[str, ...] = DEFAULT_KEEP_PATHS
+        debug_words: tuple[str, ...] = words(("debug",))
+        warning_words: tuple[str, ...] = words(("warning", "warn"))
+        error_words: tuple[str, ...] = words(("error", "failed", "fatal", "exception"))
+        keep_paths: tuple[str, ...] = globs(DEFAULT_KEEP_PATHS)
 
     def __init__(self, options: object | None = None) -> None:
         super().__init__(options)
