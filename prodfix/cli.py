@@ -106,10 +106,16 @@ def _common(func: Callable) -> Callable:
         click.option("--file-timeout", type=click.FloatRange(min=0), default=DEFAULT_SECONDS, show_default=True, metavar="SECONDS", help="Skip (and report) a file that takes longer than this; 0: no limit."),
         click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache (.prodfix_cache/ at the project root)."),
         click.option("--profile", is_flag=True, help="Print on stderr where the time went, phase by phase (discovery, prefilter, parse, metadata, each codemod, render, write)."),
+        click.option("--unsafe-fixes/--no-unsafe-fixes", default=None, expose_value=False, callback=_remember_unsafe, help="Also make the fixes marked unsafe (they may change behaviour the code relies on; without this check lists them as suggestions and the report under their own heading). Default: unsafe-fixes in the configuration, else off."),
     ]
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def _remember_unsafe(ctx: click.Context, param: click.Parameter, value: bool | None) -> None:
+    """--unsafe-fixes reaches the plan through the context, not every command's signature."""
+    ctx.meta["prodfix.unsafe_fixes"] = value
 
 
 def _plan(
@@ -118,10 +124,12 @@ def _plan(
 ) -> Plan:
     """``strict_git``: refuse (exit 2) when a ``.git`` is there but git cannot be used (`fix`:
     it could not tell which files have uncommitted changes); otherwise that is a warning."""
+    context = click.get_current_context(silent=True)
+    unsafe = context.meta.get("prodfix.unsafe_fixes") if context is not None else None
     try:
         plan = make_plan(
             list(paths), config_file, list(select) if select else None, list(ignore), list(exclude),
-            phases, cache, jobs or default_jobs(),
+            phases, cache, jobs or default_jobs(), unsafe,
         )
     except PlanError as exc:
         raise _fail(str(exc)) from None
@@ -218,6 +226,7 @@ class Tally:
         self.changed = 0
         self.errors = 0
         self.by_codemod: Counter[str] = Counter()
+        self.unsafe = 0  # unsafe fixes not made (findings of kind "unsafe-fix")
 
     def add(self, result: FileResult) -> None:
         self.phases.add(result.timings)
@@ -242,6 +251,7 @@ class Tally:
         for finding in result.findings:
             if finding.kind not in ("note", "error"):
                 self.by_codemod[finding.codemod] += 1
+            self.unsafe += finding.kind == "unsafe-fix"
 
     def unwritten(self, path: str, reason: str) -> None:
         """A changed file that could not be written: an error, no longer counted as changed."""
@@ -252,9 +262,10 @@ class Tally:
     def summary(self, verb: str) -> str:
         counts = ", ".join(f"{name} {n}" for name, n in sorted(self.by_codemod.items())) or "none"
         errors = f", {self.errors} could not be processed" if self.errors else ""
+        unsafe = f" ({self.unsafe} unsafe fix{'es' if self.unsafe != 1 else ''} not made: --unsafe-fixes makes them)" if self.unsafe else ""
         return (
             f"prodfix: {_plural(self.scanned, 'file')} scanned, {self.changed} {verb}{errors}; "
-            f"findings: {counts}; {time.perf_counter() - self.start:.2f}s"
+            f"findings: {counts}{unsafe}; {time.perf_counter() - self.start:.2f}s"
         )
 
     def profile(self) -> str:
@@ -467,7 +478,7 @@ def _tree_runner(plan: Plan, paths, config_file, exclude, jobs, file_timeout, ta
     def run_on(tree: Path, codemod) -> dict[str, bytes]:
         sub = make_plan(
             [tree / p for p in rel_paths] or [tree], config, [codemod.name], [], [*exclude, *BRANCH_EXCLUDED],
-            jobs=jobs or default_jobs(),
+            jobs=jobs or default_jobs(), unsafe_fixes=plan.project.unsafe_fixes,
         )
         changed = {}
         results = []
@@ -734,6 +745,7 @@ def show_config(paths, select, ignore, exclude, config_file, jobs, quiet, file_t
     console.print(f"config:  {plan.config.path or 'none found (defaults)'}")
     console.print(f"exclude: {', '.join(plan.config.exclude) or '-'}")
     console.print(f"files:   {len(plan.files)}")
+    console.print(f"unsafe fixes: {'made' if plan.project.unsafe_fixes else 'not made (suggestions; --unsafe-fixes makes them)'}")
     if plan.project.modules is not None:
         votes = ", ".join(f"{root or '.'} {n}" for root, n in plan.project.modules.votes) or "configured"
         console.print(f"import root: {', '.join(r or '.' for r in plan.project.modules.roots)} (vote: {votes})")

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     import yaml
 
 CONFIG_NAMES = (".prodfix.yml", ".prodfix.yaml")
-TOP_KEYS = ("select", "ignore", "exclude", "codemods")
+TOP_KEYS = ("select", "ignore", "exclude", "codemods", "unsafe-fixes", "unsafe_fixes")
 MAX_BYTES = 1 << 20  # a configuration file larger than 1 MiB is refused unread
 # Values a YAML document may hold once its aliases are expanded: a real configuration has tens.
 # An alias bomb (each line nine aliases of the line before) reaches 9**7 from seven lines.
@@ -50,6 +50,7 @@ class Config:
     ignore: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     options: dict[str, Any] = field(default_factory=dict)  # codemod name -> Options instance
+    unsafe_fixes: bool = False  # make the fixes codemods mark unsafe (--unsafe-fixes overrides)
 
     def options_for(self, codemod: type[Codemod]) -> Any:
         return self.options.get(codemod.name) or codemod.Options()
@@ -224,6 +225,12 @@ def _build(path: Path, data: Any, lines: dict[tuple, int], prefix: str) -> Confi
             raise ConfigError(f"{where((key,))}: expected a list of strings")
         return tuple(v.strip() for v in value if v.strip())
 
+    unsafe_fixes = False
+    for key in ("unsafe-fixes", "unsafe_fixes"):
+        if key in data:
+            if not isinstance(data[key], bool):
+                raise ConfigError(f"{where((key,))}: expected true or false, got {data[key]!r}")
+            unsafe_fixes = data[key]
     select = names("select")
     ignore = names("ignore") or ()
     exclude = names("exclude") or ()
@@ -252,7 +259,9 @@ def _build(path: Path, data: Any, lines: dict[tuple, int], prefix: str) -> Confi
         if not isinstance(raw, dict):
             raise ConfigError(f"{where(('codemods', name))}: expected a mapping of options")
         options[codemod.name] = build_options(codemod, raw, lambda k, name=name: where(("codemods", name, *k)))
-    return Config(path=path, select=select, ignore=ignore, exclude=exclude, options=options)
+    return Config(
+        path=path, select=select, ignore=ignore, exclude=exclude, options=options, unsafe_fixes=unsafe_fixes
+    )
 
 
 def build_options(codemod: type[Codemod], raw: dict[str, Any], where: Any) -> Any:

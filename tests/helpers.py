@@ -21,19 +21,23 @@ def header(source: str, key: str) -> str | None:
     return None
 
 
-def run_codemod(name: str, source: str, path: str = "app/module.py", options: dict | None = None) -> FileResult:
+def run_codemod(
+    name: str, source: str, path: str = "app/module.py", options: dict | None = None, unsafe: bool = False
+) -> FileResult:
+    """``unsafe``: make the fixes the codemod marks unsafe (--unsafe-fixes)."""
     codemod_cls = registry.lookup(name)
     opts = build_options(codemod_cls, options or {}, lambda key: str(key)) if options else None
     decoded = decode_source(source.encode("utf-8"))
-    return process_source(decoded, path, [codemod_cls(opts)], ProjectContext(root="."))
+    return process_source(decoded, path, [codemod_cls(opts)], ProjectContext(root=".", unsafe_fixes=unsafe))
 
 
 def transform(name: str, source: str) -> tuple[str, FileResult]:
-    """Apply the codemod as configured by the fixture's own header lines."""
+    """Apply the codemod as configured by the fixture's own header lines (``# options: {json}``,
+    ``# fixture-path: app/x.py``, ``# unsafe-fixes: true``)."""
     raw_options = header(source, "options")
     options = json.loads(raw_options) if raw_options else None
     path = header(source, "fixture-path") or "app/module.py"
-    result = run_codemod(name, source, path, options)
+    result = run_codemod(name, source, path, options, unsafe=header(source, "unsafe-fixes") == "true")
     return (result.new_text if result.changed else source), result
 
 

@@ -54,6 +54,8 @@ def http_server():
         def do_GET(self):  # noqa: N802
             if self.path == "/slow":
                 release.wait(30)  # stalls until the test ends
+            elif self.path.startswith("/after/"):
+                release.wait(float(self.path.rpartition("/")[2]))  # answers after that many seconds
             body = b"ok"
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))
@@ -100,13 +102,100 @@ def test_patched_requests_work_and_a_stalled_server_times_out(http_server: str) 
 
     original = _load(CLIENT)
     assert _hangs(original["fetch_slow"], http_server), "the unpatched client should hang"
-    result = run_codemod("add-timeouts", CLIENT, options={"seconds": 0.5})
+    # no convention in this code: a read timeout is an unsafe fix
+    assert "timeout=(0.5, None)" in run_codemod("add-timeouts", CLIENT, options={"seconds": 0.5}).new_text
+    result = run_codemod("add-timeouts", CLIENT, options={"seconds": 0.5}, unsafe=True)
+    assert "timeout=0.5" in result.new_text
     patched = _load(result.new_text)
     assert patched["fetch"](http_server) == "ok"
     start = time.monotonic()
     with pytest.raises(requests.exceptions.Timeout):
         patched["fetch_slow"](http_server)
     assert time.monotonic() - start < 5
+
+
+# --- the timeout the code already has, and a connect timeout only ------------------------------
+
+CONVENTION_CLIENT = """\
+import requests
+
+
+class Api:
+    def __init__(self, base, timeout=5):
+        self.base = base
+        self.timeout = timeout
+
+    def status(self):
+        return requests.get(self.base + "/after/2").text
+"""
+
+
+def test_the_class_timeout_outlasts_a_slow_answer_a_literal_would_cut(http_server: str) -> None:
+    import requests
+
+    result = run_codemod("add-timeouts", CONVENTION_CLIENT, options={"seconds": 1})
+    assert "requests.get(self.base + \"/after/2\", timeout=self.timeout)" in result.new_text
+    assert any("self.timeout, which the class sets" in f.message for f in result.findings)
+    assert _load(result.new_text)["Api"](http_server).status() == "ok"  # 2 s answer, 5 s timeout
+    # what a 1 s literal does to the same call (the unsafe fix where the code has no convention)
+    literal = run_codemod("add-timeouts", CONVENTION_CLIENT.replace("self.timeout = timeout", "pass"),
+                          options={"seconds": 1}, unsafe=True)
+    assert "timeout=1)" in literal.new_text
+    start = time.monotonic()
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        _load(literal.new_text)["Api"](http_server).status()
+    assert time.monotonic() - start < 1.9
+
+
+CONNECT_CLIENT = """\
+import requests
+
+
+def fetch(base):
+    return requests.get(base + "/after/3").text
+"""
+
+
+@pytest.fixture
+def never_accepts():
+    """A listener whose accept queue is full: the kernel drops new connection attempts."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    port = server.getsockname()[1]
+    held = []
+    for _ in range(16):
+        client = socket.socket()
+        client.settimeout(0.3)
+        try:
+            client.connect(("127.0.0.1", port))
+        except OSError:
+            client.close()
+            break
+        held.append(client)
+    else:
+        pytest.skip("the accept queue never filled up")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        for client in held:
+            client.close()
+        server.close()
+
+
+def test_a_connect_timeout_only_waits_for_a_slow_answer_and_not_for_a_dead_listener(
+    http_server: str, never_accepts: str
+) -> None:
+    import requests
+
+    result = run_codemod("add-timeouts", CONNECT_CLIENT, options={"connect_seconds": 1, "seconds": 2})
+    assert "timeout=(1, None)" in result.new_text
+    fetch = _load(result.new_text)["fetch"]
+    assert fetch(http_server) == "ok"  # answered after 3 s, longer than any literal here
+    start = time.monotonic()
+    with pytest.raises(requests.exceptions.ConnectTimeout):
+        fetch(never_accepts)
+    assert time.monotonic() - start < 2.5
 
 
 # --- a real redis-server, then a stalled one -------------------------------------------------
@@ -196,8 +285,8 @@ def test_patched_redis_works_and_a_stalled_server_times_out(redis_port: int, sta
 
     original = _load(REDIS_CLIENT)
     assert _hangs(original["stalled"], stalled_port), "the unpatched client should hang"
-    result = run_codemod("add-timeouts", REDIS_CLIENT, options={"redis_socket": 0.5, "redis_connect": 0.5})
-    assert "socket_timeout=0.5, socket_connect_timeout=0.5" in result.new_text
+    result = run_codemod("add-timeouts", REDIS_CLIENT, options={"redis_socket": 0.5, "redis_connect": 0.5}, unsafe=True)
+    assert "socket_connect_timeout=0.5, socket_timeout=0.5" in result.new_text
     patched = _load(result.new_text)
     assert patched["roundtrip"](redis_port) == b"works"
     start = time.monotonic()

@@ -176,7 +176,7 @@ def test_verify_drops_exactly_the_breaking_codemod(git_repo: Path, breaking: str
     subjects = run_git(git_repo, "log", "--format=%s", f"{base}..{BRANCH}").splitlines()
     assert len(subjects) == 1 and ("timeouts" in subjects[0]) == (breaking == "print-to-logging")
     net, report = (run_git(git_repo, "show", f"{BRANCH}:app/{name}.py") for name in ("net", "report"))
-    assert ("timeout=30" in net) == (breaking != "add-timeouts")
+    assert ("timeout=(10, None)" in net) == (breaking != "add-timeouts")
     assert ("print('total', x)" in report) == (breaking == "print-to-logging")
     assert run_git(git_repo, "worktree", "list", "--porcelain").count("worktree ") == 1
 

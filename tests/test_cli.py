@@ -41,7 +41,7 @@ def test_patch_applies_and_sample_tests_still_pass(sample_backend: Path) -> None
     patch = out.stdout
     assert patch.startswith(b"diff --git a/app/database.py b/app/database.py\n")
     assert b"+    logger.info(\"Processing order %s\", order[\"id\"])" in patch
-    assert b"+@retry(\n" in patch and b"+        timeout=30,\n" in patch
+    assert b"+@retry(\n" in patch and b"+        timeout=(10, None),\n" in patch
     assert b"+++ b/requirements.txt\n" in patch and b"+tenacity>=8\n" in patch
     assert b"scripts/seed.py" not in patch and b"tests/test_orders.py" not in patch
     assert b"2 files scanned" not in out.stderr and b"would change" in out.stderr

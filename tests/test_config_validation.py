@@ -71,6 +71,7 @@ def installed(repo: Path, *args: str, timeout: float = 60) -> subprocess.Complet
 
 def test_values_at_the_bounds_are_accepted_and_reach_the_code(repo: Path) -> None:
     (repo / ".prodfix.yml").write_text(
+        "unsafe-fixes: true\n"  # a literal read timeout is an unsafe fix
         "codemods:\n"
         "  add-timeouts: {seconds: 3600}\n"
         "  add-retry: {attempts: 2, max_wait: 0.5, multiplier: 0.25}\n"
@@ -78,7 +79,7 @@ def test_values_at_the_bounds_are_accepted_and_reach_the_code(repo: Path) -> Non
     result = invoke(repo, "fix")
     assert result.exit_code == 0, result.output
     text = (repo / "svc.py").read_text()
-    assert 'requests.get("http://example.com", timeout=3600)' in text
+    assert 'requests.get("http://example.com", timeout=(10, 3600))' in text
     assert "stop_after_attempt(2)" in text and "wait_exponential(multiplier=0.25, max=0.5)" in text
 
 
@@ -91,6 +92,8 @@ BAD_OPTIONS = [
     ("add-timeouts", "seconds", "1.0e+40", "got 1e+40"),
     ("add-timeouts", "seconds", "1" + "0" * 400, "got an integer too large"),
     ("add-timeouts", "redis-socket", "3601", "got 3601"),
+    ("add-timeouts", "connect_seconds", "0", "expected seconds > 0 and <= 3600, got 0"),
+    ("add-timeouts", "read-seconds", "3601", "got 3601"),
     ("add-timeouts", "db_connect", "2.5", "expected a whole number of seconds"),
     ("add-timeouts", "db_command", "true", "expected a number, got True"),
     ("add-retry", "attempts", "0", "expected an integer from 2 to 100, got 0"),
@@ -249,7 +252,7 @@ def test_tool_that_is_not_a_table_means_no_prodfix_config(repo: Path, tool: str)
     assert explicit.exit_code == 0, explicit.output
     fixed = installed(repo, "fix")  # the project-facts readers of pyproject.toml cope as well
     assert fixed.returncode == 0, fixed.stderr
-    assert "timeout=30" in (repo / "svc.py").read_text()
+    assert "timeout=(10, None)" in (repo / "svc.py").read_text()
 
 
 @pytest.mark.parametrize("value", ["3", '"x"', "[1]"])

@@ -202,7 +202,7 @@ def test_a_read_only_folder_is_a_per_file_error_and_the_run_goes_on(shared_dir: 
     assert "Traceback" not in stderr
     assert "3 files scanned, 2 changed, 1 could not be processed" in stderr  # the summary
     assert (shared_dir / "locked/b.py").read_text() == CALL
-    assert "timeout=30" in (shared_dir / "a.py").read_text() and "timeout=30" in (shared_dir / "z.py").read_text()
+    assert "timeout=(10, None)" in (shared_dir / "a.py").read_text() and "timeout=(10, None)" in (shared_dir / "z.py").read_text()
     assert not list(shared_dir.rglob("*.prodfix-tmp"))
 
 
@@ -362,7 +362,7 @@ def test_an_edit_made_while_the_new_file_is_written_is_kept_and_reported(tmp_pat
     assert "error: app.py: changed on disk during the run; left as it is" in out.stderr
     assert "2 files scanned, 1 changed, 1 could not be processed" in out.stderr
     assert (tmp_path / "app.py").read_text() == edited
-    assert "timeout=30" in (tmp_path / "other.py").read_text()
+    assert "timeout=(10, None)" in (tmp_path / "other.py").read_text()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["app.py", "other.py"]
 
 
@@ -458,7 +458,7 @@ def test_fix_refuses_a_repository_git_cannot_use(repo_with_an_edit: Path, monkey
     assert out.exit_code == 1 and said in out.stderr and "files are listed without git" in out.stderr
     out = invoke(repo, "fix", "--no-cache", "--allow-dirty")
     assert out.exit_code == 0, out.stderr
-    assert "timeout=30" in (repo / "app.py").read_text()
+    assert "timeout=(10, None)" in (repo / "app.py").read_text()
 
 
 def test_a_folder_outside_any_repository_is_no_problem(tmp_path: Path, monkeypatch) -> None:
@@ -467,7 +467,7 @@ def test_a_folder_outside_any_repository_is_no_problem(tmp_path: Path, monkeypat
     (tmp_path / "app.py").write_text(CALL)
     out = invoke(tmp_path, "fix", "--no-cache", ".")
     assert out.exit_code == 0, out.stderr
-    assert "warning" not in out.stderr and "timeout=30" in (tmp_path / "app.py").read_text()
+    assert "warning" not in out.stderr and "timeout=(10, None)" in (tmp_path / "app.py").read_text()
 
 
 # --- a merge in progress ------------------------------------------------------------------------
@@ -504,7 +504,7 @@ def test_fix_refuses_to_write_during_a_merge(conflicted_merge: Path) -> None:
     assert out.exit_code == 3, out.stderr
     assert "warning: a merge (MERGE_HEAD) is in progress" in out.stderr and "error: a.py:" in out.stderr
     assert (repo / "a.py").read_bytes() == before["a.py"]
-    assert "timeout=30" in (repo / "b.py").read_text()
+    assert "timeout=(10, None)" in (repo / "b.py").read_text()
 
 
 def test_conflicts_left_after_the_merge_is_forgotten_still_stop_fix(conflicted_merge: Path) -> None:

@@ -38,9 +38,9 @@ def _run(codemod_cls, path: Path, prefilter: bool):
     if raw and path.parent.name == codemod_cls.name.replace("-", "_"):
         opts = build_options(codemod_cls, json.loads(raw), str)
     rel = header(source, "fixture-path") or path.relative_to(FIXTURES).as_posix()
+    project = ProjectContext(root=".", unsafe_fixes=header(source, "unsafe-fixes") == "true")
     return process_source(
-        decode_source(source.encode("utf-8")), rel, [codemod_cls(opts)], ProjectContext(root="."),
-        prefilter=prefilter,
+        decode_source(source.encode("utf-8")), rel, [codemod_cls(opts)], project, prefilter=prefilter,
     )
 
 
@@ -143,7 +143,9 @@ def test_the_text_stage_keeps_what_may_match(name: str, source: str) -> None:
 def test_a_form_feed_does_not_hide_a_call(source: str) -> None:
     result = process_source(decode_source(source.encode()), "app/m.py", [registry.lookup("add-timeouts")()], ProjectContext("."))
     assert result.kept and result.parsed
-    assert [f.message for f in result.findings] == ["requests.get(): added timeout=30"]
+    assert [f.message.partition(" (")[0] for f in result.findings if f.kind == "fix"] == [
+        "requests.get(): added timeout=(10, None)"
+    ]
 
 
 def test_a_form_feed_does_not_hide_a_driver_import_or_a_first_party_one() -> None:

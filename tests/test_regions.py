@@ -104,7 +104,8 @@ def test_every_fixture_gives_the_same_result_with_regions(always: None, monkeypa
         runs = [codemods] + [[c] for c in codemods if type(c).needs is not Codemod.needs]
         for text in (source, source + UNRELATED):
             for chosen in runs:
-                reduced, whole = _both(text, rel, chosen, ProjectContext(root="."))
+                project = ProjectContext(root=".", unsafe_fixes=header(source, "unsafe-fixes") == "true")
+                reduced, whole = _both(text, rel, chosen, project)
                 if (reduced.new_text, reduced.findings, reduced.error) != (whole.new_text, whole.findings, whole.error):
                     different.append((path.relative_to(FIXTURES).as_posix(), [c.name for c in chosen]))
     assert not different

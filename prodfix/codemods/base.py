@@ -18,10 +18,15 @@ if TYPE_CHECKING:  # libcst is loaded only when a file is rewritten (see engine/
     from libcst.metadata import MetadataWrapper
 
 Severity = Literal["low", "medium", "high"]
-# fix: the codemod changes the code; warning: a problem it cannot fix safely (reported only);
-# note: code it deliberately leaves alone, shown with --explain; error: the codemod itself failed
-# on the file (an internal error: reported by every command, exit code 3; its change is dropped).
-Kind = Literal["fix", "warning", "note", "error"]
+# fix: the codemod changes the code; unsafe-fix: a change it would make that may alter behaviour
+# the code relies on (ruff's "unsafe" fixes), not made unless unsafe fixes are allowed
+# (--unsafe-fixes; see Reporter.unsafe_fix); warning: a problem it cannot fix safely (reported
+# only); note: code it deliberately leaves alone, shown with --explain; error: the codemod itself
+# failed on the file (an internal error: reported by every command, exit code 3; its change is
+# dropped).
+Kind = Literal["fix", "unsafe-fix", "warning", "note", "error"]
+# appended to the message of an unsafe fix that was made because unsafe fixes are allowed
+UNSAFE_APPLIED = " (unsafe fix, applied with --unsafe-fixes)"
 
 
 @dataclass(frozen=True)
@@ -46,7 +51,7 @@ class Finding:
 
     @property
     def fixable(self) -> bool:
-        return self.kind == "fix"
+        return self.kind in ("fix", "unsafe-fix")
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -70,6 +75,9 @@ class ProjectContext:
     closable_classes: Any = None  # qualified class name -> "sync"/"async" (close-resources)
     # files defining a class that owns a client, has close() and lacks the protocol (close-resources)
     extendable: Any = None
+    # not a fact but a run setting every codemod reads the same way: whether fixes marked unsafe
+    # are made (--unsafe-fixes, or unsafe-fixes in the configuration); see Reporter.unsafe_fix
+    unsafe_fixes: bool = False
 
 
 @dataclass(frozen=True)
@@ -185,7 +193,28 @@ class Reporter:
         start, _, end = self.position(node)
         return self.file.suppressions.covers(start, end, self.codemod.name, self.codemod.code)
 
-    def report(self, node: cst.CSTNode | None, message: str, kind: Kind = "fix") -> None:
+    @property
+    def unsafe_fixes(self) -> bool:
+        """Whether fixes marked unsafe are made in this run."""
+        return bool(self.file.project.unsafe_fixes)
+
+    def unsafe_fix(self, node: cst.CSTNode | None, message: str) -> bool:
+        """Ask before making a fix that may change behaviour the code relies on (ruff's unsafe
+        fixes). True when unsafe fixes are allowed: make it, and report it with
+        ``report(node, ..., unsafe=True)``. False otherwise: leave the node as it is (or make
+        the safe alternative); ``message``, what the fix would do and why it is unsafe, is then
+        reported as an "unsafe-fix" finding (a suggestion in ``check``, its own heading in the
+        report). The edit is decided here, before it is made, so that nothing has to be undone
+        in a tree other codemods share."""
+        if self.unsafe_fixes:
+            return True
+        self.report(node, message, "unsafe-fix")
+        return False
+
+    def report(self, node: cst.CSTNode | None, message: str, kind: Kind = "fix", unsafe: bool = False) -> None:
+        """``unsafe``: this fix was made because unsafe fixes are allowed; the message says so."""
+        if unsafe:
+            message += UNSAFE_APPLIED
         if node is None:
             self._add((1, 1), message, kind)
         else:

@@ -60,6 +60,17 @@ def duration(default: float, *, whole: bool = False) -> Any:
     return _option(default, check)
 
 
+def optional_duration() -> Any:
+    """Seconds as ``duration`` takes them, or None: not set (the codemod derives the value)."""
+    seconds = check_of(duration(MAX_SECONDS))
+
+    def check(value: float | None) -> None:
+        if value is not None:
+            seconds(value)  # type: ignore[misc]
+
+    return _option(None, check)
+
+
 def count(default: int, *, least: int, most: int) -> Any:
     def check(value: int) -> None:
         if not least <= value <= most:

@@ -5,8 +5,8 @@ What a cached result depends on, and therefore its key:
 - the file: its path relative to the root and a BLAKE2 hash of its bytes (never the mtime);
 - the run: prodfix's version and a fingerprint of its own source files (an editable install
   being worked on must not reuse stale results), the codemods selected with their effective
-  options, and the project facts they read (module index, closable classes). These make a
-  namespace digest; each namespace has its own file.
+  options, whether unsafe fixes are made, and the project facts they read (module index,
+  closable classes). These make a namespace digest; each namespace has its own file.
 
 Per-file project facts (a file's imports and the classes it defines that close something) are
 cached the same way in ``facts.json``, so a warm run does not rescan the repository either.
@@ -69,6 +69,8 @@ def namespace(codemods: list[Any], project: Any) -> str:
     for codemod in codemods:
         options = dataclasses.asdict(codemod.options) if dataclasses.is_dataclass(codemod.options) else {}
         h.update(json.dumps([codemod.name, options], sort_keys=True, default=repr).encode())
+    if getattr(project, "unsafe_fixes", False):  # a result differs with unsafe fixes made
+        h.update(b"unsafe-fixes")
     if project.modules is not None:
         h.update(project.modules.fingerprint().encode())
     if project.closable_classes is not None:

@@ -243,9 +243,11 @@ def make_plan(
     phases: Phases = OFF,
     cache: bool = False,
     jobs: int = 1,
+    unsafe_fixes: bool | None = None,
 ) -> Plan:
     """``cache``: read and write per-file project facts in the project's ``.prodfix_cache``.
-    ``jobs``: worker processes for the project-facts scan."""
+    ``jobs``: worker processes for the project-facts scan. ``unsafe_fixes``: make the fixes
+    codemods mark unsafe (--unsafe-fixes / --no-unsafe-fixes); None: as configured."""
     phases.start()
     paths = paths or [Path(".")]
     for path in paths:
@@ -298,7 +300,10 @@ def make_plan(
         selection=selection,
         codemods=codemods,
         files=files,
-        project=ProjectContext(root=str(root), modules=modules, closable_classes=closable, extendable=extendable),
+        project=ProjectContext(
+            root=str(root), modules=modules, closable_classes=closable, extendable=extendable,
+            unsafe_fixes=config.unsafe_fixes if unsafe_fixes is None else unsafe_fixes,
+        ),
         warnings=(*found.warnings, *((warning,) if warning else ())),
         digests=digests,
         whole_repo=whole_repo,

@@ -23,12 +23,13 @@ def render_text(console: Console, findings: list[Finding], codemods: Iterable[ty
         table.add_column("codemod", no_wrap=True)
         table.add_column("location", no_wrap=True, overflow="fold")
         table.add_column("message")
-        style = {"fix": "", "warning": "yellow", "note": "dim", "error": "red"}
+        style = {"fix": "", "unsafe-fix": "cyan", "warning": "yellow", "note": "dim", "error": "red"}
         for f in findings:
+            message = escape(label(f))
             table.add_row(
                 f"{f.code} {f.codemod}",
                 f"{f.path}:{f.line}:{f.column}",
-                f"[{style[f.kind]}]{escape(f.message)}[/]" if style[f.kind] else escape(f.message),
+                f"[{style[f.kind]}]{message}[/]" if style[f.kind] else message,
             )
         console.print(table)
     if explain:
@@ -41,6 +42,13 @@ def render_text(console: Console, findings: list[Finding], codemods: Iterable[ty
             console.print(f"  problem: {escape(r.problem)}")
             console.print(f"  impact:  {escape(r.impact)}")
             console.print(f"  fix:     {escape(r.fix)}")
+
+
+def label(finding: Finding) -> str:
+    """The message, saying so when it is an unsafe fix that was not made (a suggestion)."""
+    if finding.kind == "unsafe-fix":
+        return f"unsafe fix, not made (--unsafe-fixes makes it): {finding.message}"
+    return finding.message
 
 
 def escape(text: str) -> str:
@@ -64,6 +72,6 @@ def render_github(findings: list[Finding]) -> str:
         level = {"note": "notice", "error": "error"}.get(f.kind, "warning")
         lines.append(
             f"::{level} file={_ghescape(f.path, True)},line={f.line},col={f.column},"
-            f"title={_ghescape(f.code + ' ' + f.codemod, True)}::{_ghescape(f.message)}"
+            f"title={_ghescape(f.code + ' ' + f.codemod, True)}::{_ghescape(label(f))}"
         )
     return "\n".join(lines) + ("\n" if lines else "")

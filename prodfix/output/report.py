@@ -2,7 +2,8 @@
 
 Like a careful engineer's production audit: a summary table (codemod, severity, files,
 changes), then per codemod the problem, its impact, the fix, every change with its file and
-line, what was deliberately left alone and why, and how to turn the codemod off. It ends with a
+line, the unsafe fixes it did not apply (under their own heading; `--unsafe-fixes` applies
+them), what was deliberately left alone and why, and how to turn the codemod off. It ends with a
 hidden marker carrying the tool version and a hash of the effective configuration, so a bot
 can recognise its own pull request. The text is deterministic (sorted, no timestamps) and
 capped below GitHub's 65,536-character body limit: when it would not fit, the per-codemod
@@ -30,6 +31,7 @@ class CodemodSection:
     codemod: type[Codemod]
     files: set[str] = field(default_factory=set)  # files this codemod changed
     changes: list[Finding] = field(default_factory=list)  # kind "fix"
+    unsafe: list[Finding] = field(default_factory=list)  # kind "unsafe-fix": not made
     left_alone: list[Finding] = field(default_factory=list)  # warnings and notes
 
 
@@ -71,6 +73,8 @@ class ReportBuilder:
                 section.changes.append(finding)
                 if result.changed:
                     section.files.add(result.path)
+            elif finding.kind == "unsafe-fix":
+                section.unsafe.append(finding)
             else:
                 section.left_alone.append(finding)
 
@@ -90,7 +94,7 @@ class ReportBuilder:
 
     def _render(self, limit: int | None) -> str:
         sections = sorted(
-            (s for s in self.sections.values() if s.changes or s.left_alone),
+            (s for s in self.sections.values() if s.changes or s.unsafe or s.left_alone),
             key=lambda s: (SEVERITY_ORDER[s.codemod.rationale.severity], s.codemod.code),
         )
         out = ["# prodfix production-readiness report", ""]
@@ -103,13 +107,14 @@ class ReportBuilder:
                 f"{total_changes} change{'s' if total_changes != 1 else ''} in {total_files} "
                 f"file{'s' if total_files != 1 else ''}, by {len([s for s in sections if s.changes])} codemod(s).",
                 "",
-                "| codemod | severity | files | changes | left alone |",
-                "|---|---|---:|---:|---:|",
+                "| codemod | severity | files | changes | unsafe fixes, not applied | left alone |",
+                "|---|---|---:|---:|---:|---:|",
             ]
             for s in sections:
                 c = s.codemod
                 out.append(
-                    f"| `{c.code}` {c.name} | {c.rationale.severity} | {len(s.files)} | {len(s.changes)} | {len(s.left_alone)} |"
+                    f"| `{c.code}` {c.name} | {c.rationale.severity} | {len(s.files)} | {len(s.changes)} "
+                    f"| {len(s.unsafe)} | {len(s.left_alone)} |"
                 )
             out.append("")
         if self.verification is not None:
@@ -149,6 +154,13 @@ class ReportBuilder:
         if s.changes:
             out += [f"**Changes** ({len(s.changes)} in {len(s.files)} file{'s' if len(s.files) != 1 else ''}):", ""]
             out += _items(sorted(s.changes), limit)
+        if s.unsafe:
+            out += [
+                f"**Unsafe fixes, not applied** ({len(s.unsafe)}): each may change behaviour the code "
+                "relies on; review it, then apply it by hand or with `prodfix fix --unsafe-fixes`.",
+                "",
+            ]
+            out += _items(sorted(s.unsafe), limit)
         if s.left_alone:
             out += [f"**Left alone** ({len(s.left_alone)}):", ""]
             out += _items(sorted(s.left_alone), limit)

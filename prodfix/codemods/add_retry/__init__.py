@@ -32,6 +32,11 @@ imports things; the module logger is reused or added (shared with print-to-loggi
 What it leaves alone (reported): functions already decorated by tenacity, backoff, retrying or
 any ``retry*`` decorator, bodies that already loop with a sleep after catching an exception,
 generators, and functions taking a request or session (per-request work).
+
+Unsafe fix (made only with ``--unsafe-fixes``; ``check`` lists it as a suggestion): a function
+that also writes (SQL ``INSERT``/``UPDATE``/``DELETE``, an ORM ``add``/``merge``, a Redis write,
+a published message). It is not idempotent: a failure after the write retries the whole
+function and writes twice. Decorating a function that only connects is safe.
 """
 
 from __future__ import annotations

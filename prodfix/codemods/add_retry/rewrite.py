@@ -56,6 +56,7 @@ class _Function:
     is_generator: bool = False
     callees: set[str] = field(default_factory=set)  # plain-name calls in the body
     startup_reason: str | None = None  # why the function itself is start-up code
+    writes: bool = False  # it also writes: its @retry is an unsafe fix
     is_startup_source: bool = False  # its callees are start-up code (lifespan, factory, hook)
 
 
@@ -330,6 +331,7 @@ def transform(codemod: AddRetry, wrapper: MetadataWrapper, file: FileContext, re
             f"{function.qualname}() connects at start-up ({function.startup_reason}) without a retry: "
             f"added @retry ({codemod.options.attempts} attempts, exponential backoff up to "
             f"{_number(codemod.options.max_wait)} s)",
+            unsafe=function.writes,
         )
     new_module = module.visit(_Decorate(decorators))
     for source, name, alias in plan.imports:
@@ -371,9 +373,49 @@ def _choose(codemod, analyzer: "_Analyzer", file: FileContext, reporter: Reporte
             continue
         if reporter.suppressed(function.node.name):
             continue
+        writes = _writes(function.node)
+        if writes is not None and not reporter.unsafe_fix(
+            function.node,
+            f"{function.qualname}() connects at start-up ({reason}) and also {writes}: with @retry, a failure "
+            "after that write runs the whole function again and writes twice",
+        ):
+            continue
         function.startup_reason = reason
+        function.writes = writes is not None
         chosen.append(function)
     return chosen
+
+
+# A start-up function that also writes is not idempotent: a retry repeats what ran before the failure.
+_WRITE_SQL = re.compile(r"(?i)\b(?:insert\s+into|update\s+[\w.\"]+\s+set|delete\s+from|truncate|drop\s+table|alter\s+table)\b")
+_WRITE_METHODS = frozenset(
+    {"add", "add_all", "merge", "bulk_save_objects", "bulk_insert_mappings", "insert_one", "insert_many",
+     "update_one", "update_many", "delete_one", "delete_many", "publish", "basic_publish", "lpush", "rpush",
+     "xadd", "hset", "incr", "produce", "send", "send_message"}
+)
+
+
+class _Writes(cst.CSTVisitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: str | None = None
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if self.found is None and isinstance(node.func, cst.Attribute) and node.func.attr.value in _WRITE_METHODS:
+            self.found = f"calls .{node.func.attr.value}()"
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        match = _WRITE_SQL.search(node.value) if self.found is None else None
+        if match:
+            self.found = f"runs {' '.join(match.group(0).split()).upper()}"
+
+
+def _writes(node: cst.CSTNode) -> str | None:
+    """What a function writes besides connecting (SQL INSERT/UPDATE/DELETE, an ORM add, a Redis
+    write, a published message), or None."""
+    finder = _Writes()
+    node.visit(finder)
+    return finder.found
 
 
 def _skip_reason(function: _Function) -> str | None:

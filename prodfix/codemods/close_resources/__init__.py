@@ -24,6 +24,13 @@ What it leaves alone (reported with the reason): a resource that escapes (return
 stored, passed to a function that may keep it, captured by a closure, iterated lazily), a
 close inside a condition or loop, a name rebound or used after its close, module-level
 handles, ``global``/``nonlocal`` names, FastAPI dependency generators and ``ExitStack`` users.
+
+Unsafe fix (made only with ``--unsafe-fixes``; ``check`` lists it as a suggestion): a ``with``
+for a client, socket, executor, temporary file or connection the code never closes (rules 1 and
+4 without a close). The close it adds changes when the object ends: an executor's shutdown waits
+for the tasks submitted to it, a session closes connections a response may still be read from,
+a temporary file is deleted. Turning an existing close (or ``try/finally``) into a ``with``, and
+closing a plain file (``open``, ``zipfile``, ``tarfile``) after its last use, are safe.
 """
 
 from __future__ import annotations

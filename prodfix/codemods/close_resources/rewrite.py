@@ -26,6 +26,11 @@ from prodfix.codemods.common.ast_facts import import_aliases, walk
 from prodfix.codemods.common.ast_scopes import ScopeCursor, build, dotted_name, module_tree
 from prodfix.codemods.common.closable_classes import class_modes, closed_attributes
 
+# Never closed, these get a with block as a safe fix: closing only flushes or finalizes them.
+# Anything else the code never closes (a client, socket, executor, a temporary file, which its
+# close deletes) is an unsafe fix: the close changes when it ends.
+CLOSE_IS_SAFE = frozenset({label for label in FILE_LABELS if not label.startswith("tempfile.")} | {"zipfile.ZipFile"})
+
 # qualified constructor -> (mode, close method); mode "sync" or "async"
 # Functions that consume a file completely before returning (safe to pass the handle to).
 
@@ -520,13 +525,29 @@ class _Rewriter(cst.CSTTransformer):
         else:
             last = len(region) - 1
         inside = region[: last + 1]
+        # A client, socket, executor or connection the code never closes (not even what its own
+        # exit closes, svc.client.close()): the with block adds a close (an executor's shutdown
+        # waits for its tasks) where work may still be using it.
+        unsafe = (
+            close_at is None and closable.label not in CLOSE_IS_SAFE
+            and not (inside and self._closed_by_exit(inside[-1], name, closable))
+        )
+        if unsafe and not self.reporter.unsafe_fix(
+            original,
+            f"{where}: never closed; a with block would close it after its last use here, which changes "
+            "when it ends (an executor's shutdown waits for its tasks, a session closes the connections "
+            "a response may still be read from)",
+        ):
+            return None
         # Resources opened inside the new block are handled now, so that a second run finds nothing.
         inside = self._rewrite_block(originals[i + 1 : i + 2 + last], inside) or inside
         if inside and self._closed_by_exit(inside[-1], name, closable):
             inside = inside[:-1]  # svc.client.close(): Service's own exit closes it now
         with_stmt = self._with(original, closable, name, inside or [cst.SimpleStatementLine([cst.Pass()])])
         self._converted.add(id(assign.value))
-        self.reporter.report(original, f"{where}: now closed by {'async with' if closable.mode == 'async' else 'with'}")
+        self.reporter.report(
+            original, f"{where}: now closed by {'async with' if closable.mode == 'async' else 'with'}", unsafe=unsafe
+        )
         drop = None if close_at is None else i + 1 + close_at
         return with_stmt, 1 + last + 1, drop
 

@@ -32,6 +32,12 @@ What it leaves alone (reported): imports without evidence (above), imports insid
 branch), ambiguous candidates, and
 ``sys.path.insert/append`` hacks (reported, not removed). Nothing is ever removed: re-exports
 in ``__init__.py`` keep every name.
+
+Unsafe fix (made only with ``--unsafe-fixes``; ``check`` lists it as a suggestion): a relative
+import that climbs to the root, rewritten absolute, when the import root is a subfolder of the
+repository (or the repository itself a package): as written it works where the code is imported
+as a package from the folder above. Renames and the rewrites to the one matching module are safe
+(the cases where an import may work as written are already left alone, above).
 """
 
 from __future__ import annotations

@@ -320,8 +320,21 @@ class _Planner(cst.CSTVisitor):
         if not module or not self.index.resolves_under(module, self.root):
             self.reporter.report(node, f"relative import {'.' * level}{module} climbs above the import root", "warning")
             return
+        # It works as written where the code is imported from the folder above the root (the
+        # root is a subfolder, or the repository itself a package): then the rewrite is unsafe.
+        unsafe = bool(self.root) or "__init__.py" in self.index.files
+        above = f"the folder above '{self.root}'" if self.root else "the folder above the repository"
+        if unsafe and not self.reporter.unsafe_fix(
+            node,
+            f"from {'.' * level}{module} import ... -> from {module} import ...: the relative import works as "
+            f"written where the code is imported as a package from {above}",
+        ):
+            return
         self.changes[id(node)] = node.with_changes(relative=[], module=dotted_node(module))
-        self.reporter.report(node, f"from {'.' * level}{module} import ... climbs above the import root -> from {module} import ...")
+        self.reporter.report(
+            node, f"from {'.' * level}{module} import ... climbs above the import root -> from {module} import ...",
+            unsafe=unsafe,
+        )
 
 
 def _name_uses(source: str) -> tuple[list[str], dict[str, int]] | None:

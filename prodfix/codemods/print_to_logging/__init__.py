@@ -26,6 +26,10 @@ outside the guard, tests,
 ``scripts/``, ``bin/``, ``examples/``, ``docs/``), prints to other files,
 prints with a custom ``end``, ``print(*args)``, modules where ``print`` is not the builtin, and
 ``print`` used as a value.
+
+Unsafe fix (made only with ``--unsafe-fixes``; ``check`` lists it as a suggestion): a print that
+becomes ``logger.debug()``. Under the usual INFO threshold (WARNING where logging is not
+configured) a message that prints today would no longer show. Every other rewrite is safe.
 """
 
 from __future__ import annotations

@@ -219,10 +219,17 @@ class _Rewriter(cst.CSTTransformer):
             return updated
         if self.reporter.suppressed(original):
             return updated
+        used_logger = self.used_logger
         try:
             replacement = self._convert(call, target)
         except _Keep as keep:
             self.reporter.report(call, f"print kept: {keep.reason}", "note")
+            return updated
+        if replacement is not None and replacement[1] == "debug" and not self.reporter.unsafe_fix(
+            call, f"print() -> {self.logger.name}.debug(): under the usual INFO threshold (WARNING where logging "
+            "is not configured) the message that prints today would no longer show",
+        ):
+            self.used_logger = used_logger
             return updated
         self.changed = True
         if replacement is None:
@@ -234,7 +241,7 @@ class _Rewriter(cst.CSTTransformer):
         new_call, level = replacement
         label = "traceback.print_exc()" if target == "print_exc" else "print()"
         self.converted_print_exc |= target == "print_exc"
-        self.reporter.report(call, f"{label} -> {self.logger.name}.{level}()")
+        self.reporter.report(call, f"{label} -> {self.logger.name}.{level}()", unsafe=level == "debug")
         new_expr = updated.with_changes(value=new_call)
         self._keepalive.append(new_expr)
         if level == "exception":
