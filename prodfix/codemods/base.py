@@ -70,6 +70,7 @@ class ProjectContext:
     closable_classes: Any = None  # qualified class name -> "sync"/"async" (close-resources)
     # files defining a class that owns a client, has close() and lacks the protocol (close-resources)
     extendable: Any = None
+    startup: Any = None  # engine.startup_graph: rel -> {function: [calls from start-up, shared]} (add-retry)
 
 
 @dataclass(frozen=True)

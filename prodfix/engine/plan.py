@@ -21,6 +21,7 @@ from prodfix.engine.cache import JsonStore, content_digest
 from prodfix.engine.module_index import build_index, count_imports, read_layout
 from prodfix.engine.profile import OFF, Phases
 from prodfix.engine.runner import scan_chunksize, scan_pool
+from prodfix.engine.startup_graph import startup_reach
 
 
 class PlanError(Exception):
@@ -249,6 +250,10 @@ def make_plan(
     modules, closable, extendable = _project_facts(
         root, top is not None, codemods, listed, store, digests, jobs
     )
+    startup = None
+    if any(getattr(c, "needs_startup_graph", False) for c in codemods):
+        everything = listed if listed is not None else list(discover([root], root, [], in_git=top is not None).rels)
+        startup = startup_reach(root, everything)
     warning = (store.refused or store.save()) if store is not None else None
     phases.mark("project facts")
     return Plan(
@@ -258,7 +263,9 @@ def make_plan(
         selection=selection,
         codemods=codemods,
         files=files,
-        project=ProjectContext(root=str(root), modules=modules, closable_classes=closable, extendable=extendable),
+        project=ProjectContext(
+            root=str(root), modules=modules, closable_classes=closable, extendable=extendable, startup=startup
+        ),
         warnings=(*found.warnings, *((warning,) if warning else ())),
         digests=digests,
         whole_repo=whole_repo,
