@@ -81,10 +81,11 @@ class _File:
                 self.main = stmt.body
 
     def calls(self, body: list[ast.stmt]) -> list[str]:
-        """Qualified names of the imported things the statements call (``f()``, ``mod.f()``)."""
+        """Qualified names of the imported things the statements call (``f()``, ``mod.f()``),
+        outside loops: what a worker's main loop calls is its steady work, not its start-up."""
         out: list[str] = []
         for stmt in body:
-            for node in ast.walk(stmt):
+            for node in _walk_outside_loops(stmt):
                 if isinstance(node, ast.Call):
                     dotted = _name(node.func) if isinstance(node.func, (ast.Name, ast.Attribute)) else ""
                     head, _, rest = dotted.partition(".")
@@ -95,10 +96,21 @@ class _File:
     def local_calls(self, body: list[ast.stmt]) -> list[str]:
         out = []
         for stmt in body:
-            for node in ast.walk(stmt):
+            for node in _walk_outside_loops(stmt):
                 if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in self.functions:
                     out.append(node.func.id)
         return out
+
+
+def _walk_outside_loops(node: ast.AST):
+    """``ast.walk`` that does not enter loops, nested defs, classes or lambdas."""
+    todo = [node]
+    while todo:
+        current = todo.pop()
+        yield current
+        for child in ast.iter_child_nodes(current):
+            if not isinstance(child, (ast.For, ast.AsyncFor, ast.While, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                todo.append(child)
 
 
 def _is_main(test: ast.expr) -> bool:

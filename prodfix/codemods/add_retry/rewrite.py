@@ -59,6 +59,8 @@ class _Function:
     has_retry_loop: bool = False
     is_generator: bool = False
     callees: set[str] = field(default_factory=set)  # calls in the body, by qualname in this file
+    once_callees: set[str] = field(default_factory=set)  # the callees called outside loops
+    loops: int = 0  # loops around the code being visited
     startup_reason: str | None = None  # why the function itself is start-up code
     is_startup_source: bool = False  # its callees are start-up code (lifespan, factory, hook)
     entry: str | None = None  # how it is a start-up entry point ("lifespan serve", "Celery ...")
@@ -246,9 +248,21 @@ class _Analyzer(cst.CSTVisitor):
 
     def visit_For(self, node: cst.For) -> None:
         self._check_loop(node)
+        if self._current is not None:
+            self._current.loops += 1
+
+    def leave_For(self, node: cst.For) -> None:
+        if self._current is not None:
+            self._current.loops -= 1
 
     def visit_While(self, node: cst.While) -> None:
         self._check_loop(node)
+        if self._current is not None:
+            self._current.loops += 1
+
+    def leave_While(self, node: cst.While) -> None:
+        if self._current is not None:
+            self._current.loops -= 1
 
     def _check_loop(self, loop: cst.For | cst.While) -> None:
         function = self._current
@@ -280,6 +294,8 @@ class _Analyzer(cst.CSTVisitor):
             callee = self._callee(func)
             if callee is not None:
                 function.callees.add(callee)
+                if not function.loops:  # a loop's calls are steady work (a worker's main loop)
+                    function.once_callees.add(callee)
         qualified = self._qualified(func)
         for name in qualified:
             if name in CONNECT_CALLS:
@@ -468,7 +484,7 @@ def _startup_paths(analyzer: "_Analyzer", reach: dict | None = None) -> dict[str
         function, path = queue.pop(0)
         if len(path) > 6:
             continue
-        for callee in sorted(function.callees):
+        for callee in sorted(function.once_callees):
             target = by_name.get(callee)
             if target is None or target.qualname in paths or target.is_route:
                 continue
