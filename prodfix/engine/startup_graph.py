@@ -18,17 +18,29 @@ from __future__ import annotations
 import ast
 import os
 import re
+from collections import deque
 from pathlib import Path
+from typing import Callable
 
-ENTRY_TEXT = re.compile(
-    r"lifespan|on_event|add_event_handler|on_startup|create_app|make_app|AppConfig|worker_init|"
-    r"worker_process_init|__main__|on_starting|post_fork|when_ready|def handle"
+from prodfix.codemods.common.ast_facts import children, walk
+
+# ENTRY_TEXT's alternatives, literal: ``any(word in text ...)`` is the same test at half the cost
+ENTRY_WORDS = (
+    "lifespan", "on_event", "add_event_handler", "on_startup", "create_app", "make_app", "AppConfig", "worker_init",
+    "worker_process_init", "__main__", "on_starting", "post_fork", "when_ready", "def handle",
 )
+ENTRY_TEXT = re.compile("|".join(re.escape(word) for word in ENTRY_WORDS))
 APP_FACTORIES = frozenset({"create_app", "make_app", "build_app", "app_factory", "get_app"})
 CELERY_SIGNALS = frozenset({"worker_init", "worker_process_init", "celeryd_init", "celeryd_after_setup", "worker_ready"})
 GUNICORN_HOOKS = frozenset({"on_starting", "when_ready", "post_fork", "post_worker_init", "pre_fork"})
 MAX_BYTES = 1 << 20
 MAX_DEPTH = 4
+# Words one of which a file's text holds when ``_entries`` can find an entry point in it (a
+# lifespan, add_event_handler/on_event, on_startup, a Celery signal, an app factory, AppConfig,
+# ``__main__``), gunicorn and manage.py command files aside: they are told by their path.
+_ENTRY_NEEDS = ("__main__", "AppConfig", "lifespan", "_event", "on_startup", "worker_", "celeryd_", "_app", "app_factory")
+_COMMAND_FILE = re.compile(r"(?:^|/)management/commands/[^/]+\.py$")
+_GUNICORN_FILE = re.compile(r"gunicorn[\w.-]*\.py$")
 
 
 def _name(expr: ast.expr) -> str:
@@ -52,7 +64,7 @@ def _module_of(rel: str) -> str:
 class _File:
     """One parsed module: its imports (bound name -> qualified) and top-level functions."""
 
-    def __init__(self, rel: str, tree: ast.Module, module: str | None) -> None:
+    def __init__(self, rel: str, tree: ast.Module, module: str | None, nodes: list[ast.AST]) -> None:
         self.rel = rel
         self.imports: dict[str, str] = {}
         self.functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
@@ -60,19 +72,21 @@ class _File:
         package = (module or "").split(".")
         if not rel.endswith("__init__.py"):
             package = package[:-1]
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                for alias in node.names:
+        for node in nodes:  # ast.walk's order: a later import of a name wins
+            kind = type(node)
+            if kind is ast.Import:
+                for alias in node.names:  # type: ignore[attr-defined]
                     if alias.asname:
                         self.imports[alias.asname] = alias.name
                     else:
                         self.imports.setdefault(alias.name.split(".")[0], alias.name.split(".")[0])
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    parent = package[: len(package) - (node.level - 1)] if node.level > 1 else package
+            elif kind is ast.ImportFrom:
+                base = node.module or ""  # type: ignore[attr-defined]
+                if node.level:  # type: ignore[attr-defined]
+                    level = node.level  # type: ignore[attr-defined]
+                    parent = package[: len(package) - (level - 1)] if level > 1 else package
                     base = ".".join([*parent, *([base] if base else [])])
-                for alias in node.names:
+                for alias in node.names:  # type: ignore[attr-defined]
                     self.imports[alias.asname or alias.name] = f"{base}.{alias.name}"
         for stmt in tree.body:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -80,37 +94,39 @@ class _File:
             elif isinstance(stmt, ast.If) and _is_main(stmt.test):
                 self.main = stmt.body
 
-    def calls(self, body: list[ast.stmt]) -> list[str]:
-        """Qualified names of the imported things the statements call (``f()``, ``mod.f()``),
-        outside loops: what a worker's main loop calls is its steady work, not its start-up."""
+    def calls(self, body: list[ast.stmt]) -> tuple[list[str], list[str]]:
+        """(qualified names of the imported things the statements call -- ``f()``,
+        ``mod.f()`` --, names of the file's top-level functions they call), outside loops: what
+        a worker's main loop calls is its steady work, not its start-up."""
         out: list[str] = []
+        local: list[str] = []
+        functions, imports = self.functions, self.imports
         for stmt in body:
             for node in _walk_outside_loops(stmt):
-                if isinstance(node, ast.Call):
-                    dotted = _name(node.func) if isinstance(node.func, (ast.Name, ast.Attribute)) else ""
+                if type(node) is ast.Call:
+                    func = node.func  # type: ignore[attr-defined]
+                    dotted = _name(func) if isinstance(func, (ast.Name, ast.Attribute)) else ""
                     head, _, rest = dotted.partition(".")
-                    if head in self.imports:
-                        out.append(self.imports[head] + (f".{rest}" if rest else ""))
-        return out
-
-    def local_calls(self, body: list[ast.stmt]) -> list[str]:
-        out = []
-        for stmt in body:
-            for node in _walk_outside_loops(stmt):
-                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in self.functions:
-                    out.append(node.func.id)
-        return out
+                    if head in imports:
+                        out.append(imports[head] + (f".{rest}" if rest else ""))
+                    if type(func) is ast.Name and func.id in functions:
+                        local.append(func.id)
+        return out, local
 
 
-def _walk_outside_loops(node: ast.AST):
-    """``ast.walk`` that does not enter loops, nested defs, classes or lambdas."""
+_NOT_FOLLOWED = (ast.For, ast.AsyncFor, ast.While, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+
+
+def _walk_outside_loops(node: ast.AST) -> list[ast.AST]:
+    """``ast.walk`` that does not enter loops, nested defs, classes or lambdas (depth first,
+    last child first), as a list."""
+    found = []
     todo = [node]
     while todo:
         current = todo.pop()
-        yield current
-        for child in ast.iter_child_nodes(current):
-            if not isinstance(child, (ast.For, ast.AsyncFor, ast.While, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-                todo.append(child)
+        found.append(current)
+        todo.extend(child for child in children(current) if not isinstance(child, _NOT_FOLLOWED))
+    return found
 
 
 def _is_main(test: ast.expr) -> bool:
@@ -122,24 +138,24 @@ def _is_main(test: ast.expr) -> bool:
     )
 
 
-def _entries(file: _File, tree: ast.Module) -> list[tuple[str, list[ast.stmt]]]:
+def _entries(file: _File, tree: ast.Module, nodes: list[ast.AST]) -> list[tuple[str, list[ast.stmt]]]:
     """(label, body) of each start-up entry point of the module."""
     out: list[tuple[str, list[ast.stmt]]] = []
     named: dict[str, str] = {}  # function name -> label, from calls that register it
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
+    for node in nodes:
+        if type(node) is not ast.Call:
             continue
-        for kw in node.keywords:
+        for kw in node.keywords:  # type: ignore[attr-defined]
             if kw.arg == "lifespan" and isinstance(kw.value, ast.Name):
                 named[kw.value.id] = "lifespan"
-        attr = node.func.attr if isinstance(node.func, ast.Attribute) else ""
-        if attr == "add_event_handler" and len(node.args) >= 2 and isinstance(node.args[1], ast.Name):
-            if isinstance(node.args[0], ast.Constant) and node.args[0].value == "startup":
-                named[node.args[1].id] = "startup handler"
-        if attr == "append" and _name(node.func.value).endswith("on_startup") and node.args:  # type: ignore[union-attr]
-            if isinstance(node.args[0], ast.Name):
-                named[node.args[0].id] = "startup handler"
-    gunicorn = re.search(r"gunicorn[\w.-]*\.py$", file.rel.rsplit("/", 1)[-1]) is not None
+        attr = node.func.attr if isinstance(node.func, ast.Attribute) else ""  # type: ignore[attr-defined]
+        if attr == "add_event_handler" and len(node.args) >= 2 and isinstance(node.args[1], ast.Name):  # type: ignore[attr-defined]
+            if isinstance(node.args[0], ast.Constant) and node.args[0].value == "startup":  # type: ignore[attr-defined]
+                named[node.args[1].id] = "startup handler"  # type: ignore[attr-defined]
+        if attr == "append" and _name(node.func.value).endswith("on_startup") and node.args:  # type: ignore[attr-defined]
+            if isinstance(node.args[0], ast.Name):  # type: ignore[attr-defined]
+                named[node.args[0].id] = "startup handler"  # type: ignore[attr-defined]
+    gunicorn = _GUNICORN_FILE.search(file.rel.rsplit("/", 1)[-1]) is not None
     for name, fn in file.functions.items():
         label = named.get(name)
         for dec in fn.decorator_list:
@@ -157,12 +173,13 @@ def _entries(file: _File, tree: ast.Module) -> list[tuple[str, list[ast.stmt]]]:
             label = f"gunicorn {name} hook"
         if label is not None:
             out.append((f"{label}: {name}() ({file.rel})", fn.body))
+    command = _COMMAND_FILE.search(file.rel) is not None
     for stmt in tree.body:
         if isinstance(stmt, ast.ClassDef) and any(_name(b).split(".")[-1] == "AppConfig" for b in stmt.bases):
             for item in stmt.body:
                 if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == "ready":
                     out.append((f"Django AppConfig.ready: {stmt.name}.ready() ({file.rel})", item.body))
-        if isinstance(stmt, ast.ClassDef) and re.search(r"(?:^|/)management/commands/[^/]+\.py$", file.rel):
+        if isinstance(stmt, ast.ClassDef) and command:
             for item in stmt.body:
                 if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == "handle":
                     out.append((f"manage.py command: {stmt.name}.handle() ({file.rel})", item.body))
@@ -171,9 +188,171 @@ def _entries(file: _File, tree: ast.Module) -> list[tuple[str, list[ast.stmt]]]:
     return out
 
 
-def startup_reach(root: Path, rels: list[str]) -> dict[str, dict[str, list[str]]]:
-    """rel -> {function: [path of calls, "" or the file off the path that also names it]}."""
+def may_enter(text: str, rel: str) -> bool:
+    """Whether the file may hold a start-up entry point: its text names one (``ENTRY_TEXT``),
+    and holds a word ``_entries`` needs to find one. Substring tests only: most files fail
+    the first few (most files of a repository are neither apps.py nor commands nor scripts)."""
+    if not (
+        _COMMAND_FILE.search(rel) is not None and "handle" in text
+        or any(word in text for word in _ENTRY_NEEDS)
+        or _GUNICORN_FILE.search(rel.rsplit("/", 1)[-1]) is not None
+    ):
+        return False
+    return any(word in text for word in ENTRY_WORDS)
+
+
+def file_facts(text: str, rel: str, enters: bool | None = None) -> dict:
+    """What the start-up graph needs from one file, JSON-ready: ``{}`` when Python cannot
+    parse it, else {"imports": {bound name: qualified}, "functions": {top-level function:
+    [[qualified imported calls], [calls of the file's top-level functions]]}, "entries":
+    [[label, imported calls, local calls] of each entry point]} (entries only where
+    ``may_enter``: elsewhere the file is only a place start-up calls lead to)."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return {}
+    nodes = walk(tree)
+    file = _File(rel, tree, _module_of(rel), nodes)
+    entries = _entries(file, tree, nodes) if (may_enter(text, rel) if enters is None else enters) else []
+    return {
+        "imports": file.imports,
+        "functions": {name: list(file.calls(fn.body)) for name, fn in file.functions.items()},
+        "entries": [[label, *file.calls(body)] for label, body in entries],
+    }
+
+
+def valid_file_facts(facts: object) -> bool:
+    """The shape ``file_facts`` returns (a cache entry is untrusted input), or None (the file
+    names no entry point and was not parsed) or False (not part of the graph: too large)."""
+    if facts is None or facts is False or facts == {}:
+        return True
+    if not (isinstance(facts, dict) and facts.keys() == {"imports", "functions", "entries"}):
+        return False
+    imports, functions, entries = facts["imports"], facts["functions"], facts["entries"]
+    return (
+        isinstance(imports, dict) and all(isinstance(v, str) for v in imports.values())
+        and isinstance(functions, dict) and all(_valid_calls(v) for v in functions.values())
+        and isinstance(entries, list)
+        and all(isinstance(e, list) and len(e) == 3 and isinstance(e[0], str) and _valid_calls(e[1:]) for e in entries)
+    )
+
+
+def _valid_calls(value: object) -> bool:
+    return (
+        isinstance(value, list) and len(value) == 2
+        and all(isinstance(names, list) and all(isinstance(n, str) for n in names) for names in value)
+    )
+
+
+def scan_file(data: bytes, rel: str, text: str | None = None) -> dict | None | bool:
+    """The start-up part of one file's project facts (``file_facts``), from its bytes: False
+    for a file the graph leaves out (not .py, over MAX_BYTES), None for one that cannot hold an
+    entry point (parsed later only if start-up calls lead into it)."""
+    if not rel.endswith(".py") or len(data) > MAX_BYTES:
+        return False
+    text = data.decode("utf-8", errors="replace") if text is None else text
+    return file_facts(text, rel, enters=True) if may_enter(text, rel) else None
+
+
+def assemble(
+    order: list[str],
+    graph: dict[str, dict | None],
+    text_of: Callable[[str], str],
+    relevant: Callable[[str], bool] | None = None,
+) -> dict[str, dict[str, list[str]]]:
+    """rel -> {function: [path of calls, "" or the file off the path that also names it]},
+    from the per-file facts (``graph``: rel -> ``scan_file``'s answer, for the files of
+    ``order``, the graph's files in the repository's order). A file that start-up calls lead
+    into but which names no entry point is parsed here (``graph`` is updated: the caller may
+    cache it). ``relevant``: only files it accepts are reported (the files a codemod would
+    look at); the others' functions are still followed, but not searched for in other files."""
+    by_module: dict[str, str | None] = {}  # every dotted suffix of a file's path -> the file (None: ambiguous)
+    for rel in order:
+        parts = rel[:-3].split("/")
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        for i in range(len(parts)):
+            dotted = ".".join(parts[i:])
+            if dotted:
+                by_module[dotted] = rel if by_module.get(dotted, rel) == rel else None
+
+    def load(rel: str) -> dict:
+        facts = graph.get(rel)
+        if facts is None:
+            facts = graph[rel] = file_facts(text_of(rel), rel)
+        return facts
+
+    reached: dict[str, dict[str, list[str]]] = {}
+    path_files: dict[tuple[str, str], set[str]] = {}
+    queue: deque[tuple[str, list[str], list[str], list[str], set[str], int]] = deque()
+    seen: set[tuple[str, str]] = set()
+    for rel in order:
+        facts = graph.get(rel)
+        if facts:
+            for label, calls, local in facts["entries"]:
+                queue.append((rel, calls, local, [label], {rel}, 0))
+    while queue:
+        here, calls, local, path, files, depth = queue.popleft()
+        if depth >= MAX_DEPTH:
+            continue
+        targets: list[tuple[str | None, str]] = [(q.rpartition(".")[0], q.rpartition(".")[2]) for q in calls]
+        targets += [(None, name) for name in local]  # helpers of the same file
+        for module, name in targets:
+            rel = here if module is None else by_module.get(module)
+            if rel is None:
+                continue
+            target = load(rel)
+            if not target or name not in target["functions"]:
+                continue
+            if (rel, name) in seen:
+                continue
+            seen.add((rel, name))
+            step = f"{name}()" if rel == here else f"{name}() ({rel})"
+            if rel != here:
+                reached.setdefault(rel, {})[name] = [" -> ".join([*path, step]), ""]
+                path_files[(rel, name)] = {*files, rel}
+            target_calls, target_local = target["functions"][name]
+            queue.append((rel, target_calls, target_local, [*path, step], {*files, rel}, depth + 1))
+    if relevant is not None:
+        reached = {rel: functions for rel, functions in reached.items() if relevant(rel)}
+    others = [rel for rel in order if not _is_test(rel)]
+    for rel, functions in reached.items():
+        for name, entry in functions.items():
+            word = re.compile(rf"\b{re.escape(name)}\b")
+            on_path = path_files[(rel, name)]
+            for other in others:
+                if other not in on_path:
+                    text = text_of(other)
+                    if name in text and word.search(text):
+                        entry[1] = other
+                        break
+    return reached
+
+
+def reader(root: Path | str) -> Callable[[str], str]:
+    """rel -> its text (read once, decoded as the scan decodes it; "" when unreadable)."""
     texts: dict[str, str] = {}
+
+    def text_of(rel: str) -> str:
+        if rel not in texts:
+            try:
+                with open(os.path.join(root, rel), "rb") as handle:
+                    texts[rel] = handle.read(MAX_BYTES + 1).decode("utf-8", errors="replace")
+            except OSError:
+                texts[rel] = ""
+        return texts[rel]
+
+    return text_of
+
+
+def startup_reach(
+    root: Path, rels: list[str], relevant: Callable[[str], bool] | None = None
+) -> dict[str, dict[str, list[str]]]:
+    """``assemble`` from a serial scan of ``rels`` (the plan scans them in worker processes,
+    beside its other per-file facts, and caches the scan)."""
+    text_of = reader(root)
+    graph: dict[str, dict | None] = {}
+    order = []
     for rel in rels:
         if not rel.endswith(".py"):
             continue
@@ -182,71 +361,11 @@ def startup_reach(root: Path, rels: list[str]) -> dict[str, dict[str, list[str]]
                 data = handle.read(MAX_BYTES + 1)
         except OSError:
             continue
-        if len(data) <= MAX_BYTES:
-            texts[rel] = data.decode("utf-8", errors="replace")
-    by_module: dict[str, str | None] = {}  # every dotted suffix of a file's path -> the file (None: ambiguous)
-    for rel in texts:
-        parts = rel[:-3].split("/")
-        if parts[-1] == "__init__":
-            parts = parts[:-1]
-        for i in range(len(parts)):
-            dotted = ".".join(parts[i:])
-            if dotted:
-                by_module[dotted] = rel if by_module.get(dotted, rel) == rel else None
-    parsed: dict[str, _File | None] = {}
-
-    def load(rel: str) -> _File | None:
-        if rel not in parsed:
-            try:
-                tree = ast.parse(texts[rel])
-            except (SyntaxError, ValueError):
-                parsed[rel] = None
-            else:
-                parsed[rel] = _File(rel, tree, _module_of(rel))
-                parsed[rel].tree = tree  # type: ignore[attr-defined]
-        return parsed[rel]
-
-    reached: dict[str, dict[str, list[str]]] = {}
-    path_files: dict[tuple[str, str], set[str]] = {}
-    queue: list[tuple[_File, list[ast.stmt], list[str], set[str], int]] = []
-    seen: set[tuple[str, str]] = set()
-    for rel, text in texts.items():
-        if ENTRY_TEXT.search(text) is None:
-            continue
-        file = load(rel)
-        if file is None:
-            continue
-        for label, body in _entries(file, file.tree):  # type: ignore[attr-defined]
-            queue.append((file, body, [label], {rel}, 0))
-    while queue:
-        file, body, path, files, depth = queue.pop(0)
-        if depth >= MAX_DEPTH:
-            continue
-        targets = [(q.rpartition(".")[0], q.rpartition(".")[2]) for q in file.calls(body)]
-        targets += [(None, name) for name in file.local_calls(body)]  # helpers of the same file
-        for module, name in targets:
-            rel = file.rel if module is None else by_module.get(module)
-            if rel is None:
-                continue
-            target = load(rel)
-            if target is None or name not in target.functions:
-                continue
-            if (rel, name) in seen:
-                continue
-            seen.add((rel, name))
-            step = f"{name}()" if rel == file.rel else f"{name}() ({rel})"
-            if rel != file.rel:
-                reached.setdefault(rel, {})[name] = [" -> ".join([*path, step]), ""]
-                path_files[(rel, name)] = {*files, rel}
-            queue.append((target, target.functions[name].body, [*path, step], {*files, rel}, depth + 1))
-    for rel, functions in reached.items():
-        for name, entry in functions.items():
-            word = re.compile(rf"\b{re.escape(name)}\b")
-            for other, text in texts.items():
-                if other not in path_files[(rel, name)] and not _is_test(other) and word.search(text):
-                    entry[1] = other
-                    break
-    return reached
+        facts = scan_file(data, rel)
+        if facts is not False:
+            graph[rel] = facts  # type: ignore[assignment]
+            order.append(rel)
+    return assemble(order, graph, text_of, relevant)
 
 
 def _is_test(rel: str) -> bool:
