@@ -266,15 +266,25 @@ def assemble(
     into but which names no entry point is parsed here (``graph`` is updated: the caller may
     cache it). ``relevant``: only files it accepts are reported (the files a codemod would
     look at); the others' functions are still followed, but not searched for in other files."""
-    by_module: dict[str, str | None] = {}  # every dotted suffix of a file's path -> the file (None: ambiguous)
+    # the file a dotted module names: the one file with that dotted suffix of its path (None:
+    # none, or ambiguous); looked up among the files of the same last name, on demand
+    by_last: dict[str, list[list[str]]] = {}
     for rel in order:
         parts = rel[:-3].split("/")
         if parts[-1] == "__init__":
             parts = parts[:-1]
-        for i in range(len(parts)):
-            dotted = ".".join(parts[i:])
-            if dotted:
-                by_module[dotted] = rel if by_module.get(dotted, rel) == rel else None
+        if parts:
+            by_last.setdefault(parts[-1].rpartition(".")[2], []).append([rel, *parts])
+    modules: dict[str, str | None] = {}
+
+    def file_of(module: str) -> str | None:
+        if module not in modules:
+            hits = [
+                found[0] for found in by_last.get(module.rpartition(".")[2], ())
+                if any(".".join(found[i:]) == module for i in range(1, len(found)))
+            ]
+            modules[module] = hits[0] if len(hits) == 1 else None
+        return modules[module]
 
     def load(rel: str) -> dict:
         facts = graph.get(rel)
@@ -298,7 +308,7 @@ def assemble(
         targets: list[tuple[str | None, str]] = [(q.rpartition(".")[0], q.rpartition(".")[2]) for q in calls]
         targets += [(None, name) for name in local]  # helpers of the same file
         for module, name in targets:
-            rel = here if module is None else by_module.get(module)
+            rel = here if module is None else file_of(module) if module else None
             if rel is None:
                 continue
             target = load(rel)
@@ -315,7 +325,7 @@ def assemble(
             queue.append((rel, target_calls, target_local, [*path, step], {*files, rel}, depth + 1))
     if relevant is not None:
         reached = {rel: functions for rel, functions in reached.items() if relevant(rel)}
-    others = [rel for rel in order if not _is_test(rel)]
+    others = [rel for rel in order if not _is_test(rel)] if reached else []
     for rel, functions in reached.items():
         for name, entry in functions.items():
             word = re.compile(rf"\b{re.escape(name)}\b")
