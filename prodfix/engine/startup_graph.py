@@ -7,10 +7,15 @@ repository and follows the calls they make to functions imported from first-part
 one or more levels, and says, per file, which of its top-level functions start-up reaches and
 by which calls.
 
-Cheap by construction: only files whose text names an entry point (a few per repository) and
-the files their calls reach are parsed, with Python's ``ast``. A function whose name occurs in
-any file off its start-up path (a view, a task, a test) may be called from per-request code:
-it is marked ``shared`` and add-retry leaves it alone.
+Cheap by construction: what the graph needs from one file (its entry points, its top-level
+functions with the calls each makes, its imports: ``scan_file``) is part of the file's project
+facts, scanned in the plan's worker processes from their one read of it and cached by content
+hash; substring tests (``may_enter``) keep all but the few files that may hold an entry point
+from being parsed, with Python's ``ast``. ``assemble`` then follows the calls serially, in
+milliseconds, parsing only the files start-up leads into that hold no entry point. A function
+whose name occurs in any file off its start-up path (a view, a task, a test) may be called from
+per-request code: it is marked ``shared`` and add-retry leaves it alone (searched for only in
+the files add-retry would look at).
 """
 
 from __future__ import annotations
@@ -35,10 +40,7 @@ CELERY_SIGNALS = frozenset({"worker_init", "worker_process_init", "celeryd_init"
 GUNICORN_HOOKS = frozenset({"on_starting", "when_ready", "post_fork", "post_worker_init", "pre_fork"})
 MAX_BYTES = 1 << 20
 MAX_DEPTH = 4
-# Words one of which a file's text holds when ``_entries`` can find an entry point in it (a
-# lifespan, add_event_handler/on_event, on_startup, a Celery signal, an app factory, AppConfig,
-# ``__main__``), gunicorn and manage.py command files aside: they are told by their path.
-_ENTRY_NEEDS = ("__main__", "AppConfig", "lifespan", "_event", "on_startup", "worker_", "celeryd_", "_app", "app_factory")
+_APP_FACTORY = re.compile(r"\b(?:%s)\b" % "|".join(sorted(APP_FACTORIES)))
 _COMMAND_FILE = re.compile(r"(?:^|/)management/commands/[^/]+\.py$")
 _GUNICORN_FILE = re.compile(r"gunicorn[\w.-]*\.py$")
 
@@ -189,12 +191,20 @@ def _entries(file: _File, tree: ast.Module, nodes: list[ast.AST]) -> list[tuple[
 
 
 def may_enter(text: str, rel: str) -> bool:
-    """Whether the file may hold a start-up entry point: its text names one (``ENTRY_TEXT``),
-    and holds a word ``_entries`` needs to find one. Substring tests only: most files fail
-    the first few (most files of a repository are neither apps.py nor commands nor scripts)."""
+    """Whether the file may hold a start-up entry point: it holds the words ``_entries`` needs
+    to find one (``__main__``; AppConfig and ready; a lifespan; on_event/add_event_handler;
+    on_startup; a Celery signal and connect; an app factory's name), or its path makes it a
+    manage.py command (and it says handle) or a gunicorn configuration; and its text names
+    one (``ENTRY_TEXT``). Substring tests only: most files fail them all, and are not parsed."""
     if not (
-        _COMMAND_FILE.search(rel) is not None and "handle" in text
-        or any(word in text for word in _ENTRY_NEEDS)
+        "__main__" in text
+        or "lifespan" in text
+        or "_event" in text
+        or "on_startup" in text
+        or "AppConfig" in text and "ready" in text
+        or ("worker_" in text or "celeryd_" in text) and "connect" in text
+        or ("_app" in text or "app_factory" in text) and _APP_FACTORY.search(text) is not None
+        or _COMMAND_FILE.search(rel) is not None and "handle" in text
         or _GUNICORN_FILE.search(rel.rsplit("/", 1)[-1]) is not None
     ):
         return False
