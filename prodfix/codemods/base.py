@@ -70,7 +70,8 @@ class ProjectContext:
     closable_classes: Any = None  # qualified class name -> "sync"/"async" (close-resources)
     # files defining a class that owns a client, has close() and lacks the protocol (close-resources)
     extendable: Any = None
-    startup: Any = None  # engine.startup_graph: rel -> {function: [calls from start-up, shared]} (add-retry)
+    # engine.startup_graph: rel -> {function: [calls from start-up, shared]}, for the files add-retry wants
+    startup: Any = None
 
 
 @dataclass(frozen=True)
