@@ -27,7 +27,7 @@ from collections import deque
 from pathlib import Path
 from typing import Callable
 
-from prodfix.codemods.common.ast_facts import children, walk
+from prodfix.codemods.common.ast_facts import walk
 
 # ENTRY_TEXT's alternatives, literal: ``any(word in text ...)`` is the same test at half the cost
 ENTRY_WORDS = (
@@ -40,7 +40,7 @@ CELERY_SIGNALS = frozenset({"worker_init", "worker_process_init", "celeryd_init"
 GUNICORN_HOOKS = frozenset({"on_starting", "when_ready", "post_fork", "post_worker_init", "pre_fork"})
 MAX_BYTES = 1 << 20
 MAX_DEPTH = 4
-_APP_FACTORY = re.compile(r"\b(?:%s)\b" % "|".join(sorted(APP_FACTORIES)))
+_APP_FACTORY_DEF = re.compile(r"def[\s\\]+(?:%s)\b" % "|".join(sorted(APP_FACTORIES)))
 _COMMAND_FILE = re.compile(r"(?:^|/)management/commands/[^/]+\.py$")
 _GUNICORN_FILE = re.compile(r"gunicorn[\w.-]*\.py$")
 
@@ -119,15 +119,39 @@ class _File:
 _NOT_FOLLOWED = (ast.For, ast.AsyncFor, ast.While, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 
+_BLOCKS = (ast.stmt, ast.excepthandler, ast.match_case)
+
+
+def _statements(tree: ast.Module) -> list[ast.AST]:
+    """The statements (and except/case clauses) of the module at any depth, in ``ast.walk``'s
+    order (breadth first: a statement's parent is always one of them, so the levels are those
+    of the whole tree), without visiting the expressions, most of its nodes."""
+    found: list[ast.AST] = [tree]
+    for node in found:  # grows while it is read
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if value.__class__ is list and value and isinstance(value[0], _BLOCKS):
+                found.extend(value)
+    return found
+
+
 def _walk_outside_loops(node: ast.AST) -> list[ast.AST]:
     """``ast.walk`` that does not enter loops, nested defs, classes or lambdas (depth first,
     last child first), as a list."""
     found = []
     todo = [node]
+    pop, push, add, skip = todo.pop, todo.append, found.append, _NOT_FOLLOWED
     while todo:
-        current = todo.pop()
-        found.append(current)
-        todo.extend(child for child in children(current) if not isinstance(child, _NOT_FOLLOWED))
+        current = pop()
+        add(current)
+        for name in current._fields:
+            value = getattr(current, name, None)
+            if value.__class__ is list:
+                for item in value:
+                    if isinstance(item, ast.AST) and not isinstance(item, skip):
+                        push(item)
+            elif isinstance(value, ast.AST) and not isinstance(value, skip):
+                push(value)
     return found
 
 
@@ -203,7 +227,8 @@ def may_enter(text: str, rel: str) -> bool:
         or "on_startup" in text
         or "AppConfig" in text and "ready" in text
         or ("worker_" in text or "celeryd_" in text) and "connect" in text
-        or ("_app" in text or "app_factory" in text) and _APP_FACTORY.search(text) is not None
+        or ("_app" in text or "app_factory" in text)
+        and any(name in text for name in APP_FACTORIES) and _APP_FACTORY_DEF.search(text) is not None
         or _COMMAND_FILE.search(rel) is not None and "handle" in text
         or _GUNICORN_FILE.search(rel.rsplit("/", 1)[-1]) is not None
     ):
@@ -221,9 +246,12 @@ def file_facts(text: str, rel: str, enters: bool | None = None) -> dict:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return {}
-    nodes = walk(tree)
-    file = _File(rel, tree, _module_of(rel), nodes)
-    entries = _entries(file, tree, nodes) if (may_enter(text, rel) if enters is None else enters) else []
+    file = _File(rel, tree, _module_of(rel), _statements(tree))
+    entries: list[tuple[str, list[ast.stmt]]] = []
+    if may_enter(text, rel) if enters is None else enters:
+        # the calls that register a function by name: only where the text names them
+        named = "lifespan" in text or "add_event_handler" in text or "on_startup" in text
+        entries = _entries(file, tree, walk(tree) if named else [])
     return {
         "imports": file.imports,
         "functions": {name: list(file.calls(fn.body)) for name, fn in file.functions.items()},
@@ -296,10 +324,14 @@ def assemble(
             modules[module] = hits[0] if len(hits) == 1 else None
         return modules[module]
 
-    def load(rel: str) -> dict:
+    def load(rel: str, name: str) -> dict:
+        """The facts of the file ``rel``; {} when it has none and cannot define ``name``."""
         facts = graph.get(rel)
         if facts is None:
-            facts = graph[rel] = file_facts(text_of(rel), rel)
+            text = text_of(rel)
+            if re.search(rf"def[\s\\]+{re.escape(name)}\b", text) is None:
+                return {}  # no def of that name: not worth a parse yet
+            facts = graph[rel] = file_facts(text, rel)
         return facts
 
     reached: dict[str, dict[str, list[str]]] = {}
@@ -321,7 +353,7 @@ def assemble(
             rel = here if module is None else file_of(module) if module else None
             if rel is None:
                 continue
-            target = load(rel)
+            target = load(rel, name)
             if not target or name not in target["functions"]:
                 continue
             if (rel, name) in seen:
