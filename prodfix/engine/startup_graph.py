@@ -334,6 +334,13 @@ def assemble(
             facts = graph[rel] = file_facts(text, rel)
         return facts
 
+    relevance: dict[str, bool] = {}
+
+    def wanted(rel: str) -> bool:
+        if rel not in relevance:
+            relevance[rel] = relevant is None or relevant(rel)
+        return relevance[rel]
+
     reached: dict[str, dict[str, list[str]]] = {}
     path_files: dict[tuple[str, str], set[str]] = {}
     queue: deque[tuple[str, list[str], list[str], list[str], set[str], int]] = deque()
@@ -353,6 +360,8 @@ def assemble(
             rel = here if module is None else file_of(module) if module else None
             if rel is None:
                 continue
+            if depth + 1 >= MAX_DEPTH and rel != here and not wanted(rel):
+                continue  # it would be reported nowhere and followed no further: no need to parse it
             target = load(rel, name)
             if not target or name not in target["functions"]:
                 continue
@@ -365,8 +374,7 @@ def assemble(
                 path_files[(rel, name)] = {*files, rel}
             target_calls, target_local = target["functions"][name]
             queue.append((rel, target_calls, target_local, [*path, step], {*files, rel}, depth + 1))
-    if relevant is not None:
-        reached = {rel: functions for rel, functions in reached.items() if relevant(rel)}
+    reached = {rel: functions for rel, functions in reached.items() if wanted(rel)}
     others = [rel for rel in order if not _is_test(rel)] if reached else []
     for rel, functions in reached.items():
         for name, entry in functions.items():
