@@ -262,4 +262,68 @@ def test_a_decorator_is_read_in_the_scope_around_the_def() -> None:
     )
     result = run_codemod("add-retry", source)
     assert not result.changed
-    assert [f.message for f in result.findings] == ["init_db(): already has a retry decorator; left alone"]
+    assert [f.message for f in result.findings] == ["init_db() has its own retry (a retry decorator); left alone"]
+
+
+# --- start-up found through the calls it makes ----------------------------------------------
+
+LIFESPAN = """\
+from contextlib import asynccontextmanager
+
+import redis.asyncio
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+PORT = 0
+
+
+async def check_cache():
+    client = redis.asyncio.Redis(host="127.0.0.1", port=PORT, protocol=2, retry=Retry(NoBackoff(), 0))
+    try:
+        await client.ping()
+    finally:
+        await client.aclose()
+
+
+async def prepare():
+    await check_cache()
+
+
+@asynccontextmanager
+async def lifespan(app):
+    await prepare()
+    yield
+
+
+app = dict(lifespan=lifespan)
+"""
+
+
+def test_a_lifespan_that_connects_through_a_helper_now_starts() -> None:
+    result = run_codemod("add-retry", LIFESPAN, options=OPTIONS)
+    assert [f.message.split(" without")[0] for f in result.findings if f.kind == "fix"][:1] == [
+        "check_cache() connects at start-up (lifespan: lifespan() -> prepare() -> check_cache() -> client.ping())"
+    ]
+    server = FlakyRedis(failures=2)
+    try:
+        namespace = _patched(LIFESPAN)
+        namespace["PORT"] = server.port
+
+        async def start() -> None:
+            async with namespace["lifespan"](None):
+                pass
+
+        asyncio.run(start())
+        assert server.connections == 3
+    finally:
+        server.close()
+
+
+def test_a_helper_request_handlers_also_call_is_left_alone() -> None:
+    source = LIFESPAN + '\n\nasync def health(request):\n    await check_cache()\n    return "ok"\n'
+    result = run_codemod("add-retry", source)
+    assert not result.changed
+    assert [f.message for f in result.findings] == [
+        "check_cache() connects at start-up (lifespan: lifespan() -> prepare() -> check_cache() -> client.ping()) "
+        "but health() also calls it, which is not start-up code; left alone"
+    ]

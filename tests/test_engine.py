@@ -84,7 +84,7 @@ def test_project_facts_from_a_partly_stale_or_corrupt_cache_are_those_of_a_fresh
         assert cached.project.modules.votes == fresh.project.modules.votes
         assert set(cached.digests) == {rel for _, rel in cached.files}
         rewritten = json.loads(facts.read_text())["entries"]
-        assert rewritten["app/m010.py"][1] == [[["app", 1]], {}]  # scanned again, then cached
+        assert rewritten["app/m010.py"][1] == [[["app", 1]], {}, None]  # scanned again, then cached (no start-up)
         assert rewritten[f"app/m{jobs:03d}.py"][1][1] == {"Api": ["sync", "close"]}
 
 

@@ -78,6 +78,8 @@ class ProjectContext:
     # not a fact but a run setting every codemod reads the same way: whether fixes marked unsafe
     # are made (--unsafe-fixes, or unsafe-fixes in the configuration); see Reporter.unsafe_fix
     unsafe_fixes: bool = False
+    # engine.startup_graph: rel -> {function: [calls from start-up, shared]}, for the files add-retry wants
+    startup: Any = None
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,8 @@ def namespace(codemods: list[Any], project: Any) -> str:
         h.update(project.modules.fingerprint().encode())
     if project.closable_classes is not None:
         h.update(json.dumps(sorted(project.closable_classes.items())).encode())
+    if getattr(project, "startup", None) is not None:
+        h.update(json.dumps(sorted(project.startup.items())).encode())
     return h.hexdigest()
 
 

@@ -24,6 +24,7 @@ from prodfix.engine.results import content_digest
 from prodfix.engine.module_index import build_index, candidate_files, count_imports, module_exports, read_layout, with_exports
 from prodfix.engine.profile import OFF, Phases
 from prodfix.engine.runner import scan_chunksize, scan_pool
+from prodfix.engine.startup_graph import assemble, reader, scan_file, valid_file_facts
 
 
 class PlanError(Exception):
@@ -97,17 +98,19 @@ def _project_facts(
     digests: dict[str, str],
     jobs: int = 1,
 ):
-    """The module index and the closable classes, from one read of every file in the repository
-    (and a second read of the few modules an unresolved import could be rewritten to, for what
-    they define; cached with the other per-file facts).
+    """The module index, the closable classes and the start-up graph, from one read of every
+    file in the repository (and a second read of the few modules an unresolved import could be
+    rewritten to, for what they define; cached with the other per-file facts).
 
     ``listed``: the repository's files when the run's own discovery already covered all of
     them (the whole root, no excludes), so that they are not listed twice. ``store``: per-file
     facts cached by content hash, so an unchanged file is hashed, not scanned."""
     indexed = [c for c in codemods if c.needs_module_index]
     want_classes = any(c.needs_closable_classes for c in codemods)
-    if not indexed and not want_classes:
-        return None, None, None
+    graphed = [c for c in codemods if getattr(c, "needs_startup_graph", False)]
+    if not indexed and not want_classes and not graphed:
+        return None, None, None, None
+    need_layout = bool(indexed) or want_classes
     everything = listed if listed is not None else list(discover([root], root, [], in_git=in_git).rels)
     configured_roots = tuple(r for c in indexed for r in getattr(c.options, "roots", ()))
     # One read per file, in worker processes: its hash, and its scan (~0.25 ms) unless the
@@ -121,16 +124,17 @@ def _project_facts(
         entry = store.entry(rel) if store is not None else None
         if entry is not None and _valid_facts(entry[1]):
             cached[rel] = entry
-        items.append((os.path.join(base, rel), store is not None, entry[0] if rel in cached else None))
+        items.append((os.path.join(base, rel), rel, store is not None, entry[0] if rel in cached else None))
     imports: Counter[str] = Counter()
     per_file = {}
     known_exports: dict[str, list] = {}  # rel -> [names, dynamic], from the cache
     by_file: list[tuple[str, list]] = []  # (rel, its absolute imports as [name, count] pairs)
+    scanned_facts: dict[str, list] = {}  # rel -> its facts, for the start-up graph
     with scan_pool(len(items), jobs) as pool:
         if pool is None:
             layout, scanned = None, map(_facts_at, items)
         else:
-            layout = pool.apply_async(read_layout, (root, everything, not configured_roots, bool(indexed)))
+            layout = pool.apply_async(read_layout, (root, everything, not configured_roots, bool(indexed))) if need_layout else None
             scanned = pool.imap(_facts_at, items, chunksize=scan_chunksize(len(items), jobs))
         for rel, (digest, facts) in zip(everything, scanned):
             if digest is not None:
@@ -143,13 +147,19 @@ def _project_facts(
                 continue
             imports.update(dict(facts[0]))
             by_file.append((rel, facts[0]))
-            if len(facts) > 2:
-                known_exports[rel] = facts[2]
+            if len(facts) > 3:
+                known_exports[rel] = facts[3]
+            if facts[2] is not False:
+                scanned_facts[rel] = facts
             if want_classes and facts[1]:
                 per_file[rel] = {name: (mode, close) for name, (mode, close) in facts[1].items()}
-        layout = layout.get() if layout is not None else read_layout(root, everything, not configured_roots, bool(indexed))
+        if need_layout:
+            layout = layout.get() if layout is not None else read_layout(root, everything, not configured_roots, bool(indexed))
+    startup = _startup(root, graphed, scanned_facts, store, digests) if graphed else None
     if store is not None:
         store.retain(set(everything))
+    if not need_layout:
+        return None, None, None, startup
     modules = build_index(layout, imports, configured_roots)
     if indexed:
         read = partial(_exports_of, root, store, known_exports)
@@ -158,7 +168,7 @@ def _project_facts(
     extendable = frozenset(
         rel for rel, modes in per_file.items() if any(close is not None for _, close in modes.values())
     ) if want_classes else None
-    return (modules if indexed else None), closable, extendable
+    return (modules if indexed else None), closable, extendable, startup
 
 
 def _exports_of(root: Path, store: JsonStore | None, known: dict[str, list], rel: str):
@@ -177,14 +187,30 @@ def _exports_of(root: Path, store: JsonStore | None, known: dict[str, list], rel
     found = module_exports(data)
     entry = store.entry(rel) if store is not None else None
     if found is not None and entry is not None and entry[0] == content_digest(data) and _valid_facts(entry[1]):
-        store.put(rel, entry[0], [*entry[1][:2], [list(found[0]), found[1]]])
+        store.put(rel, entry[0], [*entry[1][:3], [list(found[0]), found[1]]])
     return found
 
 
-def _facts_at(item: tuple[str, bool, str | None]) -> tuple[str | None, list | None]:
+def _startup(root: Path, graphed: list[Codemod], scanned: dict[str, list], store: JsonStore | None, digests: dict[str, str]):
+    """The start-up graph (engine/startup_graph.py) from the per-file facts the scan found, in
+    milliseconds: only the files start-up calls lead into without naming an entry point
+    themselves are parsed here (and their facts cached), and only the functions reached in
+    files the codemods that need the graph would look at are searched for in other files."""
+    text_of = reader(root)
+    graph = {rel: facts[2] for rel, facts in scanned.items()}
+    reach = assemble(list(scanned), graph, text_of, lambda rel: any(c.wants(text_of(rel), rel) for c in graphed))
+    for rel, facts in scanned.items():
+        if graph[rel] is not facts[2]:  # parsed on demand: cache it with the file's other facts
+            facts[2] = graph[rel]
+            if store is not None and rel in digests:
+                store.put(rel, digests[rel], facts)
+    return reach
+
+
+def _facts_at(item: tuple[str, str, bool, str | None]) -> tuple[str | None, list | None]:
     """(content digest when asked for, facts) of the file at a path: (None, None) when it
     cannot be read, (digest, None) when its digest is ``cached`` (its facts are known)."""
-    path, with_digest, cached = item
+    path, rel, with_digest, cached = item
     try:
         data = Path(path).read_bytes()
     except OSError:
@@ -192,30 +218,34 @@ def _facts_at(item: tuple[str, bool, str | None]) -> tuple[str | None, list | No
     digest = content_digest(data) if with_digest else None
     if digest is not None and digest == cached:
         return digest, None
-    return digest, _file_facts(data)
+    return digest, _file_facts(data, rel)
 
 
-def _file_facts(data: bytes) -> list:
-    """[[(import, count)...], {class: [mode, close method]}] of one file, JSON-ready."""
+def _file_facts(data: bytes, rel: str) -> list:
+    """[[(import, count)...], {class: [mode, close method]}, start-up facts] of one file,
+    JSON-ready (the start-up facts: ``startup_graph.scan_file``, None for most files)."""
     text = data.decode("utf-8", errors="replace")
     counts: Counter[str] = Counter()
     count_imports(text, counts)
-    return [sorted(counts.items()), {name: list(mode) for name, mode in file_class_modes(text).items()}]
+    classes = {name: list(mode) for name, mode in file_class_modes(text).items()}
+    return [sorted(counts.items()), classes, scan_file(data, rel, text)]
 
 
 def _valid_facts(facts: object) -> bool:
-    """[imports, classes] as _file_facts makes them, or with [names, dynamic] after them: what
-    the file defines, added once it was read as a module an import could be rewritten to."""
-    if not (isinstance(facts, list) and len(facts) in (2, 3) and isinstance(facts[1], dict)):
+    """[imports, classes, start-up facts] as _file_facts makes them, or with [names, dynamic]
+    after them: what the file defines, added once it was read as a module an import could be
+    rewritten to."""
+    if not (isinstance(facts, list) and len(facts) in (3, 4) and isinstance(facts[1], dict)):
         return False
-    if len(facts) == 3 and not (
-        isinstance(facts[2], list) and len(facts[2]) == 2 and isinstance(facts[2][0], list)
-        and all(isinstance(n, str) for n in facts[2][0]) and isinstance(facts[2][1], bool)
+    if len(facts) == 4 and not (
+        isinstance(facts[3], list) and len(facts[3]) == 2 and isinstance(facts[3][0], list)
+        and all(isinstance(n, str) for n in facts[3][0]) and isinstance(facts[3][1], bool)
     ):
         return False
-    imports, classes = facts[:2]
+    imports, classes, startup = facts[:3]
     return (
-        isinstance(imports, list)
+        valid_file_facts(startup)
+        and isinstance(imports, list)
         and all(isinstance(i, list) and len(i) == 2 and isinstance(i[0], str) and isinstance(i[1], int) for i in imports)
         and all(
             isinstance(v, list) and len(v) == 2 and v[0] in ("sync", "async") and (v[1] is None or isinstance(v[1], str))
@@ -288,7 +318,7 @@ def make_plan(
     phases.mark("discovery")
     store = JsonStore(root, "facts.json") if cache else None
     digests: dict[str, str] = {}
-    modules, closable, extendable = _project_facts(
+    modules, closable, extendable, startup = _project_facts(
         root, top is not None, codemods, listed, store, digests, jobs
     )
     warning = (store.refused or store.save()) if store is not None else None
@@ -301,7 +331,7 @@ def make_plan(
         codemods=codemods,
         files=files,
         project=ProjectContext(
-            root=str(root), modules=modules, closable_classes=closable, extendable=extendable,
+            root=str(root), modules=modules, closable_classes=closable, extendable=extendable, startup=startup,
             unsafe_fixes=config.unsafe_fixes if unsafe_fixes is None else unsafe_fixes,
         ),
         warnings=(*found.warnings, *((warning,) if warning else ())),

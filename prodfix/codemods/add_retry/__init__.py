@@ -11,9 +11,16 @@ Which functions (sync or async, module level or methods) -- both must hold:
    ``asyncpg.create_pool``, a Redis ``ping()``, ``MongoClient(...)`` followed by a command,
    ``aio_pika.connect(_robust)``, ``pika.BlockingConnection``, kafka producers, ``SELECT 1``
    probes (never ``sqlite3.connect``: a local file needs no retry);
-2. it is start-up code: its name matches ``name_patterns`` (``init_*``, ``connect*``,
-   ``setup_*``...), it is called from a FastAPI/Starlette lifespan, an ``on_event("startup")``
-   handler or a Flask app factory, or it is listed in ``targets`` (``path.py:qualname``).
+2. it is start-up code: reached, through calls in the same file (``helper()``,
+   ``self.helper()``, any depth), from an entry point -- a FastAPI/Starlette lifespan, an
+   ``on_event("startup")`` or ``add_event_handler("startup", ...)`` handler, aiohttp's
+   ``app.on_startup``, an app factory (``create_app``...), Django's ``AppConfig.ready()``, a
+   ``manage.py`` command's ``handle()``, a Celery ``worker_init``/``worker_process_init``
+   signal, a gunicorn hook (``on_starting``, ``post_fork``, ``when_ready``...) in
+   ``gunicorn*.py``, a script's ``if __name__ == "__main__":`` block; or its name matches
+   ``name_patterns`` (``init_*``, ``connect*``, ``setup_*``...); or it is listed in ``targets``
+   (``path.py:qualname``). The finding names the entry point and the calls that lead to the
+   connection (``lifespan: lifespan() -> prepare() -> create_models() -> engine.begin()``).
 
 What it adds, closest to the ``def`` (under framework decorators)::
 
@@ -29,9 +36,13 @@ The exceptions come from the libraries the function uses, referred to the way th
 imports things; the module logger is reused or added (shared with print-to-logging); and
 ``tenacity>=8`` is declared in the project's dependency manifest.
 
-What it leaves alone (reported): functions already decorated by tenacity, backoff, retrying or
-any ``retry*`` decorator, bodies that already loop with a sleep after catching an exception,
-generators, and functions taking a request or session (per-request work).
+What it leaves alone (reported): code with its own retry (a tenacity, backoff, retrying or any
+``retry*`` decorator, a loop that sleeps after catching an exception), generators, functions
+taking a request or session (per-request work), start-up functions that another function of
+the file which is not start-up code (a request handler, a task) also calls, start-up functions
+that also send mail or write (``send_mail``, ``create_user``, ``commit``...: a retry would
+repeat it), and connections made at import time or in a ``__main__`` block (moving them into
+a function is the maintainer's call). Calls into other modules are not followed.
 
 Unsafe fix (made only with ``--unsafe-fixes``; ``check`` lists it as a suggestion): a function
 that also writes (SQL ``INSERT``/``UPDATE``/``DELETE``, an ORM ``add``/``merge``, a Redis write,
@@ -70,6 +81,7 @@ CONNECT_CALLS = {
     "kafka.KafkaProducer": "kafka",
     "kafka.KafkaConsumer": "kafka",
     "socket.create_connection": "socket",
+    "alembic.command.upgrade": "sqlalchemy",
 }
 
 MONGO_CLIENTS = frozenset({"pymongo.MongoClient", "motor.motor_asyncio.AsyncIOMotorClient"})
@@ -104,6 +116,21 @@ RETRY_DECORATOR_PACKAGES = ("tenacity", "backoff", "retrying")
 REQUEST_PARAMS = frozenset({"request", "req", "session", "db_session", "websocket"})
 
 APP_FACTORIES = frozenset({"create_app", "make_app", "build_app", "app_factory", "get_app"})
+
+# Celery signals sent once when a worker (process) starts: ``@worker_process_init.connect``
+CELERY_SIGNALS = frozenset({"worker_init", "worker_process_init", "celeryd_init", "celeryd_after_setup", "worker_ready"})
+
+# server hooks gunicorn calls once, from gunicorn.conf.py
+GUNICORN_HOOKS = frozenset({"on_starting", "when_ready", "post_fork", "post_worker_init", "pre_fork"})
+
+# ``@app.get(...)``, ``@router.post``, ``@bp.route``: request handlers, never start-up code
+ROUTE_DECORATORS = frozenset({"get", "post", "put", "patch", "delete", "route", "websocket", "head", "options", "api_route"})
+
+# calls a retry would repeat: mail, user creation, writes
+SIDE_EFFECT_CALLS = frozenset({
+    "send_mail", "send_email", "send_message", "send_mass_mail", "create_user", "create_superuser",
+    "commit", "insert_one", "insert_many", "publish", "basic_publish",
+})
 
 def _selects_one(expr: ast.expr) -> bool:
     """``"SELECT 1"`` or ``text("SELECT 1")``, as ``_is_select_one`` below, on an ast node."""
@@ -151,7 +178,7 @@ class AddRetry(Codemod):
     # Words that alone make a file worth a look (not Codemod.trigger_words, which are required).
     connect_words = (
         "create_all", "run_sync", "MongoClient", "AsyncIOMotorClient", "aio_pika", "create_pool", "Kafka",
-        "create_connection",
+        "create_connection", "alembic",
     )
     gated = (
         ("pika", re.compile(r"\bpika\b")),
@@ -161,6 +188,7 @@ class AddRetry(Codemod):
         ("psycopg", _DRIVER_IMPORT), ("asyncpg", _DRIVER_IMPORT), ("pymysql", _DRIVER_IMPORT),
     )
     # no metadata declared: the rewrite resolves libcst's scopes itself, only when it decorates
+    needs_startup_graph = True  # project fact: what start-up in other modules calls here
 
     @dataclass(frozen=True)
     class Options:

@@ -12,6 +12,10 @@ from libcst.metadata import GlobalScope, MetadataWrapper, ScopeProvider
 from prodfix.codemods.add_retry import (  # the declaration: options, prefilters, constants
     AIOKAFKA,
     APP_FACTORIES,
+    CELERY_SIGNALS,
+    GUNICORN_HOOKS,
+    ROUTE_DECORATORS,
+    SIDE_EFFECT_CALLS,
     CONNECT_CALLS,
     DEPENDENCY,
     EXCEPTIONS,
@@ -54,10 +58,16 @@ class _Function:
     has_retry_decorator: bool = False
     has_retry_loop: bool = False
     is_generator: bool = False
-    callees: set[str] = field(default_factory=set)  # plain-name calls in the body
+    callees: set[str] = field(default_factory=set)  # calls in the body, by qualname in this file
+    once_callees: set[str] = field(default_factory=set)  # the callees called outside loops
+    loops: int = 0  # loops around the code being visited
     startup_reason: str | None = None  # why the function itself is start-up code
     writes: bool = False  # it also writes: its @retry is an unsafe fix
     is_startup_source: bool = False  # its callees are start-up code (lifespan, factory, hook)
+    entry: str | None = None  # how it is a start-up entry point ("lifespan serve", "Celery ...")
+    connect_call: str | None = None  # the first call that connects, as written
+    side_effect: str | None = None  # a call a retry would repeat (mail, writes)
+    is_route: bool = False  # a request handler: what it calls is per-request code
 
 
 class _ImportPlan:
@@ -112,7 +122,7 @@ class _ImportPlan:
 class _Analyzer(cst.CSTVisitor):
     """Per function: what it connects to, whether it is start-up code, and reasons to skip it."""
 
-    def __init__(self, scopes: ScopeCursor) -> None:
+    def __init__(self, scopes: ScopeCursor, path: str = "") -> None:
         super().__init__()
         self.scopes = scopes
         self.functions: list[_Function] = []
@@ -123,6 +133,11 @@ class _Analyzer(cst.CSTVisitor):
         self._top_index = 0
         self._top_ids: dict[int, int] = {}
         self._decorators = 0  # inside a decorator: names are read around the def
+        self._classes: list[tuple[str, list[str]]] = []  # enclosing classes: (name, base names)
+        self.main_block: _Function | None = None  # the calls of `if __name__ == "__main__":`
+        self.main_if: cst.If | None = None
+        self.module_connects: list[tuple[cst.CSTNode, str]] = []  # connections at import time
+        self.path = path
 
     def visit_Module(self, node: cst.Module) -> None:
         self._top_ids = {id(stmt): i for i, stmt in enumerate(node.body)}
@@ -140,10 +155,12 @@ class _Analyzer(cst.CSTVisitor):
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._stack.append(None)
         self._names.append(node.name.value)
+        self._classes.append((".".join(self._names), [cst.helpers.get_full_name_for_node(b.value) or "" for b in node.bases]))
         self.scopes.enter()
 
     def leave_ClassDef(self, node: cst.ClassDef) -> None:
         self._stack.pop()
+        self._classes.pop()
         self._names.pop()
         self.scopes.leave()
 
@@ -180,7 +197,28 @@ class _Analyzer(cst.CSTVisitor):
                 function.startup_reason = "startup event handler"
             if dotted.endswith("before_first_request") or dotted.endswith("before_serving"):
                 function.startup_reason = "startup hook"
-        if node.name.value == "lifespan" or node.name.value in APP_FACTORIES or function.startup_reason:
+            parts = dotted.split(".")
+            if len(parts) >= 2 and parts[-1] == "connect" and parts[-2] in CELERY_SIGNALS:
+                function.startup_reason = f"Celery {parts[-2]} signal"
+            if parts[-1] in ROUTE_DECORATORS and len(parts) >= 2 or parts[-1] in ("api_view", "login_required"):
+                function.is_route = True
+        function.entry = function.startup_reason
+        name = node.name.value
+        in_class = self._stack and self._stack[-1] is None and self._classes
+        if in_class:
+            cls, bases = self._classes[-1]
+            if name == "ready" and any(b.split(".")[-1] == "AppConfig" for b in bases):
+                function.entry = "Django AppConfig.ready"
+            elif name == "handle" and re.search(r"(?:^|/)management/commands/[^/]+\.py$", self.path):
+                function.entry = f"manage.py {self.path.rsplit('/', 1)[-1][:-3]} command"
+        elif not self._stack:
+            if name == "lifespan":
+                function.entry = "lifespan"
+            elif name in APP_FACTORIES:
+                function.entry = "app factory"
+            elif name in GUNICORN_HOOKS and re.search(r"gunicorn[\w.-]*\.py$", self.path.rsplit("/", 1)[-1]):
+                function.entry = f"gunicorn {name} hook"
+        if function.entry:
             function.is_startup_source = True
         self.functions.append(function)
         self._stack.append(function)
@@ -191,6 +229,17 @@ class _Analyzer(cst.CSTVisitor):
         self._names.pop()
         self.scopes.leave()
 
+    def visit_If(self, node: cst.If) -> None:
+        if not self._stack and _is_main_test(node.test):
+            self.main_block = _Function(node=None, qualname="__main__", top_index=self._top_index)  # type: ignore[arg-type]
+            self.main_block.entry = "__main__ block"
+            self.main_if = node
+            self._stack.append(self.main_block)
+
+    def leave_If(self, node: cst.If) -> None:
+        if node is self.main_if:
+            self._stack.pop()
+
     def visit_Lambda(self, node: cst.Lambda) -> bool:
         return False
 
@@ -200,9 +249,21 @@ class _Analyzer(cst.CSTVisitor):
 
     def visit_For(self, node: cst.For) -> None:
         self._check_loop(node)
+        if self._current is not None:
+            self._current.loops += 1
+
+    def leave_For(self, node: cst.For) -> None:
+        if self._current is not None:
+            self._current.loops -= 1
 
     def visit_While(self, node: cst.While) -> None:
         self._check_loop(node)
+        if self._current is not None:
+            self._current.loops += 1
+
+    def leave_While(self, node: cst.While) -> None:
+        if self._current is not None:
+            self._current.loops -= 1
 
     def _check_loop(self, loop: cst.For | cst.While) -> None:
         function = self._current
@@ -221,38 +282,89 @@ class _Analyzer(cst.CSTVisitor):
         if isinstance(func, cst.Attribute) and func.attr.value == "add_event_handler" and len(node.args) >= 2:
             if string_value(node.args[0].value) == "startup" and isinstance(node.args[1].value, cst.Name):
                 self.startup_handlers.add(node.args[1].value.value)
+        if isinstance(func, cst.Attribute) and func.attr.value == "append" and len(node.args) == 1:
+            receiver = cst.helpers.get_full_name_for_node(func.value) or ""
+            if receiver.endswith("on_startup") and isinstance(node.args[0].value, cst.Name):  # aiohttp
+                self.startup_handlers.add(node.args[0].value.value)
         function = self._current
-        if function is None:
+        if self._decorators:
             return
-        if isinstance(func, cst.Name):
-            function.callees.add(func.value)
+        kinds: set[str] = set()
+        mongo_created = mongo_command = False
+        if function is not None:
+            callee = self._callee(func)
+            if callee is not None:
+                function.callees.add(callee)
+                if not function.loops:  # a loop's calls are steady work (a worker's main loop)
+                    function.once_callees.add(callee)
         qualified = self._qualified(func)
         for name in qualified:
             if name in CONNECT_CALLS:
-                function.kinds.add(CONNECT_CALLS[name])
+                kinds.add(CONNECT_CALLS[name])
             if name in MONGO_CLIENTS:
-                function.mongo_created = True
+                mongo_created = True
             if name in AIOKAFKA:
-                function.kinds.add("aiokafka")
-        if not isinstance(func, cst.Attribute):
+                kinds.add("aiokafka")
+        dotted = cst.helpers.get_full_name_for_node(func) or ""
+        last_name = dotted.rsplit(".", 1)[-1]
+        if isinstance(func, cst.Attribute):
+            attr = func.attr.value
+            receiver = (cst.helpers.get_full_name_for_node(func.value) or "").lower()
+            last = receiver.split(".")[-1]
+            if attr in ("connect", "begin") and "engine" in last and not qualified & {"sqlite3.connect"}:
+                kinds.add("sqlalchemy")
+            elif attr == "create_all" and receiver.endswith("metadata"):
+                kinds.add("sqlalchemy")
+            elif attr == "run_sync" and any(
+                isinstance(a.value, cst.Attribute) and a.value.attr.value == "create_all" for a in node.args
+            ):
+                kinds.add("sqlalchemy")
+            elif attr == "ping" and not node.args:
+                kinds.add("redis" if "mongo" not in receiver else "mongo")
+            elif attr in ("command", "server_info"):
+                mongo_command = True
+            elif attr == "execute" and node.args and _is_select_one(node.args[0].value):
+                kinds.add("sqlalchemy")
+            if attr in SIDE_EFFECT_CALLS or (attr in ("add", "add_all", "merge") and any(
+                w in last for w in ("session", "db")
+            )):
+                if function is not None and function.side_effect is None:
+                    function.side_effect = f"{dotted or attr}()"
+        elif last_name in SIDE_EFFECT_CALLS and function is not None and function.side_effect is None:
+            function.side_effect = f"{last_name}()"
+        if function is None:
+            if kinds and not self._stack:  # module level, not a class body
+                self.module_connects.append((node, dotted or "a connection"))
             return
-        attr = func.attr.value
-        receiver = (cst.helpers.get_full_name_for_node(func.value) or "").lower()
-        last = receiver.split(".")[-1]
-        if attr in ("connect", "begin") and "engine" in last and not qualified & {"sqlite3.connect"}:
-            function.kinds.add("sqlalchemy")
-        elif attr == "create_all" and receiver.endswith("metadata"):
-            function.kinds.add("sqlalchemy")
-        elif attr == "run_sync" and any(
-            isinstance(a.value, cst.Attribute) and a.value.attr.value == "create_all" for a in node.args
-        ):
-            function.kinds.add("sqlalchemy")
-        elif attr == "ping" and not node.args:
-            function.kinds.add("redis" if "mongo" not in receiver else "mongo")
-        elif attr in ("command", "server_info"):
-            function.mongo_command = True
-        elif attr == "execute" and node.args and _is_select_one(node.args[0].value):
-            function.kinds.add("sqlalchemy")
+        if kinds and function.connect_call is None:
+            function.connect_call = f"{dotted}()" if dotted else "a connection"
+        function.kinds |= kinds
+        function.mongo_created |= mongo_created
+        function.mongo_command |= mongo_command
+        if mongo_created and function.connect_call is None:
+            function.connect_call = f"{dotted}()"
+
+    def _callee(self, func: cst.BaseExpression) -> str | None:
+        """The qualname in this file a call may reach: ``helper()``, ``self.helper()``,
+        ``cls.helper()``; None for anything else (attributes of other objects, imports)."""
+        if isinstance(func, cst.Name):
+            return func.value
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+            if func.value.value in ("self", "cls") and self._classes:
+                return f"{self._classes[-1][0]}.{func.attr.value}"
+        return None
+
+
+def _is_main_test(test: cst.BaseExpression) -> bool:
+    """``__name__ == "__main__"`` (either way round)."""
+    if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1):
+        return False
+    if not isinstance(test.comparisons[0].operator, cst.Equal):
+        return False
+    sides = [test.left, test.comparisons[0].comparator]
+    return any(isinstance(x, cst.Name) and x.value == "__name__" for x in sides) and any(
+        string_value(x) == "__main__" for x in sides
+    )
 
 
 def _is_select_one(expr: cst.BaseExpression) -> bool:
@@ -301,7 +413,7 @@ def transform(codemod: AddRetry, wrapper: MetadataWrapper, file: FileContext, re
     # What each def connects to, from the ast's names (common/ast_scopes.py); libcst's scope
     # analysis (several times a parse) only for a module that gets a decorator: the names in
     # use and the module's logger.
-    analyzer = _Analyzer(ScopeCursor(build(module_tree(file.tree, module))))
+    analyzer = _Analyzer(ScopeCursor(build(module_tree(file.tree, module))), file.path)
     module.visit(analyzer)
     chosen = _choose(codemod, analyzer, file, reporter)
     if not chosen:
@@ -342,34 +454,117 @@ def transform(codemod: AddRetry, wrapper: MetadataWrapper, file: FileContext, re
     return add_plain_import(new_module, "logging")
 
 
-def _choose(codemod, analyzer: "_Analyzer", file: FileContext, reporter: Reporter) -> list[_Function]:
-    startup_names: dict[str, str] = {n: "startup event handler" for n in analyzer.startup_handlers}
+def _startup_paths(analyzer: "_Analyzer", reach: dict | None = None) -> dict[str, list[str]]:
+    """Every function of the file reached from a start-up entry point, with the path of calls
+    that reaches it (entry point first), following calls in this file breadth first. ``reach``:
+    this file's functions that start-up code in other modules calls (``engine/startup_graph.py``),
+    each with the calls that lead there, when no other file off that path names it."""
+    by_name = {f.qualname: f for f in analyzer.functions}
+    sources: list[tuple[str, _Function]] = []
+    for name, (calls, shared) in sorted((reach or {}).items()):
+        function = by_name.get(name)
+        if function is not None and not shared:
+            sources.append((calls + " ->", function))  # the calls up to this function
     for function in analyzer.functions:
         name = function.node.name.value
-        if function.is_startup_source or name in analyzer.lifespans or name in analyzer.startup_handlers:
-            for callee in sorted(function.callees):
-                startup_names.setdefault(callee, f"called from {function.qualname}()")
+        if function.is_startup_source:
+            sources.append((function.entry or function.qualname, function))
+        elif name in analyzer.lifespans:
+            sources.append(("lifespan", function))
+        elif name in analyzer.startup_handlers:
+            sources.append(("startup handler", function))
+    if analyzer.main_block is not None:
+        sources.append(("__main__ block", analyzer.main_block))
+    paths: dict[str, list[str]] = {}
+    queue: list[tuple[_Function, list[str]]] = []
+    for label, function in sources:
+        path = [label, function.qualname]
+        if function.node is not None and function.qualname not in paths:
+            paths[function.qualname] = path
+        queue.append((function, path))
+    while queue:
+        function, path = queue.pop(0)
+        if len(path) > 6:
+            continue
+        for callee in sorted(function.once_callees):
+            target = by_name.get(callee)
+            if target is None or target.qualname in paths or target.is_route:
+                continue
+            paths[target.qualname] = [*path, target.qualname]
+            queue.append((target, paths[target.qualname]))
+    return paths
+
+
+def _choose(codemod, analyzer: "_Analyzer", file: FileContext, reporter: Reporter) -> list[_Function]:
+    reach = (getattr(file.project, "startup", None) or {}).get(file.path) if file.project is not None else None
+    paths = _startup_paths(analyzer, reach)
+    callers: dict[str, set[str]] = {}
+    for function in [*analyzer.functions, *([analyzer.main_block] if analyzer.main_block else [])]:
+        for callee in function.callees:
+            callers.setdefault(callee, set()).add(function.qualname)
+    startup: set[str] = {"__main__", *paths}  # callers that do not make a function per-request
+    for function in analyzer.functions:
+        name = function.node.name.value
+        if function.startup_reason or any(fnmatch.fnmatchcase(name, p) for p in codemod.options.name_patterns):
+            startup.add(function.qualname)
     chosen = []
     for function in analyzer.functions:
         if not function.kinds and not (function.mongo_created and function.mongo_command):
             continue
         name = function.node.name.value
-        reason = function.startup_reason
+        own_retry = _own_retry(function)
+        if own_retry:
+            reporter.report(function.node, f"{function.qualname}() has its own retry ({own_retry}); left alone", "note")
+            continue
+        reason = None
+        if function.qualname in paths:
+            label, *steps = paths[function.qualname]
+            if label.endswith(" ->"):  # from another module: the label ends with the first step
+                steps = steps[1:]
+            calls = " -> ".join([*(f"{s}()" for s in steps if s != "__main__"), function.connect_call or "a connection"])
+            reason = f"{label} {calls}" if label.endswith(" ->") else f"{label}: {calls}"
+        if reason is None and function.startup_reason is not None:
+            reason = function.startup_reason
         pattern = next((p for p in codemod.options.name_patterns if fnmatch.fnmatchcase(name, p)), None)
         if reason is None and pattern is not None:
             reason = f"its name matches {pattern}"
-        if reason is None and function.qualname in startup_names:
-            reason = startup_names[function.qualname]
-        if reason is None and any(
+        listed = any(
             t == f"{file.path}:{function.qualname}" or t == f":{function.qualname}" for t in codemod.options.targets
-        ):
+        )
+        if reason is None and listed:
             reason = "listed in targets"
+        shared = (reach or {}).get(function.qualname, ("", ""))[1]
+        if shared and function.qualname not in paths and not listed:
+            reporter.report(
+                function.node,
+                f"{function.qualname}() connects at start-up ({reach[function.qualname][0]}) but {shared} also "
+                "names it and may call it per request; left alone",
+                "note",
+            )
+            continue
         if reason is None:
             reporter.report(function.node, f"{function.qualname}() connects but is not start-up code; left alone", "note")
+            continue
+        others = sorted(c for c in callers.get(function.qualname, ()) if c not in startup)
+        if others and not listed:
+            reporter.report(
+                function.node,
+                f"{function.qualname}() connects at start-up ({reason}) but {', '.join(o + '()' for o in others)} "
+                "also calls it, which is not start-up code; left alone",
+                "note",
+            )
             continue
         skip = _skip_reason(function)
         if skip:
             reporter.report(function.node, f"{function.qualname}(): {skip}; left alone", "note")
+            continue
+        if function.side_effect is not None and not listed:
+            reporter.report(
+                function.node,
+                f"{function.qualname}() connects at start-up ({reason}) but also calls {function.side_effect}, "
+                "which a retry would repeat; left alone",
+                "note",
+            )
             continue
         if reporter.suppressed(function.node.name):
             continue
@@ -383,6 +578,21 @@ def _choose(codemod, analyzer: "_Analyzer", file: FileContext, reporter: Reporte
         function.startup_reason = reason
         function.writes = writes is not None
         chosen.append(function)
+    for node, call in analyzer.module_connects:
+        reporter.report(
+            node,
+            f"{call}() connects at import time, without a retry; not changed: move it into a start-up "
+            "function (or one decorated with @retry) and call that",
+            "note",
+        )
+    main = analyzer.main_block
+    if main is not None and main.kinds:
+        reporter.report(
+            analyzer.main_if,
+            f"the __main__ block connects ({main.connect_call}) without a retry; not changed: move the "
+            "connection into a function decorated with @retry",
+            "note",
+        )
     return chosen
 
 
@@ -418,11 +628,15 @@ def _writes(node: cst.CSTNode) -> str | None:
     return finder.found
 
 
-def _skip_reason(function: _Function) -> str | None:
+def _own_retry(function: _Function) -> str | None:
     if function.has_retry_decorator:
-        return "already has a retry decorator"
+        return "a retry decorator"
     if function.has_retry_loop:
-        return "already retries in a loop"
+        return "a loop that sleeps after an error"
+    return None
+
+
+def _skip_reason(function: _Function) -> str | None:
     if function.is_generator:
         return "is a generator"
     params = function.node.params

@@ -1,0 +1,441 @@
+"""Which functions the application's start-up reaches in other modules (a project fact for add-retry).
+
+add-retry follows calls inside a file by itself; a real application starts in one module
+(``main.py``'s lifespan, ``apps.py``'s ``ready()``, a ``__main__`` block) and connects in
+another (``db.py``'s ``init_models()``). This module finds the start-up entry points of the
+repository and follows the calls they make to functions imported from first-party modules,
+one or more levels, and says, per file, which of its top-level functions start-up reaches and
+by which calls.
+
+Cheap by construction: what the graph needs from one file (its entry points, its top-level
+functions with the calls each makes, its imports: ``scan_file``) is part of the file's project
+facts, scanned in the plan's worker processes from their one read of it and cached by content
+hash; substring tests (``may_enter``) keep all but the few files that may hold an entry point
+from being parsed, with Python's ``ast``. ``assemble`` then follows the calls serially, in
+milliseconds, parsing only the files start-up leads into that hold no entry point. A function
+whose name occurs in any file off its start-up path (a view, a task, a test) may be called from
+per-request code: it is marked ``shared`` and add-retry leaves it alone (searched for only in
+the files add-retry would look at).
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+from collections import deque
+from pathlib import Path
+from typing import Callable
+
+from prodfix.codemods.common.ast_facts import walk
+
+# ENTRY_TEXT's alternatives, literal: ``any(word in text ...)`` is the same test at half the cost
+ENTRY_WORDS = (
+    "lifespan", "on_event", "add_event_handler", "on_startup", "create_app", "make_app", "AppConfig", "worker_init",
+    "worker_process_init", "__main__", "on_starting", "post_fork", "when_ready", "def handle",
+)
+ENTRY_TEXT = re.compile("|".join(re.escape(word) for word in ENTRY_WORDS))
+APP_FACTORIES = frozenset({"create_app", "make_app", "build_app", "app_factory", "get_app"})
+CELERY_SIGNALS = frozenset({"worker_init", "worker_process_init", "celeryd_init", "celeryd_after_setup", "worker_ready"})
+GUNICORN_HOOKS = frozenset({"on_starting", "when_ready", "post_fork", "post_worker_init", "pre_fork"})
+MAX_BYTES = 1 << 20
+MAX_DEPTH = 4
+_APP_FACTORY_DEF = re.compile(r"def[\s\\]+(?:%s)\b" % "|".join(sorted(APP_FACTORIES)))
+_COMMAND_FILE = re.compile(r"(?:^|/)management/commands/[^/]+\.py$")
+_GUNICORN_FILE = re.compile(r"gunicorn[\w.-]*\.py$")
+
+
+def _name(expr: ast.expr) -> str:
+    if isinstance(expr, ast.Name):
+        return expr.id
+    if isinstance(expr, ast.Attribute):
+        inner = _name(expr.value)
+        return f"{inner}.{expr.attr}" if inner else ""
+    if isinstance(expr, ast.Call):
+        return _name(expr.func)
+    return ""
+
+
+def _module_of(rel: str) -> str:
+    """The dotted path of a file from the repository root (relative imports are resolved
+    against it: only its last parts matter)."""
+    dotted = rel[:-3].replace("/", ".")
+    return dotted[: -len(".__init__")] if dotted.endswith(".__init__") else dotted
+
+
+class _File:
+    """One parsed module: its imports (bound name -> qualified) and top-level functions."""
+
+    def __init__(self, rel: str, tree: ast.Module, module: str | None, nodes: list[ast.AST]) -> None:
+        self.rel = rel
+        self.imports: dict[str, str] = {}
+        self.functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
+        self.main: list[ast.stmt] = []
+        package = (module or "").split(".")
+        if not rel.endswith("__init__.py"):
+            package = package[:-1]
+        for node in nodes:  # ast.walk's order: a later import of a name wins
+            kind = type(node)
+            if kind is ast.Import:
+                for alias in node.names:  # type: ignore[attr-defined]
+                    if alias.asname:
+                        self.imports[alias.asname] = alias.name
+                    else:
+                        self.imports.setdefault(alias.name.split(".")[0], alias.name.split(".")[0])
+            elif kind is ast.ImportFrom:
+                base = node.module or ""  # type: ignore[attr-defined]
+                if node.level:  # type: ignore[attr-defined]
+                    level = node.level  # type: ignore[attr-defined]
+                    parent = package[: len(package) - (level - 1)] if level > 1 else package
+                    base = ".".join([*parent, *([base] if base else [])])
+                for alias in node.names:  # type: ignore[attr-defined]
+                    self.imports[alias.asname or alias.name] = f"{base}.{alias.name}"
+        for stmt in tree.body:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self.functions[stmt.name] = stmt
+            elif isinstance(stmt, ast.If) and _is_main(stmt.test):
+                self.main = stmt.body
+
+    def calls(self, body: list[ast.stmt]) -> tuple[list[str], list[str]]:
+        """(qualified names of the imported things the statements call -- ``f()``,
+        ``mod.f()`` --, names of the file's top-level functions they call), outside loops: what
+        a worker's main loop calls is its steady work, not its start-up."""
+        out: list[str] = []
+        local: list[str] = []
+        functions, imports = self.functions, self.imports
+        for stmt in body:
+            for node in _walk_outside_loops(stmt):
+                if type(node) is ast.Call:
+                    func = node.func  # type: ignore[attr-defined]
+                    dotted = _name(func) if isinstance(func, (ast.Name, ast.Attribute)) else ""
+                    head, _, rest = dotted.partition(".")
+                    if head in imports:
+                        out.append(imports[head] + (f".{rest}" if rest else ""))
+                    if type(func) is ast.Name and func.id in functions:
+                        local.append(func.id)
+        return out, local
+
+
+_NOT_FOLLOWED = (ast.For, ast.AsyncFor, ast.While, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+
+
+_BLOCKS = (ast.stmt, ast.excepthandler, ast.match_case)
+
+
+def _statements(tree: ast.Module) -> list[ast.AST]:
+    """The statements (and except/case clauses) of the module at any depth, in ``ast.walk``'s
+    order (breadth first: a statement's parent is always one of them, so the levels are those
+    of the whole tree), without visiting the expressions, most of its nodes."""
+    found: list[ast.AST] = [tree]
+    for node in found:  # grows while it is read
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if value.__class__ is list and value and isinstance(value[0], _BLOCKS):
+                found.extend(value)
+    return found
+
+
+def _walk_outside_loops(node: ast.AST) -> list[ast.AST]:
+    """``ast.walk`` that does not enter loops, nested defs, classes or lambdas (depth first,
+    last child first), as a list."""
+    found = []
+    todo = [node]
+    pop, push, add, skip = todo.pop, todo.append, found.append, _NOT_FOLLOWED
+    while todo:
+        current = pop()
+        add(current)
+        for name in current._fields:
+            value = getattr(current, name, None)
+            if value.__class__ is list:
+                for item in value:
+                    if isinstance(item, ast.AST) and not isinstance(item, skip):
+                        push(item)
+            elif isinstance(value, ast.AST) and not isinstance(value, skip):
+                push(value)
+    return found
+
+
+def _is_main(test: ast.expr) -> bool:
+    return (
+        isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)
+        and {type(test.left), type(test.comparators[0])} == {ast.Name, ast.Constant}
+        and any(isinstance(x, ast.Name) and x.id == "__name__" for x in (test.left, test.comparators[0]))
+        and any(isinstance(x, ast.Constant) and x.value == "__main__" for x in (test.left, test.comparators[0]))
+    )
+
+
+def _entries(file: _File, tree: ast.Module, nodes: list[ast.AST]) -> list[tuple[str, list[ast.stmt]]]:
+    """(label, body) of each start-up entry point of the module."""
+    out: list[tuple[str, list[ast.stmt]]] = []
+    named: dict[str, str] = {}  # function name -> label, from calls that register it
+    for node in nodes:
+        if type(node) is not ast.Call:
+            continue
+        for kw in node.keywords:  # type: ignore[attr-defined]
+            if kw.arg == "lifespan" and isinstance(kw.value, ast.Name):
+                named[kw.value.id] = "lifespan"
+        attr = node.func.attr if isinstance(node.func, ast.Attribute) else ""  # type: ignore[attr-defined]
+        if attr == "add_event_handler" and len(node.args) >= 2 and isinstance(node.args[1], ast.Name):  # type: ignore[attr-defined]
+            if isinstance(node.args[0], ast.Constant) and node.args[0].value == "startup":  # type: ignore[attr-defined]
+                named[node.args[1].id] = "startup handler"  # type: ignore[attr-defined]
+        if attr == "append" and _name(node.func.value).endswith("on_startup") and node.args:  # type: ignore[attr-defined]
+            if isinstance(node.args[0], ast.Name):  # type: ignore[attr-defined]
+                named[node.args[0].id] = "startup handler"  # type: ignore[attr-defined]
+    gunicorn = _GUNICORN_FILE.search(file.rel.rsplit("/", 1)[-1]) is not None
+    for name, fn in file.functions.items():
+        label = named.get(name)
+        for dec in fn.decorator_list:
+            dotted = _name(dec)
+            parts = dotted.split(".")
+            if isinstance(dec, ast.Call) and parts[-1] == "on_event" and dec.args and getattr(dec.args[0], "value", None) == "startup":
+                label = "startup event handler"
+            if len(parts) >= 2 and parts[-1] == "connect" and parts[-2] in CELERY_SIGNALS:
+                label = f"Celery {parts[-2]} signal"
+        if label is None and name == "lifespan":
+            label = "lifespan"
+        if label is None and name in APP_FACTORIES:
+            label = "app factory"
+        if label is None and gunicorn and name in GUNICORN_HOOKS:
+            label = f"gunicorn {name} hook"
+        if label is not None:
+            out.append((f"{label}: {name}() ({file.rel})", fn.body))
+    command = _COMMAND_FILE.search(file.rel) is not None
+    for stmt in tree.body:
+        if isinstance(stmt, ast.ClassDef) and any(_name(b).split(".")[-1] == "AppConfig" for b in stmt.bases):
+            for item in stmt.body:
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == "ready":
+                    out.append((f"Django AppConfig.ready: {stmt.name}.ready() ({file.rel})", item.body))
+        if isinstance(stmt, ast.ClassDef) and command:
+            for item in stmt.body:
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == "handle":
+                    out.append((f"manage.py command: {stmt.name}.handle() ({file.rel})", item.body))
+    if file.main:
+        out.append((f"__main__ block ({file.rel})", file.main))
+    return out
+
+
+def may_enter(text: str, rel: str) -> bool:
+    """Whether the file may hold a start-up entry point: it holds the words ``_entries`` needs
+    to find one (``__main__``; AppConfig and ready; a lifespan; on_event/add_event_handler;
+    on_startup; a Celery signal and connect; an app factory's name), or its path makes it a
+    manage.py command (and it says handle) or a gunicorn configuration; and its text names
+    one (``ENTRY_TEXT``). Substring tests only: most files fail them all, and are not parsed."""
+    if not (
+        "__main__" in text
+        or "lifespan" in text
+        or "_event" in text
+        or "on_startup" in text
+        or "AppConfig" in text and "ready" in text
+        or ("worker_" in text or "celeryd_" in text) and "connect" in text
+        or ("_app" in text or "app_factory" in text)
+        and any(name in text for name in APP_FACTORIES) and _APP_FACTORY_DEF.search(text) is not None
+        or _COMMAND_FILE.search(rel) is not None and "handle" in text
+        or _GUNICORN_FILE.search(rel.rsplit("/", 1)[-1]) is not None
+    ):
+        return False
+    return any(word in text for word in ENTRY_WORDS)
+
+
+def file_facts(text: str, rel: str, enters: bool | None = None) -> dict:
+    """What the start-up graph needs from one file, JSON-ready: ``{}`` when Python cannot
+    parse it, else {"imports": {bound name: qualified}, "functions": {top-level function:
+    [[qualified imported calls], [calls of the file's top-level functions]]}, "entries":
+    [[label, imported calls, local calls] of each entry point]} (entries only where
+    ``may_enter``: elsewhere the file is only a place start-up calls lead to)."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return {}
+    file = _File(rel, tree, _module_of(rel), _statements(tree))
+    entries: list[tuple[str, list[ast.stmt]]] = []
+    if may_enter(text, rel) if enters is None else enters:
+        # the calls that register a function by name: only where the text names them
+        named = "lifespan" in text or "add_event_handler" in text or "on_startup" in text
+        entries = _entries(file, tree, walk(tree) if named else [])
+    return {
+        "imports": file.imports,
+        "functions": {name: list(file.calls(fn.body)) for name, fn in file.functions.items()},
+        "entries": [[label, *file.calls(body)] for label, body in entries],
+    }
+
+
+def valid_file_facts(facts: object) -> bool:
+    """The shape ``file_facts`` returns (a cache entry is untrusted input), or None (the file
+    names no entry point and was not parsed) or False (not part of the graph: too large)."""
+    if facts is None or facts is False or facts == {}:
+        return True
+    if not (isinstance(facts, dict) and facts.keys() == {"imports", "functions", "entries"}):
+        return False
+    imports, functions, entries = facts["imports"], facts["functions"], facts["entries"]
+    return (
+        isinstance(imports, dict) and all(isinstance(v, str) for v in imports.values())
+        and isinstance(functions, dict) and all(_valid_calls(v) for v in functions.values())
+        and isinstance(entries, list)
+        and all(isinstance(e, list) and len(e) == 3 and isinstance(e[0], str) and _valid_calls(e[1:]) for e in entries)
+    )
+
+
+def _valid_calls(value: object) -> bool:
+    return (
+        isinstance(value, list) and len(value) == 2
+        and all(isinstance(names, list) and all(isinstance(n, str) for n in names) for names in value)
+    )
+
+
+def scan_file(data: bytes, rel: str, text: str | None = None) -> dict | None | bool:
+    """The start-up part of one file's project facts (``file_facts``), from its bytes: False
+    for a file the graph leaves out (not .py, over MAX_BYTES), None for one that cannot hold an
+    entry point (parsed later only if start-up calls lead into it)."""
+    if not rel.endswith(".py") or len(data) > MAX_BYTES:
+        return False
+    text = data.decode("utf-8", errors="replace") if text is None else text
+    return file_facts(text, rel, enters=True) if may_enter(text, rel) else None
+
+
+def assemble(
+    order: list[str],
+    graph: dict[str, dict | None],
+    text_of: Callable[[str], str],
+    relevant: Callable[[str], bool] | None = None,
+) -> dict[str, dict[str, list[str]]]:
+    """rel -> {function: [path of calls, "" or the file off the path that also names it]},
+    from the per-file facts (``graph``: rel -> ``scan_file``'s answer, for the files of
+    ``order``, the graph's files in the repository's order). A file that start-up calls lead
+    into but which names no entry point is parsed here (``graph`` is updated: the caller may
+    cache it). ``relevant``: only files it accepts are reported (the files a codemod would
+    look at); the others' functions are still followed, but not searched for in other files."""
+    # the file a dotted module names: the one file with that dotted suffix of its path (None:
+    # none, or ambiguous); looked up among the files of the same last name, on demand
+    by_last: dict[str, list[list[str]]] = {}
+    for rel in order:
+        parts = rel[:-3].split("/")
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        if parts:
+            by_last.setdefault(parts[-1].rpartition(".")[2], []).append([rel, *parts])
+    modules: dict[str, str | None] = {}
+
+    def file_of(module: str) -> str | None:
+        if module not in modules:
+            hits = [
+                found[0] for found in by_last.get(module.rpartition(".")[2], ())
+                if any(".".join(found[i:]) == module for i in range(1, len(found)))
+            ]
+            modules[module] = hits[0] if len(hits) == 1 else None
+        return modules[module]
+
+    def load(rel: str, name: str) -> dict:
+        """The facts of the file ``rel``; {} when it has none and cannot define ``name``."""
+        facts = graph.get(rel)
+        if facts is None:
+            text = text_of(rel)
+            if re.search(rf"def[\s\\]+{re.escape(name)}\b", text) is None:
+                return {}  # no def of that name: not worth a parse yet
+            facts = graph[rel] = file_facts(text, rel)
+        return facts
+
+    relevance: dict[str, bool] = {}
+
+    def wanted(rel: str) -> bool:
+        if rel not in relevance:
+            relevance[rel] = relevant is None or relevant(rel)
+        return relevance[rel]
+
+    reached: dict[str, dict[str, list[str]]] = {}
+    path_files: dict[tuple[str, str], set[str]] = {}
+    queue: deque[tuple[str, list[str], list[str], list[str], set[str], int]] = deque()
+    seen: set[tuple[str, str]] = set()
+    for rel in order:
+        facts = graph.get(rel)
+        if facts:
+            for label, calls, local in facts["entries"]:
+                queue.append((rel, calls, local, [label], {rel}, 0))
+    while queue:
+        here, calls, local, path, files, depth = queue.popleft()
+        if depth >= MAX_DEPTH:
+            continue
+        targets: list[tuple[str | None, str]] = [(q.rpartition(".")[0], q.rpartition(".")[2]) for q in calls]
+        targets += [(None, name) for name in local]  # helpers of the same file
+        for module, name in targets:
+            rel = here if module is None else file_of(module) if module else None
+            if rel is None:
+                continue
+            if depth + 1 >= MAX_DEPTH and rel != here and not wanted(rel):
+                continue  # it would be reported nowhere and followed no further: no need to parse it
+            target = load(rel, name)
+            if not target or name not in target["functions"]:
+                continue
+            if (rel, name) in seen:
+                continue
+            seen.add((rel, name))
+            step = f"{name}()" if rel == here else f"{name}() ({rel})"
+            if rel != here:
+                reached.setdefault(rel, {})[name] = [" -> ".join([*path, step]), ""]
+                path_files[(rel, name)] = {*files, rel}
+            target_calls, target_local = target["functions"][name]
+            queue.append((rel, target_calls, target_local, [*path, step], {*files, rel}, depth + 1))
+    reached = {rel: functions for rel, functions in reached.items() if wanted(rel)}
+    others = [rel for rel in order if not _is_test(rel)] if reached else []
+    for rel, functions in reached.items():
+        for name, entry in functions.items():
+            word = re.compile(rf"\b{re.escape(name)}\b")
+            on_path = path_files[(rel, name)]
+            for other in others:
+                if other not in on_path:
+                    text = text_of(other)
+                    if name in text and word.search(text):
+                        entry[1] = other
+                        break
+    return reached
+
+
+def reader(root: Path | str) -> Callable[[str], str]:
+    """rel -> its text (read once, decoded as the scan decodes it; "" when unreadable)."""
+    texts: dict[str, str] = {}
+
+    def text_of(rel: str) -> str:
+        if rel not in texts:
+            try:
+                with open(os.path.join(root, rel), "rb") as handle:
+                    texts[rel] = handle.read(MAX_BYTES + 1).decode("utf-8", errors="replace")
+            except OSError:
+                texts[rel] = ""
+        return texts[rel]
+
+    return text_of
+
+
+def startup_reach(
+    root: Path, rels: list[str], relevant: Callable[[str], bool] | None = None
+) -> dict[str, dict[str, list[str]]]:
+    """``assemble`` from a serial scan of ``rels`` (the plan scans them in worker processes,
+    beside its other per-file facts, and caches the scan)."""
+    text_of = reader(root)
+    graph: dict[str, dict | None] = {}
+    order = []
+    for rel in rels:
+        if not rel.endswith(".py"):
+            continue
+        try:
+            with open(os.path.join(root, rel), "rb") as handle:
+                data = handle.read(MAX_BYTES + 1)
+        except OSError:
+            continue
+        facts = scan_file(data, rel)
+        if facts is not False:
+            graph[rel] = facts  # type: ignore[assignment]
+            order.append(rel)
+    return assemble(order, graph, text_of, relevant)
+
+
+def _is_test(rel: str) -> bool:
+    """Tests may call start-up code: that does not make it per-request code."""
+    name = rel.rsplit("/", 1)[-1]
+    return (
+        name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
+        or f"/{rel}".find("/tests/") >= 0
+    )
+
+
+def fingerprint(reach: dict[str, dict[str, list[str]]] | None) -> str:
+    return "" if reach is None else repr(sorted((rel, sorted(f.items())) for rel, f in reach.items()))

@@ -1,0 +1,146 @@
+"""add-retry follows start-up into other modules: a lifespan in main.py that calls a helper
+in db.py that connects gets that helper decorated, unless another module may call it."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import textwrap
+from pathlib import Path
+
+from conftest import commit_all, prodfix_exe
+
+MAIN = """\
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app import db
+
+
+async def startup():
+    await db.prepare()
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    await startup()
+    yield
+
+
+app = FastAPI(lifespan=lifespan)
+"""
+
+DB = """\
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from app.models import Base
+
+engine = create_async_engine("postgresql+asyncpg://app@db/app")
+
+
+async def create_models():
+    async with engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+
+
+async def prepare():
+    await create_models()
+"""
+
+
+def _repo(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(textwrap.dedent(text))
+    commit_all(root)
+
+
+def _check(root: Path) -> str:
+    out = subprocess.run(
+        [prodfix_exe(), "check", "--select", "add-retry", "--explain", "--no-cache"], cwd=root, capture_output=True, text=True,
+    )
+    return " ".join(out.stdout.split())
+
+
+def test_start_up_in_another_module_is_followed(git_repo: Path) -> None:
+    _repo(git_repo, {"app/__init__.py": "", "app/main.py": MAIN, "app/db.py": DB, "app/models.py": "Base = None\n"})
+    out = subprocess.run([prodfix_exe(), "diff", "--select", "add-retry", "--no-cache"], cwd=git_repo, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "+@retry(\n" in out.stdout and " async def create_models():" in out.stdout
+    assert out.stdout.count("+@retry(") == 1
+    assert "lifespan: lifespan() (app/main.py) -> startup() -> prepare() (app/db.py) -> create_models() -> engine.begin()" in _check(git_repo)
+
+
+def test_a_helper_another_module_names_is_left_alone(git_repo: Path) -> None:
+    views = "from app.db import prepare\n\n\nasync def reset(request):\n    await prepare()\n"
+    _repo(git_repo, {"app/__init__.py": "", "app/main.py": MAIN, "app/db.py": DB, "app/views.py": views})
+    out = subprocess.run([prodfix_exe(), "diff", "--select", "add-retry", "--no-cache"], cwd=git_repo, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == ""
+    assert "create_models() connects but is not start-up code" in _check(git_repo)
+
+
+def test_start_up_facts_scanned_in_workers_equal_a_serial_computation(tmp_path: Path) -> None:
+    import json
+
+    from prodfix.codemods.add_retry import AddRetry
+    from prodfix.engine.discovery import discover
+    from prodfix.engine.plan import make_plan
+    from prodfix.engine.runner import MIN_ITEMS_FOR_MAP
+    from prodfix.engine.startup_graph import file_facts, scan_file, startup_reach
+
+    views = "from app.db import prepare\n\n\nasync def reset(request):\n    await prepare()\n"
+    apps = (
+        "from django.apps import AppConfig\n\nfrom app import db\n\n\nclass AppAppConfig(AppConfig):\n"
+        "    def ready(self):\n        db.create_models()\n"
+    )
+    command = (
+        "from django.core.management.base import BaseCommand\n\nfrom app.db import prepare\n\n\n"
+        "class Command(BaseCommand):\n    def handle(self, *args, **options):\n        prepare()\n"
+    )
+    script = "from app import db\n\nif __name__ == '__main__':\n    db.prepare()\n    while True:\n        db.create_models()\n"
+    files = {
+        "app/__init__.py": "", "app/main.py": MAIN, "app/db.py": DB, "app/views.py": views, "app/apps.py": apps,
+        "app/management/__init__.py": "", "app/management/commands/__init__.py": "",
+        "app/management/commands/setup.py": command, "scripts/worker.py": script, "app/broken.py": "def (:\n",
+    }
+    for i in range(MIN_ITEMS_FOR_MAP + 20):  # enough files for the pool
+        files[f"app/m{i:03d}.py"] = f"from app import m{(i + 1) % 50:03d}\n\n\ndef f{i}():\n    return m{(i + 1) % 50:03d}.f{(i + 1) % 50}()\n"
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    rels = list(discover([tmp_path], tmp_path, [], in_git=False).rels)
+    codemod = AddRetry(AddRetry.Options())
+    serial = startup_reach(tmp_path, rels, lambda rel: codemod.wants((tmp_path / rel).read_text(), rel))
+    assert serial["app/db.py"]["create_models"][0].startswith("Django AppConfig.ready: AppAppConfig.ready() (app/apps.py)")
+    assert serial["app/db.py"]["prepare"][1] == "app/main.py"  # the first file off its path naming it
+    for jobs in (2, 1):
+        plan = make_plan([tmp_path], select=["add-retry"], cache=True, jobs=jobs)
+        assert plan.project.startup == serial
+        cached = json.loads(next(tmp_path.glob(".prodfix_cache/*/facts.json")).read_text())["entries"]
+        for rel in rels:
+            text = (tmp_path / rel).read_text()
+            expected = scan_file(text.encode(), rel)
+            if expected is None and rel == "app/db.py":  # start-up leads into it: parsed by the plan
+                expected = file_facts(text, rel)
+            assert cached[rel][1][2] == expected, rel
+        assert make_plan([tmp_path], select=["add-retry"], cache=True, jobs=jobs).project.startup == serial  # from the cache
+        shutil.rmtree(tmp_path / ".prodfix_cache")  # the serial scan (jobs=1) starts cold too
+
+
+def test_cached_start_up_facts_of_the_wrong_shape_are_not_trusted() -> None:
+    from prodfix.engine.plan import _valid_facts
+    from prodfix.engine.startup_graph import file_facts
+
+    good = file_facts(MAIN, "app/main.py")
+    assert good["entries"] and _valid_facts([[], {}, good])
+    for startup in (None, False, {}):
+        assert _valid_facts([[], {}, startup])
+    for startup in (
+        [], "x", 0, {"imports": {}}, {**good, "imports": {"db": 1}}, {**good, "functions": {"f": [["a"]]}},
+        {**good, "functions": {"f": [["a"], [None]]}}, {**good, "entries": [["label", ["a"]]]},
+        {**good, "entries": [[1, [], []]]}, {**good, "extra": 1},
+    ):
+        assert not _valid_facts([[], {}, startup]), startup
+    assert not _valid_facts([[], {}])  # an entry from before start-up facts: scanned again
