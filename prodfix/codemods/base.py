@@ -69,6 +69,9 @@ class ProjectContext:
     closable_classes: Any = None  # qualified class name -> "sync"/"async" (close-resources)
     # files defining a class that owns a client, has close() and lacks the protocol (close-resources)
     extendable: Any = None
+    logging: Any = None  # engine.logging_setup.LoggingFacts: which records the logging set-up shows
+    entry_points: Any = None  # engine.project_tools.EntryPoints: the console scripts' functions
+    lint: Any = None  # engine.project_tools.LintRules: the ruff rules the project enables
 
 
 @dataclass(frozen=True)
@@ -207,6 +210,8 @@ class Codemod:
     needs_module_index: ClassVar[bool] = False
     # Whether the run must find the repository's classes that close something first.
     needs_closable_classes: ClassVar[bool] = False
+    # Whether the run must read the logging set-up, entry points and lint rules first.
+    needs_logging_setup: ClassVar[bool] = False
 
     @dataclass(frozen=True)
     class Options:

@@ -5,7 +5,8 @@ What a cached result depends on, and therefore its key:
 - the file: its path relative to the root and a BLAKE2 hash of its bytes (never the mtime);
 - the run: prodfix's version and a fingerprint of its own source files (an editable install
   being worked on must not reuse stale results), the codemods selected with their effective
-  options, and the project facts they read (module index, closable classes). These make a
+  options, and the project facts they read (module index, closable classes, logging set-up,
+  entry points, lint rules). These make a
   namespace digest; each namespace has its own file.
 
 Per-file project facts (a file's imports and the classes it defines that close something) are
@@ -76,6 +77,9 @@ def namespace(codemods: list[Any], project: Any) -> str:
         h.update(project.modules.fingerprint().encode())
     if project.closable_classes is not None:
         h.update(json.dumps(sorted(project.closable_classes.items())).encode())
+    for facts in (project.logging, project.entry_points, project.lint):  # print-to-logging's
+        if facts is not None:
+            h.update(facts.fingerprint().encode())
     return h.hexdigest()
 
 

@@ -17,6 +17,7 @@ from prodfix.config import Config, ConfigError, find_config, load_config
 from prodfix.engine.discovery import DiscoveryError, discover, git_toplevel
 from prodfix.engine.containment import inside
 from prodfix.engine.closable_classes import file_class_modes, qualify
+from prodfix.engine import logging_setup, project_tools
 from prodfix.engine.cache import JsonStore, content_digest
 from prodfix.engine.module_index import build_index, count_imports, read_layout
 from prodfix.engine.profile import OFF, Phases
@@ -94,15 +95,17 @@ def _project_facts(
     digests: dict[str, str],
     jobs: int = 1,
 ):
-    """The module index and the closable classes, from one read of every file in the repository.
+    """The module index, the closable classes and the logging set-up, from one read of every
+    file in the repository.
 
     ``listed``: the repository's files when the run's own discovery already covered all of
     them (the whole root, no excludes), so that they are not listed twice. ``store``: per-file
     facts cached by content hash, so an unchanged file is hashed, not scanned."""
     indexed = [c for c in codemods if c.needs_module_index]
     want_classes = any(c.needs_closable_classes for c in codemods)
-    if not indexed and not want_classes:
-        return None, None, None
+    want_logging = any(c.needs_logging_setup for c in codemods)
+    if not indexed and not want_classes and not want_logging:
+        return None, None, None, (None, None, None)
     everything = listed if listed is not None else list(discover([root], root, [], in_git=in_git).rels)
     configured_roots = tuple(r for c in indexed for r in getattr(c.options, "roots", ()))
     # One read per file, in worker processes: its hash, and its scan (~0.25 ms) unless the
@@ -119,13 +122,17 @@ def _project_facts(
         items.append((os.path.join(base, rel), store is not None, entry[0] if rel in cached else None))
     imports: Counter[str] = Counter()
     per_file = {}
+    logging_per_file = {}
+    want_layout = bool(indexed) or want_classes
     with scan_pool(len(items), jobs) as pool:
         if pool is None:
             layout, scanned = None, map(_facts_at, items)
         else:
-            layout = pool.apply_async(read_layout, (root, everything, not configured_roots))
+            layout = pool.apply_async(read_layout, (root, everything, not configured_roots)) if want_layout else None
             scanned = pool.imap(_facts_at, items, chunksize=scan_chunksize(len(items), jobs))
-        for rel, (digest, facts) in zip(everything, scanned):
+        for rel, (digest, facts, setup) in zip(everything, scanned):
+            if setup is not None:
+                logging_per_file[rel] = setup
             if digest is not None:
                 digests[rel] = digest
                 if facts is None:  # the bytes the cache has facts for
@@ -137,29 +144,48 @@ def _project_facts(
             imports.update(dict(facts[0]))
             if want_classes and facts[1]:
                 per_file[rel] = {name: (mode, close) for name, (mode, close) in facts[1].items()}
-        layout = layout.get() if layout is not None else read_layout(root, everything, not configured_roots)
+        if want_layout:
+            layout = layout.get() if layout is not None else read_layout(root, everything, not configured_roots)
     if store is not None:
         store.retain(set(everything))
+    print_facts = (None, None, None)
+    if want_logging:
+        print_facts = (
+            logging_setup.build(root, logging_per_file, everything),
+            project_tools.entry_points(root, everything),
+            project_tools.ruff_rules(root),
+        )
+    if not want_layout:
+        return None, None, None, print_facts
     modules = build_index(layout, imports, configured_roots)
     closable = qualify(per_file, modules.roots) if want_classes else None
     extendable = frozenset(
         rel for rel, modes in per_file.items() if any(close is not None for _, close in modes.values())
     ) if want_classes else None
-    return (modules if indexed else None), closable, extendable
+    return (modules if indexed else None), closable, extendable, print_facts
 
 
-def _facts_at(item: tuple[str, bool, str | None]) -> tuple[str | None, list | None]:
-    """(content digest when asked for, facts) of the file at a path: (None, None) when it
-    cannot be read, (digest, None) when its digest is ``cached`` (its facts are known)."""
+def _facts_at(item: tuple[str, bool, str | None]) -> tuple[str | None, list | None, dict | None]:
+    """(content digest when asked for, facts, logging set-up) of the file at a path: (None,
+    None, None) when it cannot be read, facts None when its digest is ``cached`` (they are
+    known). The logging set-up is not cached: a substring test decides for most files."""
     path, with_digest, cached = item
     try:
         data = Path(path).read_bytes()
     except OSError:
-        return None, None
+        return None, None, None
+    setup = logging_setup.scan_file(data.decode("utf-8", errors="replace")) if _may_configure_logging(data) else None
     digest = content_digest(data) if with_digest else None
     if digest is not None and digest == cached:
-        return digest, None
-    return digest, _file_facts(data)
+        return digest, None, setup
+    return digest, _file_facts(data), setup
+
+
+_LOGGING_TRIGGERS = tuple(word.encode() for word in logging_setup.TRIGGERS)
+
+
+def _may_configure_logging(data: bytes) -> bool:
+    return any(word in data for word in _LOGGING_TRIGGERS)
 
 
 def _file_facts(data: bytes) -> list:
@@ -243,7 +269,7 @@ def make_plan(
     phases.mark("discovery")
     store = JsonStore(root, "facts.json") if cache else None
     digests: dict[str, str] = {}
-    modules, closable, extendable = _project_facts(
+    modules, closable, extendable, (logging_facts, entry_points, lint) = _project_facts(
         root, top is not None, codemods, listed, store, digests, jobs
     )
     warning = (store.refused or store.save()) if store is not None else None
@@ -255,7 +281,10 @@ def make_plan(
         selection=selection,
         codemods=codemods,
         files=files,
-        project=ProjectContext(root=str(root), modules=modules, closable_classes=closable, extendable=extendable),
+        project=ProjectContext(
+            root=str(root), modules=modules, closable_classes=closable, extendable=extendable,
+            logging=logging_facts, entry_points=entry_points, lint=lint,
+        ),
         warnings=(warning,) if warning else (),
         digests=digests,
         whole_repo=whole_repo,

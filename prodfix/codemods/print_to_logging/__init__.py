@@ -75,6 +75,7 @@ class PrintToLogging(Codemod):
     prefilter = re.compile(r"\bprint\s*\(|\bprint_exc\b")  # print_exc may be imported under an alias
     trigger_words = ("print",)
     metadata = ("scope",)
+    needs_logging_setup = True
 
     @dataclass(frozen=True)
     class Options:
