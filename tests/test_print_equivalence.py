@@ -103,7 +103,8 @@ def _logged_by(converted: str) -> list[str]:
 
 def _check(snippet: str) -> None:
     printed = _stdout_of(snippet)
-    source = "import sys\n\n" + snippet + "\n"
+    # in a function: a print that runs at import time stays a print (logging is not configured yet)
+    source = "import sys\n\n\ndef run():\n    " + snippet + "\n\n\nrun()\n"
     result = run_codemod("print-to-logging", source)
     assert result.error is None
     assert result.changed, f"not converted: {snippet}"

@@ -20,8 +20,9 @@ and a record whose fate depends on it counts as not shown. A project with no set
 runs with Python's default: only WARNING and above reach stderr (``logging.lastResort``).
 
 Set-ups in tests and in programs (scripts, management commands) configure only their own run
-and are not the service's: the caller says which files those are. Per-file facts are JSON
-(cached with the other per-file facts, engine/plan.py); :func:`build` assembles them.
+and are not the service's: the caller says which files those are. Each file is looked at in
+the one scan of the repository that reads it for the other project facts (engine/plan.py): a
+substring test decides for most files, so nothing is cached; :func:`build` assembles them.
 """
 
 from __future__ import annotations
@@ -67,9 +68,10 @@ def scan_file(text: str) -> dict | None:
     names = _module_constants(tree)
     setups: list[dict] = []
     loggers: list[str] = []
+    adds_handler = "addHandler(" in text
     for node, top in _walk_with_top(tree):
         if isinstance(node, ast.Call):
-            setup = _setup_of_call(node, names)
+            setup = _setup_of_call(node, names, adds_handler)
             if setup is not None:
                 setup["line"] = node.lineno
                 setup["top"] = top
@@ -139,7 +141,7 @@ def _logger_name_of(call: ast.Call) -> str | None:
     return arg.value if isinstance(arg, ast.Constant) and isinstance(arg.value, str) else None
 
 
-def _setup_of_call(call: ast.Call, names: dict[str, ast.expr]) -> dict | None:
+def _setup_of_call(call: ast.Call, names: dict[str, ast.expr], adds_handler: bool = False) -> dict | None:
     func = _dotted(call.func)
     last = func.rsplit(".", 1)[-1]
     if last == "basicConfig" and (func == "basicConfig" or func.endswith("logging.basicConfig")):
@@ -167,7 +169,9 @@ def _setup_of_call(call: ast.Call, names: dict[str, ast.expr]) -> dict | None:
         )
         if root:
             level = level_of(call.args[0], names)
-            return {"kind": "root", "config": {"loggers": {"": {"level": level, "handlers": [UNKNOWN]}}, "handlers": {}}}
+            # with a handler added to it in the same file (a StreamHandler, at NOTSET), or none
+            handlers = ["added"] if adds_handler else []
+            return {"kind": "root", "config": {"loggers": {"": {"level": level, "handlers": handlers}}, "handlers": {"added": 0}}}
     return None
 
 
@@ -294,41 +298,6 @@ def _dict_config(node: ast.Dict, names: dict[str, ast.expr]) -> dict | None:
     if UNKNOWN in loggers:
         loggers[UNKNOWN] = {"level": UNKNOWN, "handlers": [UNKNOWN], "propagate": True}
     return {"loggers": loggers, "handlers": handlers}
-
-
-def valid(payload: object) -> bool:
-    """A cached per-file payload of the shape :func:`scan_file` makes (the cache is untrusted input)."""
-    if payload is None:
-        return True
-    if not isinstance(payload, dict) or not isinstance(payload.get("setups"), list):
-        return False
-    if not isinstance(payload.get("loggers"), list) or not all(isinstance(n, str) for n in payload["loggers"]):
-        return False
-    for setup in payload["setups"]:
-        if not (isinstance(setup, dict) and isinstance(setup.get("kind"), str) and isinstance(setup.get("line"), int)):
-            return False
-        if not all(isinstance(f, str) for f in setup.get("files", [])):
-            return False
-        if setup.get("config") is not None and not _valid_config(setup["config"]):
-            return False
-    return True
-
-
-def _valid_level(level: object) -> bool:
-    return level is None or level == UNKNOWN or (isinstance(level, int) and not isinstance(level, bool))
-
-
-def _valid_config(config: object) -> bool:
-    if not isinstance(config, dict) or not isinstance(config.get("loggers"), dict) or not isinstance(config.get("handlers"), dict):
-        return False
-    if not all(isinstance(k, str) and _valid_level(v) for k, v in config["handlers"].items()):
-        return False
-    for name, spec in config["loggers"].items():
-        if not (isinstance(name, str) and isinstance(spec, dict) and _valid_level(spec.get("level"))):
-            return False
-        if not (isinstance(spec.get("handlers"), list) and all(isinstance(h, str) for h in spec["handlers"])):
-            return False
-    return True
 
 
 # --- configuration files -------------------------------------------------------------------
@@ -475,10 +444,16 @@ class Verdict:
     reason: str = ""  # why not, in a few words, for the note
 
 
+# module names a service is started by (wsgi:application, uvicorn main:app): not offline scripts
+ENTRY_MODULES = frozenset({"app", "main", "wsgi", "asgi", "application", "server", "api", "celery", "tasks", "worker"})
+
+
 @dataclass(frozen=True)
 class LoggingFacts:
     setups: tuple[Setup, ...] = ()
     packages: frozenset[str] = frozenset()  # folders holding an __init__.py
+    # modules in no package that nothing imports: offline tool scripts, run by hand
+    scripts: frozenset[str] = frozenset()
     # alembic environment folder -> logger names its env.py gets with a literal name
     env_loggers: tuple[tuple[str, tuple[str, ...]], ...] = ()
     _fingerprint: str = field(default="", compare=False)
@@ -551,11 +526,13 @@ class LoggingFacts:
         return self._fingerprint
 
 
-def build(root: Path, per_file: dict[str, dict], files: list[str]) -> LoggingFacts:
+def build(root: Path, per_file: dict[str, dict], files: list[str], imported: set[str] | None = None) -> LoggingFacts:
     """The project's set-ups from the per-file facts (``scan_file``), the configuration files
-    they name and logging files at the root. Files are read only inside ``root``."""
+    they name and logging files at the root. Files are read only inside ``root``. ``imported``:
+    the module names the repository's absolute imports name."""
     file_set = set(files)
     packages = frozenset(rel.rpartition("/")[0] for rel in files if rel.endswith("__init__.py") and "/" in rel)
+    scripts = frozenset(_scripts(files, packages, imported)) if imported is not None else frozenset()
     setups: list[Setup] = []
     env_loggers: list[tuple[str, tuple[str, ...]]] = []
     named: set[str] = set()
@@ -596,8 +573,34 @@ def build(root: Path, per_file: dict[str, dict], files: list[str]) -> LoggingFac
                 setups.append(Setup(name, name, config))
     h = hashlib.blake2b(digest_size=16)
     h.update(json.dumps([[s.source, s.rel, s.config, s.top, s.migrations] for s in setups], sort_keys=True).encode())
-    h.update(json.dumps([sorted(packages), env_loggers]).encode())
-    return LoggingFacts(tuple(setups), packages, tuple(env_loggers), h.hexdigest())
+    h.update(json.dumps([sorted(packages), env_loggers, sorted(scripts)]).encode())
+    return LoggingFacts(tuple(setups), packages, scripts, tuple(env_loggers), h.hexdigest())
+
+
+def _scripts(files: list[str], packages: frozenset[str], imported: set[str]) -> list[str]:
+    """Modules in no package whose name no import of the repository mentions (nor their
+    folder's dotted path): run by hand, with no entry point that a logging set-up reaches."""
+    prefixes = set()
+    for name in imported:
+        parts = name.split(".")
+        prefixes.update(".".join(parts[: i + 1]) for i in range(len(parts)))
+    # alembic environments: env.py and its versions/ are run by alembic, not by hand
+    environments = {rel.rpartition("/")[0] for rel in files if rel.rpartition("/")[2] == "env.py"}
+    found = []
+    for rel in files:
+        folder, _, base = rel.rpartition("/")
+        stem = base.removesuffix(".py")
+        if folder in environments or any(rel.startswith(f"{env}/versions/" if env else "versions/") for env in environments):
+            continue
+        if stem == "__init__" or stem in ENTRY_MODULES or stem.startswith("test") or stem == "conftest":
+            continue
+        if any("/".join(rel.split("/")[:depth]) in packages for depth in range(1, rel.count("/") + 1)):
+            continue
+        dotted = f"{folder.replace('/', '.')}.{stem}" if folder else stem
+        if stem in prefixes or dotted in prefixes or (folder and folder.replace("/", ".") in prefixes):
+            continue
+        found.append(rel)
+    return found
 
 
 def _label(item: dict) -> str:

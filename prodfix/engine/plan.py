@@ -115,15 +115,17 @@ def _project_facts(
     cached = {}
     items = []
     base = str(root)
+    # only the logging set-up wanted: a file's imports (for scripts nothing imports) but not
+    # its classes are read, and such partial facts are not cached
+    want_layout = bool(indexed) or want_classes
     for rel in everything:
         entry = store.entry(rel) if store is not None else None
         if entry is not None and _valid_facts(entry[1]):
             cached[rel] = entry
-        items.append((os.path.join(base, rel), store is not None, entry[0] if rel in cached else None))
+        items.append((os.path.join(base, rel), store is not None, entry[0] if rel in cached else None, want_layout))
     imports: Counter[str] = Counter()
     per_file = {}
     logging_per_file = {}
-    want_layout = bool(indexed) or want_classes
     with scan_pool(len(items), jobs) as pool:
         if pool is None:
             layout, scanned = None, map(_facts_at, items)
@@ -137,7 +139,7 @@ def _project_facts(
                 digests[rel] = digest
                 if facts is None:  # the bytes the cache has facts for
                     facts = cached[rel][1]
-                else:
+                elif want_layout:
                     store.put(rel, digest, facts)
             if facts is None:  # unreadable
                 continue
@@ -151,7 +153,7 @@ def _project_facts(
     print_facts = (None, None, None)
     if want_logging:
         print_facts = (
-            logging_setup.build(root, logging_per_file, everything),
+            logging_setup.build(root, logging_per_file, everything, set(imports)),
             project_tools.entry_points(root, everything),
             project_tools.ruff_rules(root),
         )
@@ -165,11 +167,12 @@ def _project_facts(
     return (modules if indexed else None), closable, extendable, print_facts
 
 
-def _facts_at(item: tuple[str, bool, str | None]) -> tuple[str | None, list | None, dict | None]:
+def _facts_at(item: tuple[str, bool, str | None, bool]) -> tuple[str | None, list | None, dict | None]:
     """(content digest when asked for, facts, logging set-up) of the file at a path: (None,
     None, None) when it cannot be read, facts None when its digest is ``cached`` (they are
-    known). The logging set-up is not cached: a substring test decides for most files."""
-    path, with_digest, cached = item
+    known), only the imports without ``full``. The logging set-up is not cached: a substring
+    test decides for most files."""
+    path, with_digest, cached, full = item
     try:
         data = Path(path).read_bytes()
     except OSError:
@@ -178,6 +181,10 @@ def _facts_at(item: tuple[str, bool, str | None]) -> tuple[str | None, list | No
     digest = content_digest(data) if with_digest else None
     if digest is not None and digest == cached:
         return digest, None, setup
+    if not full:
+        counts: Counter[str] = Counter()
+        count_imports(data.decode("utf-8", errors="replace"), counts)
+        return digest, [sorted(counts.items()), {}], setup
     return digest, _file_facts(data), setup
 
 
