@@ -72,6 +72,7 @@ class ProjectContext:
     logging: Any = None  # engine.logging_setup.LoggingFacts: which records the logging set-up shows
     entry_points: Any = None  # engine.project_tools.EntryPoints: the console scripts' functions
     lint: Any = None  # engine.project_tools.LintRules: the ruff rules the project enables
+    licence: str | None = None  # the project's own licence ("MIT"): a file under another is a copy
 
 
 @dataclass(frozen=True)

@@ -80,6 +80,7 @@ def namespace(codemods: list[Any], project: Any) -> str:
     for facts in (project.logging, project.entry_points, project.lint):  # print-to-logging's
         if facts is not None:
             h.update(facts.fingerprint().encode())
+    h.update(f"licence={project.licence}".encode())  # a file under another licence is left alone
     return h.hexdigest()
 
 

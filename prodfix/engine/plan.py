@@ -11,6 +11,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pathspec
+
 from prodfix.codemods import registry
 from prodfix.codemods.base import Codemod, ProjectContext
 from prodfix.config import Config, ConfigError, find_config, load_config
@@ -18,6 +20,7 @@ from prodfix.engine.discovery import DiscoveryError, discover, git_toplevel
 from prodfix.engine.containment import inside
 from prodfix.engine.closable_classes import file_class_modes, qualify
 from prodfix.engine import logging_setup, project_tools
+from prodfix.engine.vendored import VENDORED_DIRS, project_licence
 from prodfix.engine.cache import JsonStore, content_digest
 from prodfix.engine.module_index import build_index, count_imports, read_layout
 from prodfix.engine.profile import OFF, Phases
@@ -270,7 +273,13 @@ def make_plan(
         found = discover(paths, root, excludes, in_git=top is not None)
     except DiscoveryError as exc:
         raise PlanError(str(exc)) from None
-    files = tuple(zip(found.files, found.rels))
+    # vendored folders are left out by default ("!vendor/" in exclude takes one back); a file
+    # named on the command line is taken as asked
+    vendored = pathspec.GitIgnoreSpec.from_lines([*VENDORED_DIRS, *excludes])
+    named = {p.resolve() for p in paths if p.is_file()}
+    files = tuple(
+        (path, rel) for path, rel in zip(found.files, found.rels) if path.resolve() in named or not vendored.match_file(rel)
+    )
     whole_repo = not excludes and all(p.resolve() == root for p in paths)
     listed = list(found.rels) if whole_repo else None
     phases.mark("discovery")
@@ -290,7 +299,7 @@ def make_plan(
         files=files,
         project=ProjectContext(
             root=str(root), modules=modules, closable_classes=closable, extendable=extendable,
-            logging=logging_facts, entry_points=entry_points, lint=lint,
+            logging=logging_facts, entry_points=entry_points, lint=lint, licence=project_licence(root),
         ),
         warnings=(warning,) if warning else (),
         digests=digests,
