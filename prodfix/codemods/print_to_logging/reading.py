@@ -14,7 +14,9 @@ from prodfix.codemods.print_message import string_value
 # a def or class whose name or docstring says it writes for a person at a terminal
 CONTRACT_NAME = re.compile(r"stdout|console|terminal|printer|(?:^|_)print", re.IGNORECASE)
 
-CONTRACT_DOC = re.compile(r"\b(?:stdout|standard output|console|terminal|printer)\b|^\s*prints?\b", re.IGNORECASE)
+CONTRACT_DOC = re.compile(
+    r"\b(?:stdout|standard output|console|terminal|printer|prints?|printing|display|displays|displaying)\b", re.IGNORECASE
+)
 
 # names in an `if` test above a print that make it output the user asked for
 ON_REQUEST = re.compile(r"verbos|quiet|silent|(?:^|_)print|show_output|echo", re.IGNORECASE)

@@ -108,6 +108,7 @@ class _Frame:
     contract: str | None = None  # why its prints are its output
     interactive: str | None = None  # it talks to a person at a terminal: "input()"
     progress: bool = False  # it draws partial lines or console output (an empty print ends them)
+    messages: int = 0  # its prints with text of their own (a bare print(x) beside them is output too)
     # name -> (index of the statement of the def's body binding it, the logger)
     local_loggers: dict[str, tuple[int, ModuleLogger]] = field(default_factory=dict)
     self_name: str | None = None  # a method's first parameter
@@ -136,6 +137,7 @@ class _Scan(cst.CSTVisitor):
         self.root = root
         self.interactive: str | None = None
         self.progress = False
+        self.messages = 0
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         return node is self.root
@@ -163,11 +165,17 @@ class _Scan(cst.CSTVisitor):
         if names & {"pprint.pprint", "pprint.pp", "sys.stdout.write"}:
             self.progress = True
         if isinstance(func, cst.Name) and func.value == "print":
+            if any(arg.keyword is None and _has_text(arg.value) for arg in node.args):
+                self.messages += 1
             for arg in node.args:
                 if arg.keyword is not None and arg.keyword.value == "end" and string_value(arg.value) != "\n":
                     self.progress = True
                 if arg.keyword is None and "\r" in (string_value(arg.value) or ""):
                     self.progress = True
+
+
+def _has_text(value: cst.BaseExpression) -> bool:
+    return any(kind == "text" and str(item).strip() for kind, item in text_and_values([value]))
 
 
 class _Rewriter(cst.CSTTransformer):
@@ -361,7 +369,7 @@ class _Rewriter(cst.CSTTransformer):
             frame.contract = f"the docstring of '{node.name.value}' says it writes to the terminal"
         scan = _Scan(self, node)
         node.visit(scan)
-        frame.interactive, frame.progress = scan.interactive, scan.progress
+        frame.interactive, frame.progress, frame.messages = scan.interactive, scan.progress, scan.messages
         params = node.params.params
         owner = self._frames[-1] if self._frames and self._frames[-1].kind in ("class", "handler") else None
         static = any(
@@ -881,7 +889,9 @@ class _Rewriter(cst.CSTTransformer):
         for test in self._guards:
             if any(DEBUG_GUARD.match(n) for n in names_in(test)):
                 return "a leftover debug print: it runs under a debug flag"
-        if values and all(bare_value(v) for v in values) and not self._shows_exception(values):
+        frame = self._frames[-1] if self._frames else None
+        alone = frame is None or frame.kind not in ("def", "cli") or frame.messages == 0
+        if alone and values and all(bare_value(v) for v in values) and not self._shows_exception(values):
             return "a leftover debug print: values without a message"
         return None
 
