@@ -133,3 +133,13 @@ def test_the_facts_reach_the_project_context_only_for_print_to_logging(tmp_path:
     assert with_print.logging is not None and with_print.logging.setups[0].rel == "app.py"
     assert with_print.lint is not None and with_print.entry_points is not None
     assert make_plan([tmp_path], select=["add-timeouts"]).project.logging is None
+
+
+def test_an_alias_bomb_or_a_huge_file_is_not_read(tmp_path: Path) -> None:
+    bomb = "version: 1\na: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(20)
+    )  # 9**20 nodes once expanded
+    (tmp_path / "logging.yaml").write_text(bomb)
+    assert logging_setup.read_config_file(tmp_path / "logging.yaml") is None
+    (tmp_path / "logging.ini").write_text("[loggers]\nkeys = root\n" + "#" * (logging_setup.MAX_CONFIG_BYTES + 1))
+    assert logging_setup.read_config_file(tmp_path / "logging.ini") is None

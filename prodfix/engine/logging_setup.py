@@ -45,6 +45,7 @@ NULL_HANDLER = 100  # a handler level above every record: logging.NullHandler sh
 WARNING = logging.WARNING
 _LEVELS = {name: number for name, number in logging.getLevelNamesMapping().items() if name != "NOTSET"}
 _LEVELS.update({"WARN": logging.WARNING, "NOTSET": 0})
+MAX_CONFIG_BYTES = 256 * 1024
 TRIGGERS = ("basicConfig", "dictConfig", "fileConfig", "LOGGING", "logconfig_dict", "setLevel")
 CONFIG_SUFFIXES = (".ini", ".conf", ".cfg", ".yaml", ".yml", ".json", ".toml")
 ROOT_LOGGING_FILES = tuple(
@@ -305,11 +306,15 @@ def _dict_config(node: ast.Dict, names: dict[str, ast.expr]) -> dict | None:
 
 def read_config_file(path: Path) -> dict | None:
     """A logging configuration file (INI for fileConfig; YAML, JSON or TOML for dictConfig),
-    normalised like a dict literal; None when it cannot be read as one."""
+    normalised like a dict literal; None when it cannot be read as one (or is larger than any
+    logging configuration: a repository's file is input, and YAML aliases can expand)."""
     try:
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            return None
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None
+
     suffix = path.suffix.lower()
     if suffix in (".ini", ".conf", ".cfg"):
         return _ini_config(text)
@@ -326,15 +331,23 @@ def read_config_file(path: Path) -> dict | None:
         return None
     if not isinstance(data, dict) or "version" not in data:
         return None
-    tree = ast.parse(repr(_plain(data)), mode="eval").body
+    try:
+        plain = _plain(data, [10_000])  # YAML aliases can make a small file a huge tree
+    except OverflowError:
+        return None
+    tree = ast.parse(repr(plain), mode="eval").body
     return _dict_config(tree, {}) if isinstance(tree, ast.Dict) else None
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: Any, budget: list[int]) -> Any:
+    """``value`` as plain dicts, lists and scalars; OverflowError past ``budget`` nodes."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise OverflowError("too large for a logging configuration")
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): _plain(v, budget) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [_plain(v, budget) for v in value]
     return value if isinstance(value, (str, int, float, bool)) or value is None else str(value)
 
 
