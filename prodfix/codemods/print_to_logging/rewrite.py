@@ -116,7 +116,6 @@ class _Frame:
     # a class's logger attributes: attr -> (the method binding it or None for the class body,
     # the index of that statement in the method's body or -1 when nested, the logger)
     attributes: dict[str, tuple[str | None, int, ModuleLogger]] = field(default_factory=dict)
-    body: int | None = None  # id() of its IndentedBlock
 
 
 @dataclass
@@ -360,7 +359,7 @@ class _Rewriter(cst.CSTTransformer):
         ) for d in node.decorators) or (top_level and node.name.value in self._cli_functions):
             self._cli_depth += 1
             self._context[-1] = "cli"
-        frame = _Frame(self._context[-1], node.name.value, body=id(node.body))
+        frame = _Frame(self._context[-1], node.name.value)
         self._block_owner[id(node.body)] = "def"
         doc = docstring_of(node.body)
         if CONTRACT_NAME.search(node.name.value):
@@ -415,7 +414,7 @@ class _Rewriter(cst.CSTTransformer):
             q.startswith("logging.") and q.endswith("Handler") for base in node.bases for q in self._qualified(base.value)
         )
         self._context.append("handler" if handler else "class")
-        frame = _Frame(self._context[-1], node.name.value, body=id(node.body))
+        frame = _Frame(self._context[-1], node.name.value)
         self._block_owner[id(node.body)] = "class"
         doc = docstring_of(node.body)
         if CONTRACT_NAME.search(node.name.value):
