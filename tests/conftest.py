@@ -33,6 +33,20 @@ def git_repo(tmp_path: Path):
     return repo
 
 
+# A logging set-up that shows INFO: print-to-logging turns an INFO print into a record only
+# where the project's logging would show it (a project with none shows WARNING and above).
+LOGGING_INI = (
+    "[loggers]\nkeys = root\n\n[handlers]\nkeys = console\n\n[formatters]\nkeys =\n\n"
+    "[logger_root]\nlevel = INFO\nhandlers = console\n\n"
+    "[handler_console]\nclass = StreamHandler\nargs = (sys.stderr,)\n"
+)
+
+
+def configure_logging(repo: Path) -> None:
+    """Give a test repository a logging file at its root, as a server is pointed at with --log-config."""
+    (repo / "logging.ini").write_text(LOGGING_INI)
+
+
 def commit_all(repo: Path, message: str = "snapshot") -> None:
     run_git(repo, "add", "-A")
     run_git(repo, "commit", "-q", "-m", message)

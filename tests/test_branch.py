@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import commit_all, run_git
+from conftest import commit_all, configure_logging, run_git
 from test_cli import prodfix
 
 BRANCH = "prodfix/hardening"
@@ -145,6 +145,7 @@ def _verify_repo(repo: Path, breaking: str = "print-to-logging") -> None:
     (repo / "app").mkdir()
     (repo / "app" / "__init__.py").write_text("")
     (repo / "app" / "report.py").write_text("def show(x):\n    print('total', x)\n")
+    configure_logging(repo)
     (repo / "app" / "net.py").write_text("import requests\n\n\ndef fetch(url):\n    return requests.get(url)\n")
     (repo / "tests").mkdir()
     show_check = "capsys.readouterr().out == 'total 3\\n'" if breaking == "print-to-logging" else "True"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import commit_all, prodfix_exe, run_git
+from conftest import commit_all, configure_logging, prodfix_exe, run_git
 from prodfix.cli import main
 
 
@@ -113,7 +113,8 @@ def test_undecodable_file_is_reported(git_repo: Path) -> None:
 def test_crlf_bom_and_latin1_survive_byte_for_byte(git_repo: Path) -> None:
     crlf = b"import os\r\n\r\n\r\ndef f(x):\r\n    # caf\xc3\xa9\r\n    print('value', x)\r\n    return x\r\n"
     latin1 = b"# -*- coding: latin-1 -*-\nimport os\n\n# caf\xe9\ndef g():\n    print('d\xe9j\xe0 vu')\n"
-    bom = b"\xef\xbb\xbfimport os\n\nprint(f'{os.sep} sep')\n"
+    bom = b"\xef\xbb\xbfimport os\n\n\ndef h():\n    print(f'{os.sep} sep')\n"
+    configure_logging(git_repo)
     (git_repo / "crlf.py").write_bytes(crlf)
     (git_repo / "latin1.py").write_bytes(latin1)
     (git_repo / "bom.py").write_bytes(bom)
@@ -133,8 +134,8 @@ def test_crlf_bom_and_latin1_survive_byte_for_byte(git_repo: Path) -> None:
         b"# caf\xe9\ndef g():\n    logger.info('d\xe9j\xe0 vu')\n"
     )
     assert (git_repo / "bom.py").read_bytes() == (
-        b"\xef\xbb\xbfimport logging\nimport os\n\nlogger = logging.getLogger(__name__)\n\n"
-        b"logger.info('%s sep', os.sep)\n"
+        b"\xef\xbb\xbfimport logging\nimport os\n\nlogger = logging.getLogger(__name__)\n\n\n"
+        b"def h():\n    logger.info('%s sep', os.sep)\n"
     )
 
 
@@ -142,6 +143,7 @@ def test_fix_keeps_file_mode(git_repo: Path) -> None:
     target = git_repo / "tool.py"
     target.write_text("def f():\n    print('hi')\n")
     target.chmod(0o750)
+    configure_logging(git_repo)
     commit_all(git_repo)
     assert invoke(git_repo, "fix", "-q").exit_code == 0
     assert stat.S_IMODE(target.stat().st_mode) == 0o750
@@ -213,6 +215,7 @@ def test_options_reach_the_codemod_from_pyproject(git_repo: Path) -> None:
         '[tool.prodfix.codemods.print-to-logging]\nlogger_name = "_log"\n'
     )
     (git_repo / "svc.py").write_text("def f():\n    print('hi')\n")
+    configure_logging(git_repo)
     (git_repo / "legacy").mkdir()
     (git_repo / "legacy" / "old.py").write_text("def f():\n    print('old')\n")
     commit_all(git_repo)
@@ -290,6 +293,7 @@ def test_pathological_files_are_skipped_with_a_reason_and_the_rest_runs(git_repo
     (git_repo / "data.py").write_text("DATA = {\n" + rows + "}\n\n\ndef f():\n    print('loaded', len(DATA))\n")
     (git_repo / "chain.py").write_text("def f():\n    print(" + "+".join(["1"] * 50000) + ")\n")
     (git_repo / "ok.py").write_text("def g(x):\n    print('value', x)\n")
+    configure_logging(git_repo)
     for index in range(8):  # enough files for a worker pool
         (git_repo / f"more_{index}.py").write_text(f"X = {index}\n")
     commit_all(git_repo)
@@ -314,6 +318,7 @@ def test_pre_commit_hooks_manifest_is_valid_and_runs_real_commands(git_repo: Pat
     )
     assert check.returncode == 0, check.stdout + check.stderr
     (git_repo / "m.py").write_text("def f(x):\n    return x\n")
+    configure_logging(git_repo)
     commit_all(git_repo)
     (git_repo / "m.py").write_text("def f(x):\n    print('value', x)\n")
     run_git(git_repo, "add", "m.py")  # staged, not committed: what a pre-commit hook sees

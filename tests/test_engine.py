@@ -125,10 +125,10 @@ class _Crashing(_Broken):
 
 
 def test_invalid_output_is_dropped_and_reported() -> None:
-    decoded = decode_source(b"x = 1\nprint('x')\n")
+    decoded = decode_source(b"x = 1\nprint('error: x')\n")
     result = process_source(decoded, "m.py", [_Broken(), _Crashing(), PrintToLogging()], ProjectContext("."))
     assert result.new_text == (
-        "import logging\n\nlogger = logging.getLogger(__name__)\n\nx = 1\nlogger.info('x')\n"
+        "import logging\n\nlogger = logging.getLogger(__name__)\n\nx = 1\nlogger.error('error: x')\n"
     )
     messages = [f.message for f in result.findings]
     assert any("output does not parse" in m for m in messages)
@@ -152,10 +152,10 @@ def test_trailing_whitespace_lines_survive() -> None:
 
 
 def test_crlf_trailing_blank_lines_survive() -> None:
-    source = b"print('x')\r\n\r\n\r\n"
+    source = b"print('error: x')\r\n\r\n\r\n"
     result = process_source(decode_source(source), "m.py", [PrintToLogging()], ProjectContext("."))
     assert result.new_bytes == (
-        b"import logging\r\n\r\nlogger = logging.getLogger(__name__)\r\n\r\nlogger.info('x')\r\n\r\n\r\n"
+        b"import logging\r\n\r\nlogger = logging.getLogger(__name__)\r\n\r\nlogger.error('error: x')\r\n\r\n\r\n"
     )
 
 

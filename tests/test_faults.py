@@ -58,14 +58,14 @@ def _crash_on_calls(monkeypatch) -> None:
 def test_an_internal_error_is_reported_by_every_command(tmp_path: Path, monkeypatch, command: str) -> None:
     _crash_on_calls(monkeypatch)
     (tmp_path / "app.py").write_text(CALL)
-    (tmp_path / "other.py").write_text("def g():\n    print('x')\n")
+    (tmp_path / "other.py").write_text("def g():\n    print('warning: x')\n")  # shown without set-up
     out = invoke(tmp_path, command, "--no-cache", ".")
     assert out.exit_code == 3, out.stderr
     assert "app.py:5: PF002 add-timeouts: internal error" in out.stderr and "KeyError: 'boom'" in out.stderr
     assert "1 could not be processed" in out.stderr
     assert (tmp_path / "app.py").read_text() == CALL
     if command == "fix":  # the other file's change is written all the same
-        assert "logger.info" in (tmp_path / "other.py").read_text()
+        assert "logger.warning" in (tmp_path / "other.py").read_text()
     if command == "report":
         assert "`app.py`:5: add-timeouts: internal error" in out.stdout
     if command == "check":  # on stderr like any per-file error, not twice in the table
@@ -103,7 +103,7 @@ def test_an_internal_error_comes_back_from_the_cache(tmp_path: Path) -> None:
 def test_internal_errors_of_tree_runs_are_reported(git_repo: Path, monkeypatch) -> None:
     _crash_on_calls(monkeypatch)
     (git_repo / "app.py").write_text(CALL)
-    (git_repo / "other.py").write_text("def g():\n    print('x')\n")
+    (git_repo / "other.py").write_text("def g():\n    print('warning: x')\n")  # a change to commit
     commit_all(git_repo)
     out = invoke(git_repo, "fix", "--branch")
     assert out.exit_code == 3, out.stderr

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import commit_all, run_git
+from conftest import commit_all, configure_logging, run_git
 from helpers import publish_print_fixes
 from prodfix.forges.base import AlreadyExists, Forge, ForgeError, PullRequest
 from prodfix.vcs.branch import BranchError
@@ -81,6 +81,7 @@ def project(tmp_path: Path, git_repo: Path):
     (git_repo / "app").mkdir()
     (git_repo / "app" / "__init__.py").write_text("")
     (git_repo / "app" / "jobs.py").write_text("def run(n):\n    print('running', n)\n")
+    configure_logging(git_repo)
     commit_all(git_repo)
     bare = tmp_path / "origin.git"
     run_git(tmp_path, "init", "-q", "--bare", str(bare))

@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from conftest import commit_all
+from conftest import commit_all, configure_logging
 from prodfix.output.report import _md
 from test_cli import prodfix
 
@@ -51,6 +51,7 @@ def test_long_reports_are_shortened_to_fit(git_repo: Path) -> None:
         (git_repo / f"mod_{index:03}.py").write_text(
             "".join(f"def f{n}(x):\n    print('value {n}', x)\n\n\n" for n in range(5))
         )
+    configure_logging(git_repo)
     commit_all(git_repo)
     full = prodfix(git_repo, "report").stdout.decode()
     assert "600 changes in 120 files" in full and len(full) > 20_000

@@ -80,6 +80,10 @@ class ProjectContext:
     unsafe_fixes: bool = False
     # engine.startup_graph: rel -> {function: [calls from start-up, shared]}, for the files add-retry wants
     startup: Any = None
+    logging: Any = None  # engine.logging_setup.LoggingFacts: which records the logging set-up shows
+    entry_points: Any = None  # engine.project_tools.EntryPoints: the console scripts' functions
+    lint: Any = None  # engine.project_tools.LintRules: the ruff rules the project enables
+    licence: str | None = None  # the project's own licence ("MIT"): a file under another is a copy
 
 
 @dataclass(frozen=True)
@@ -255,6 +259,8 @@ class Codemod:
     needs_module_index: ClassVar[bool] = False
     # Whether the run must find the repository's classes that close something first.
     needs_closable_classes: ClassVar[bool] = False
+    # Whether the run must read the logging set-up, entry points and lint rules first.
+    needs_logging_setup: ClassVar[bool] = False
 
     @dataclass(frozen=True)
     class Options:

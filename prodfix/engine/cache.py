@@ -6,7 +6,8 @@ What a cached result depends on, and therefore its key:
 - the run: prodfix's version and a fingerprint of its own source files (an editable install
   being worked on must not reuse stale results), the codemods selected with their effective
   options, whether unsafe fixes are made, and the project facts they read (module index,
-  closable classes). These make a namespace digest; each namespace has its own file.
+  closable classes, the start-up graph, logging set-up, entry points, lint rules). These make a
+  namespace digest; each namespace has its own file.
 
 Per-file project facts (a file's imports and the classes it defines that close something) are
 cached the same way in ``facts.json``, so a warm run does not rescan the repository either.
@@ -77,6 +78,10 @@ def namespace(codemods: list[Any], project: Any) -> str:
         h.update(json.dumps(sorted(project.closable_classes.items())).encode())
     if getattr(project, "startup", None) is not None:
         h.update(json.dumps(sorted(project.startup.items())).encode())
+    for facts in (project.logging, project.entry_points, project.lint):  # print-to-logging's
+        if facts is not None:
+            h.update(facts.fingerprint().encode())
+    h.update(f"licence={project.licence}".encode())  # a file under another licence is left alone
     return h.hexdigest()
 
 

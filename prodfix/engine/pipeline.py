@@ -41,6 +41,7 @@ from prodfix.engine.profile import OFF, Phases
 from prodfix.engine.regions import MIN_SAVED, Reduced, reduce
 from prodfix.engine.results import FileError, FileResult, content_digest
 from prodfix.engine.source import DecodedSource, SourceError, decode_source, encode_source
+from prodfix.engine.vendored import copied_from_elsewhere
 
 
 def process_file(
@@ -100,7 +101,7 @@ def process_source(
     else:
         wanted = [c for c in codemods if not c.skips(text, rel)]
     phases.mark("prefilter")
-    if not wanted:
+    if not wanted or copied_from_elsewhere(text, project.licence):  # vendored code is not ours to change
         return result
     result.kept = True
     # Python's own parser first: it is cheap, its errors are the clearest, and code it refuses

@@ -12,6 +12,8 @@ from functools import partial
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pathspec
+
 from prodfix.codemods import registry
 from prodfix.codemods.base import Codemod, ProjectContext
 from prodfix.config import Config, ConfigError, find_config, load_config
@@ -22,6 +24,8 @@ from prodfix.codemods.common.closable_classes import file_class_modes, qualify
 from prodfix.engine.cache import JsonStore
 from prodfix.engine.results import content_digest
 from prodfix.engine.module_index import build_index, candidate_files, count_imports, module_exports, read_layout, with_exports
+from prodfix.engine import logging_setup, project_tools
+from prodfix.engine.vendored import VENDORED_DIRS, project_licence
 from prodfix.engine.profile import OFF, Phases
 from prodfix.engine.runner import scan_chunksize, scan_pool
 from prodfix.engine.startup_graph import assemble, reader, scan_file, valid_file_facts
@@ -98,9 +102,10 @@ def _project_facts(
     digests: dict[str, str],
     jobs: int = 1,
 ):
-    """The module index, the closable classes and the start-up graph, from one read of every
-    file in the repository (and a second read of the few modules an unresolved import could be
-    rewritten to, for what they define; cached with the other per-file facts).
+    """The module index, the closable classes, the start-up graph and the logging set-up, from
+    one read of every file in the repository (and a second read of the few modules an
+    unresolved import could be rewritten to, for what they define; cached with the other
+    per-file facts).
 
     ``listed``: the repository's files when the run's own discovery already covered all of
     them (the whole root, no excludes), so that they are not listed twice. ``store``: per-file
@@ -108,8 +113,9 @@ def _project_facts(
     indexed = [c for c in codemods if c.needs_module_index]
     want_classes = any(c.needs_closable_classes for c in codemods)
     graphed = [c for c in codemods if getattr(c, "needs_startup_graph", False)]
-    if not indexed and not want_classes and not graphed:
-        return None, None, None, None
+    want_logging = any(c.needs_logging_setup for c in codemods)
+    if not indexed and not want_classes and not graphed and not want_logging:
+        return None, None, None, None, (None, None, None)
     need_layout = bool(indexed) or want_classes
     everything = listed if listed is not None else list(discover([root], root, [], in_git=in_git).rels)
     configured_roots = tuple(r for c in indexed for r in getattr(c.options, "roots", ()))
@@ -130,13 +136,16 @@ def _project_facts(
     known_exports: dict[str, list] = {}  # rel -> [names, dynamic], from the cache
     by_file: list[tuple[str, list]] = []  # (rel, its absolute imports as [name, count] pairs)
     scanned_facts: dict[str, list] = {}  # rel -> its facts, for the start-up graph
+    logging_per_file = {}
     with scan_pool(len(items), jobs) as pool:
         if pool is None:
             layout, scanned = None, map(_facts_at, items)
         else:
             layout = pool.apply_async(read_layout, (root, everything, not configured_roots, bool(indexed))) if need_layout else None
             scanned = pool.imap(_facts_at, items, chunksize=scan_chunksize(len(items), jobs))
-        for rel, (digest, facts) in zip(everything, scanned):
+        for rel, (digest, facts, setup) in zip(everything, scanned):
+            if setup is not None:
+                logging_per_file[rel] = setup
             if digest is not None:
                 digests[rel] = digest
                 if facts is None:  # the bytes the cache has facts for
@@ -158,8 +167,15 @@ def _project_facts(
     startup = _startup(root, graphed, scanned_facts, store, digests) if graphed else None
     if store is not None:
         store.retain(set(everything))
+    print_facts = (None, None, None)
+    if want_logging:
+        print_facts = (
+            logging_setup.build(root, logging_per_file, everything, set(imports)),
+            project_tools.entry_points(root, everything),
+            project_tools.ruff_rules(root),
+        )
     if not need_layout:
-        return None, None, None, startup
+        return None, None, None, startup, print_facts
     modules = build_index(layout, imports, configured_roots)
     if indexed:
         read = partial(_exports_of, root, store, known_exports)
@@ -168,7 +184,7 @@ def _project_facts(
     extendable = frozenset(
         rel for rel, modes in per_file.items() if any(close is not None for _, close in modes.values())
     ) if want_classes else None
-    return (modules if indexed else None), closable, extendable, startup
+    return (modules if indexed else None), closable, extendable, startup, print_facts
 
 
 def _exports_of(root: Path, store: JsonStore | None, known: dict[str, list], rel: str):
@@ -207,18 +223,27 @@ def _startup(root: Path, graphed: list[Codemod], scanned: dict[str, list], store
     return reach
 
 
-def _facts_at(item: tuple[str, str, bool, str | None]) -> tuple[str | None, list | None]:
-    """(content digest when asked for, facts) of the file at a path: (None, None) when it
-    cannot be read, (digest, None) when its digest is ``cached`` (its facts are known)."""
+def _facts_at(item: tuple[str, str, bool, str | None]) -> tuple[str | None, list | None, dict | None]:
+    """(content digest when asked for, facts, logging set-up) of the file at a path: (None,
+    None, None) when it cannot be read, facts None when its digest is ``cached`` (they are
+    known). The logging set-up is not cached: a substring test decides for most files."""
     path, rel, with_digest, cached = item
     try:
         data = Path(path).read_bytes()
     except OSError:
-        return None, None
+        return None, None, None
+    setup = logging_setup.scan_file(data.decode("utf-8", errors="replace")) if _may_configure_logging(data) else None
     digest = content_digest(data) if with_digest else None
     if digest is not None and digest == cached:
-        return digest, None
-    return digest, _file_facts(data, rel)
+        return digest, None, setup
+    return digest, _file_facts(data, rel), setup
+
+
+_LOGGING_TRIGGERS = tuple(word.encode() for word in logging_setup.TRIGGERS)
+
+
+def _may_configure_logging(data: bytes) -> bool:
+    return any(word in data for word in _LOGGING_TRIGGERS)
 
 
 def _file_facts(data: bytes, rel: str) -> list:
@@ -312,13 +337,19 @@ def make_plan(
         found = discover(paths, root, excludes, in_git=top is not None)
     except DiscoveryError as exc:
         raise PlanError(str(exc)) from None
-    files = tuple(zip(found.files, found.rels))
+    # vendored folders are left out by default ("!vendor/" in exclude takes one back); a file
+    # named on the command line is taken as asked
+    vendored = pathspec.GitIgnoreSpec.from_lines([*VENDORED_DIRS, *excludes])
+    named = {p.resolve() for p in paths if p.is_file()}
+    files = tuple(
+        (path, rel) for path, rel in zip(found.files, found.rels) if path.resolve() in named or not vendored.match_file(rel)
+    )
     whole_repo = not excludes and all(p.resolve() == root for p in paths)
     listed = list(found.rels) if whole_repo else None
     phases.mark("discovery")
     store = JsonStore(root, "facts.json") if cache else None
     digests: dict[str, str] = {}
-    modules, closable, extendable, startup = _project_facts(
+    modules, closable, extendable, startup, (logging_facts, entry_points, lint) = _project_facts(
         root, top is not None, codemods, listed, store, digests, jobs
     )
     warning = (store.refused or store.save()) if store is not None else None
@@ -333,6 +364,7 @@ def make_plan(
         project=ProjectContext(
             root=str(root), modules=modules, closable_classes=closable, extendable=extendable, startup=startup,
             unsafe_fixes=config.unsafe_fixes if unsafe_fixes is None else unsafe_fixes,
+            logging=logging_facts, entry_points=entry_points, lint=lint, licence=project_licence(root),
         ),
         warnings=(*found.warnings, *((warning,) if warning else ())),
         digests=digests,

@@ -30,12 +30,47 @@ PERCENT_FACTORIES = frozenset(
 LOGURU = "loguru.logger"
 
 
+# helpers a project writes around logging.getLogger (``log = get_logger(__name__)``): their
+# result is reused as the module's logger, but what it is configured to show is not known
+HELPER_FACTORIES = frozenset({"get_logger", "getlogger", "get_task_logger", "make_logger", "setup_logger"})
+
+LoggerKind = Literal["stdlib", "structlog", "loguru", "helper"]
+
+
 @dataclass(frozen=True)
 class ModuleLogger:
-    name: str
+    name: str  # what the calls are made on: "logger", "self._log"
     style: Style
     index: int | None  # top-level statement that binds it; None when it must be added
     stdlib: bool = True  # a logging.Logger (not structlog or loguru)
+    kind: LoggerKind = "stdlib"
+    # the logger name it logs under, for what the logging set-up shows: "orders", "__name__",
+    # "" (the root logger); None when it cannot be read (a helper's argument, an expression)
+    logs_as: str | None = "__name__"
+
+
+def logger_factory(scope: Scope | None, call: cst.Call) -> tuple[LoggerKind, str | None] | None:
+    """(kind, logger name) when ``call`` makes a logger: ``logging.getLogger(...)`` however
+    ``logging`` was imported or re-exported, structlog's ``get_logger``, a project helper."""
+    func = call.func
+    last = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
+    factories = qualified_names(scope, func) & PERCENT_FACTORIES
+    if any(f.startswith("structlog") for f in factories):
+        kind: LoggerKind = "structlog"
+    elif factories or last == "getLogger":
+        kind = "stdlib"
+    elif last in HELPER_FACTORIES:
+        kind = "helper"
+    else:
+        return None
+    if not call.args:
+        return kind, "" if kind == "stdlib" else None
+    arg = call.args[0].value
+    if isinstance(arg, cst.Name) and arg.value == "__name__":
+        return kind, "__name__"
+    if isinstance(arg, cst.SimpleString) and isinstance(arg.evaluated_value, str):
+        return kind, arg.evaluated_value
+    return kind, None
 
 
 def find_module_logger(module: cst.Module, scope: GlobalScope) -> ModuleLogger | None:
@@ -49,15 +84,16 @@ def find_module_logger(module: cst.Module, scope: GlobalScope) -> ModuleLogger |
             elif isinstance(small, cst.AnnAssign):
                 target, value = small.target, small.value
             elif isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
-                if cst.helpers.get_full_name_for_node(small.module or cst.Name("")) == "loguru":
+                if small.module is not None and cst.helpers.get_full_name_for_node(small.module) == "loguru":
                     for alias in small.names:
                         if cst.helpers.get_full_name_for_node(alias.name) == "logger":
                             bound = alias.evaluated_alias or "logger"
-                            return ModuleLogger(bound, "brace", index, stdlib=False)
+                            return ModuleLogger(bound, "brace", index, stdlib=False, kind="loguru", logs_as=None)
             if isinstance(target, cst.Name) and isinstance(value, cst.Call):
-                factories = qualified_names(scope, value.func) & PERCENT_FACTORIES
-                if factories:
-                    return ModuleLogger(target.value, "percent", index, stdlib="logging.getLogger" in factories)
+                made = logger_factory(scope, value)
+                if made is not None:
+                    kind, logs_as = made
+                    return ModuleLogger(target.value, "percent", index, stdlib=kind == "stdlib", kind=kind, logs_as=logs_as)
     return None
 
 
@@ -79,14 +115,15 @@ def choose_logger_name(preferred: str, used: set[str]) -> str | None:
     return None
 
 
-def add_logger(module: cst.Module, name: str) -> cst.Module:
+def add_logger(module: cst.Module, name: str, logs_as: str = "__name__") -> cst.Module:
     """``import logging`` (sorted into the import block) and ``name = logging.getLogger(__name__)``
-    right after the block."""
+    (or ``logging.getLogger("alembic.env")``: ``logs_as``) right after the block."""
     module = add_plain_import(module, "logging")
     body = list(module.body)
     _, end = import_block(body)
+    argument = "__name__" if logs_as == "__name__" else '"' + logs_as.replace("\\", "\\\\").replace('"', '\\"') + '"'
     statement = cst.parse_statement(
-        f"{name} = logging.getLogger(__name__)", config=module.config_for_parsing
+        f"{name} = logging.getLogger({argument})", config=module.config_for_parsing
     ).with_changes(leading_lines=[cst.EmptyLine()] if end > 0 else [])
     if end < len(body):
         # PEP 8: two blank lines before a top-level def or class, one before anything else
