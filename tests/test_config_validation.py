@@ -13,13 +13,12 @@ import typing
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from conftest import commit_all, prodfix_exe
-from prodfix.cli import main
 from prodfix.codemods import registry
 from prodfix.codemods.options import check_of
 from prodfix.config import MAX_BYTES
+from test_cli import invoke
 
 SOURCE = '''import psycopg2
 import requests
@@ -40,15 +39,6 @@ def repo(git_repo: Path) -> Path:
     (git_repo / "svc.py").write_text(SOURCE)
     commit_all(git_repo)
     return git_repo
-
-
-def invoke(cwd: Path, *args: str):
-    old = Path.cwd()
-    os.chdir(cwd)
-    try:
-        return CliRunner().invoke(main, list(args), catch_exceptions=False)
-    finally:
-        os.chdir(old)
 
 
 def refused(repo: Path, *args: str) -> str:

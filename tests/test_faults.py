@@ -16,22 +16,12 @@ import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from conftest import commit_all, run_git
-from prodfix.cli import main
+from test_cli import invoke
 
 DEEP = "import requests\n\nx = " + "[" * 150 + "]" * 150 + "\nrequests.get('http://x')\n"
 CALL = "import requests\n\n\ndef f():\n    return requests.get('http://x')\n"
-
-
-def invoke(cwd: Path, *args: str):
-    old = Path.cwd()
-    os.chdir(cwd)
-    try:
-        return CliRunner().invoke(main, list(args), catch_exceptions=False)
-    finally:
-        os.chdir(old)
 
 
 def _crash_on_calls(monkeypatch) -> None:
