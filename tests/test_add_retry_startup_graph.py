@@ -134,13 +134,15 @@ def test_cached_start_up_facts_of_the_wrong_shape_are_not_trusted() -> None:
     from prodfix.engine.startup_graph import file_facts
 
     good = file_facts(MAIN, "app/main.py")
-    assert good["entries"] and _valid_facts([[], {}, good])
+    assert good["entries"] and _valid_facts([[], {}, good, False])
     for startup in (None, False, {}):
-        assert _valid_facts([[], {}, startup])
+        assert _valid_facts([[], {}, startup, False])
     for startup in (
         [], "x", 0, {"imports": {}}, {**good, "imports": {"db": 1}}, {**good, "functions": {"f": [["a"]]}},
         {**good, "functions": {"f": [["a"], [None]]}}, {**good, "entries": [["label", ["a"]]]},
         {**good, "entries": [[1, [], []]]}, {**good, "extra": 1},
     ):
-        assert not _valid_facts([[], {}, startup]), startup
+        assert not _valid_facts([[], {}, startup, False]), startup
     assert not _valid_facts([[], {}])  # an entry from before start-up facts: scanned again
+    assert not _valid_facts([[], {}, None])  # or from before the logging flag
+    assert not _valid_facts([[], {}, None, "yes"])

@@ -84,7 +84,7 @@ def test_project_facts_from_a_partly_stale_or_corrupt_cache_are_those_of_a_fresh
         assert cached.project.modules.votes == fresh.project.modules.votes
         assert set(cached.digests) == {rel for _, rel in cached.files}
         rewritten = json.loads(facts.read_text())["entries"]
-        assert rewritten["app/m010.py"][1] == [[["app", 1]], {}, None]  # scanned again, then cached (no start-up)
+        assert rewritten["app/m010.py"][1] == [[["app", 1]], {}, None, False]  # scanned again, then cached (no start-up, no logging set-up)
         assert rewritten[f"app/m{jobs:03d}.py"][1][1] == {"Api": ["sync", "close"]}
 
 
@@ -205,3 +205,22 @@ def test_codemods_import_nothing_from_the_engine() -> None:
             )
             offenders += [f"{path.relative_to(package)}:{node.lineno}" for n in names if n.startswith("prodfix.engine")]
     assert offenders == []
+
+
+def test_logging_set_up_in_tests_is_not_the_applications(tmp_path: Path) -> None:
+    """A conftest's basicConfig configures the test run: print-to-logging must not take it for
+    the set-up production code runs under; the application's own set-up still counts, also
+    when its facts come from the cache."""
+    from prodfix.engine.plan import make_plan
+
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "svc.py").write_text("def f():\n    print('Processing order')\n")
+    bare = make_plan([tmp_path], select=["print-to-logging"]).project.logging.fingerprint()
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "conftest.py").write_text("import logging\nlogging.basicConfig(level=logging.INFO)\n")
+    (tmp_path / "app" / "tests.py").write_text("import logging\nlogging.basicConfig(level=logging.DEBUG)\n")
+    assert make_plan([tmp_path], select=["print-to-logging"]).project.logging.fingerprint() == bare
+    (tmp_path / "app" / "main.py").write_text("import logging\nlogging.basicConfig(level=logging.INFO)\n")
+    configured = make_plan([tmp_path], select=["print-to-logging"], cache=True).project.logging.fingerprint()
+    assert configured != bare
+    assert make_plan([tmp_path], select=["print-to-logging"], cache=True).project.logging.fingerprint() == configured

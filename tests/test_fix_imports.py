@@ -238,7 +238,7 @@ def test_what_a_candidate_defines_is_cached_and_its_change_is_seen(git_repo: Pat
     first = subprocess.run([prodfix_exe(), "check"], cwd=git_repo, capture_output=True, text=True)
     assert "the only match, app.core.settings, does not define NAME" in first.stdout
     facts = json.loads(next((git_repo / ".prodfix_cache").rglob("facts.json")).read_text())["entries"]
-    assert facts["app/core/settings.py"][1][3] == [["DEBUG"], False]
+    assert facts["app/core/settings.py"][1][4] == [["DEBUG"], False]
     (git_repo / "app/core/settings.py").write_text("DEBUG = True\nNAME = 'svc'\n")
     second = subprocess.run([prodfix_exe(), "diff"], cwd=git_repo, capture_output=True, text=True)
     assert "+from app.core.settings import DEBUG, NAME" in second.stdout

@@ -7,6 +7,7 @@ bad path, a broken configuration or an unknown codemod, before anything is read 
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from functools import partial
 from dataclasses import dataclass, field
@@ -130,7 +131,8 @@ def _project_facts(
         entry = store.entry(rel) if store is not None else None
         if entry is not None and _valid_facts(entry[1]):
             cached[rel] = entry
-        items.append((os.path.join(base, rel), rel, store is not None, entry[0] if rel in cached else None))
+        known = cached.get(rel)
+        items.append((os.path.join(base, rel), rel, store is not None, known[0] if known else None, bool(known and known[1][3])))
     imports: Counter[str] = Counter()
     per_file = {}
     known_exports: dict[str, list] = {}  # rel -> [names, dynamic], from the cache
@@ -156,8 +158,8 @@ def _project_facts(
                 continue
             imports.update(dict(facts[0]))
             by_file.append((rel, facts[0]))
-            if len(facts) > 3:
-                known_exports[rel] = facts[3]
+            if len(facts) > 4:
+                known_exports[rel] = facts[4]
             if facts[2] is not False:
                 scanned_facts[rel] = facts
             if want_classes and facts[1]:
@@ -203,7 +205,7 @@ def _exports_of(root: Path, store: JsonStore | None, known: dict[str, list], rel
     found = module_exports(data)
     entry = store.entry(rel) if store is not None else None
     if found is not None and entry is not None and entry[0] == content_digest(data) and _valid_facts(entry[1]):
-        store.put(rel, entry[0], [*entry[1][:3], [list(found[0]), found[1]]])
+        store.put(rel, entry[0], [*entry[1][:4], [list(found[0]), found[1]]])
     return found
 
 
@@ -223,48 +225,59 @@ def _startup(root: Path, graphed: list[Codemod], scanned: dict[str, list], store
     return reach
 
 
-def _facts_at(item: tuple[str, str, bool, str | None]) -> tuple[str | None, list | None, dict | None]:
+def _facts_at(item: tuple[str, str, bool, str | None, bool]) -> tuple[str | None, list | None, dict | None]:
     """(content digest when asked for, facts, logging set-up) of the file at a path: (None,
     None, None) when it cannot be read, facts None when its digest is ``cached`` (they are
-    known). The logging set-up is not cached: a substring test decides for most files."""
-    path, rel, with_digest, cached = item
+    known). The set-up itself is not cached (it is read again from the few files that make
+    one: ``cached_sets_up``, the cached facts' flag), only whether the file makes one."""
+    path, rel, with_digest, cached, cached_sets_up = item
     try:
         data = Path(path).read_bytes()
     except OSError:
         return None, None, None
-    setup = logging_setup.scan_file(data.decode("utf-8", errors="replace")) if _may_configure_logging(data) else None
     digest = content_digest(data) if with_digest else None
     if digest is not None and digest == cached:
-        return digest, None, setup
-    return digest, _file_facts(data, rel), setup
+        return digest, None, _logging_setup_of(data, rel) if cached_sets_up else None
+    setup = _logging_setup_of(data, rel)
+    return digest, _file_facts(data, rel, setup is not None), setup
 
 
 _LOGGING_TRIGGERS = tuple(word.encode() for word in logging_setup.TRIGGERS)
 
 
-def _may_configure_logging(data: bytes) -> bool:
-    return any(word in data for word in _LOGGING_TRIGGERS)
+# A test configures logging for the test run, not for the application: not its set-up.
+_TEST_FILE = re.compile(r"(?:^|/)(?:tests?/|tests?\.py$|test_[^/]*$|[^/]*_tests?\.py$|conftest\.py$)")
 
 
-def _file_facts(data: bytes, rel: str) -> list:
-    """[[(import, count)...], {class: [mode, close method]}, start-up facts] of one file,
-    JSON-ready (the start-up facts: ``startup_graph.scan_file``, None for most files)."""
+def _logging_setup_of(data: bytes, rel: str) -> dict | None:
+    """``logging_setup.scan_file`` of a file, after a substring test most files fail."""
+    if not any(word in data for word in _LOGGING_TRIGGERS) or _TEST_FILE.search(rel):
+        return None
+    return logging_setup.scan_file(data.decode("utf-8", errors="replace"))
+
+
+def _file_facts(data: bytes, rel: str, sets_up_logging: bool = False) -> list:
+    """[[(import, count)...], {class: [mode, close method]}, start-up facts, whether it sets up
+    logging] of one file, JSON-ready (the start-up facts: ``startup_graph.scan_file``, None for
+    most files)."""
     text = data.decode("utf-8", errors="replace")
     counts: Counter[str] = Counter()
     count_imports(text, counts)
     classes = {name: list(mode) for name, mode in file_class_modes(text).items()}
-    return [sorted(counts.items()), classes, scan_file(data, rel, text)]
+    return [sorted(counts.items()), classes, scan_file(data, rel, text), sets_up_logging]
 
 
 def _valid_facts(facts: object) -> bool:
-    """[imports, classes, start-up facts] as _file_facts makes them, or with [names, dynamic]
-    after them: what the file defines, added once it was read as a module an import could be
-    rewritten to."""
-    if not (isinstance(facts, list) and len(facts) in (3, 4) and isinstance(facts[1], dict)):
+    """[imports, classes, start-up facts, sets up logging] as _file_facts makes them, or with
+    [names, dynamic] after them: what the file defines, added once it was read as a module an
+    import could be rewritten to."""
+    if not (isinstance(facts, list) and len(facts) in (4, 5) and isinstance(facts[1], dict)):
         return False
-    if len(facts) == 4 and not (
-        isinstance(facts[3], list) and len(facts[3]) == 2 and isinstance(facts[3][0], list)
-        and all(isinstance(n, str) for n in facts[3][0]) and isinstance(facts[3][1], bool)
+    if not isinstance(facts[3], bool):
+        return False
+    if len(facts) == 5 and not (
+        isinstance(facts[4], list) and len(facts[4]) == 2 and isinstance(facts[4][0], list)
+        and all(isinstance(n, str) for n in facts[4][0]) and isinstance(facts[4][1], bool)
     ):
         return False
     imports, classes, startup = facts[:3]
@@ -342,7 +355,8 @@ def make_plan(
     vendored = pathspec.GitIgnoreSpec.from_lines([*VENDORED_DIRS, *excludes])
     named = {p.resolve() for p in paths if p.is_file()}
     files = tuple(
-        (path, rel) for path, rel in zip(found.files, found.rels) if path.resolve() in named or not vendored.match_file(rel)
+        (path, rel) for path, rel in zip(found.files, found.rels)
+        if not vendored.match_file(rel) or (named and path.resolve() in named)
     )
     whole_repo = not excludes and all(p.resolve() == root for p in paths)
     listed = list(found.rels) if whole_repo else None
