@@ -6,7 +6,13 @@ patterns with it, and it imports nothing from prodfix.
 
 from __future__ import annotations
 
+import re
+
 import pathspec
+
+# A test module or anything under a tests/ folder, by its path relative to the root: code that
+# runs under the test runner, never the application's start-up or its logging set-up.
+TEST_PATH = re.compile(r"(?:^|/)(?:tests?/|tests?\.py$|test_[^/]*$|[^/]*_tests?\.py$|conftest\.py$)")
 
 
 def valid_pattern(pattern: str) -> bool:

@@ -146,3 +146,14 @@ def test_cached_start_up_facts_of_the_wrong_shape_are_not_trusted() -> None:
     assert not _valid_facts([[], {}])  # an entry from before start-up facts: scanned again
     assert not _valid_facts([[], {}, None])  # or from before the logging flag
     assert not _valid_facts([[], {}, None, "yes"])
+
+
+def test_tests_are_never_start_up_code() -> None:
+    """A test module's __main__ block or lifespan runs under the test runner: the start-up
+    graph neither scans it nor follows calls into it."""
+    from prodfix.engine.startup_graph import scan_file
+
+    source = b"from app import db\n\nif __name__ == '__main__':\n    db.engine.connect()\n"
+    assert scan_file(source, "app/run.py") not in (False, None)
+    for rel in ("tests/test_db.py", "app/tests/helpers.py", "app/tests.py", "test_db.py", "conftest.py", "db_test.py"):
+        assert scan_file(source, rel) is False, rel

@@ -7,7 +7,6 @@ bad path, a broken configuration or an unknown codemod, before anything is read 
 from __future__ import annotations
 
 import os
-import re
 from collections import Counter
 from functools import partial
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from prodfix.codemods import registry
 from prodfix.codemods.base import Codemod, ProjectContext
 from prodfix.config import Config, ConfigError, find_config, load_config
 from prodfix.engine.discovery import DiscoveryError, discover, git_toplevel
-from prodfix.globs import valid_pattern
+from prodfix.globs import TEST_PATH, valid_pattern
 from prodfix.engine.containment import file_inside, inside
 from prodfix.codemods.common.closable_classes import file_class_modes, qualify
 from prodfix.engine.cache import JsonStore
@@ -245,13 +244,10 @@ def _facts_at(item: tuple[str, str, bool, str | None, bool]) -> tuple[str | None
 _LOGGING_TRIGGERS = tuple(word.encode() for word in logging_setup.TRIGGERS)
 
 
-# A test configures logging for the test run, not for the application: not its set-up.
-_TEST_FILE = re.compile(r"(?:^|/)(?:tests?/|tests?\.py$|test_[^/]*$|[^/]*_tests?\.py$|conftest\.py$)")
-
-
 def _logging_setup_of(data: bytes, rel: str) -> dict | None:
     """``logging_setup.scan_file`` of a file, after a substring test most files fail."""
-    if not any(word in data for word in _LOGGING_TRIGGERS) or _TEST_FILE.search(rel):
+    # a test configures logging for the test run, not for the application: not its set-up
+    if not any(word in data for word in _LOGGING_TRIGGERS) or TEST_PATH.search(rel):
         return None
     return logging_setup.scan_file(data.decode("utf-8", errors="replace"))
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Callable
 
 from prodfix.codemods.common.ast_facts import walk
+from prodfix.globs import TEST_PATH
 
 # ENTRY_TEXT's alternatives, literal: ``any(word in text ...)`` is the same test at half the cost
 ENTRY_WORDS = (
@@ -284,10 +285,10 @@ def _valid_calls(value: object) -> bool:
 
 def scan_file(data: bytes, rel: str, text: str | None = None) -> dict | None | bool:
     """The start-up part of one file's project facts (``file_facts``), from its bytes: False
-    for a file the graph leaves out (not .py, over MAX_BYTES), None for one that cannot hold an
+    for a file the graph leaves out (not .py, over MAX_BYTES, a test), None for one that cannot hold an
     entry point (parsed later only if start-up calls lead into it)."""
-    if not rel.endswith(".py") or len(data) > MAX_BYTES:
-        return False
+    if not rel.endswith(".py") or len(data) > MAX_BYTES or TEST_PATH.search(rel):
+        return False  # tests run under the test runner: never the application's start-up
     text = data.decode("utf-8", errors="replace") if text is None else text
     return file_facts(text, rel, enters=True) if may_enter(text, rel) else None
 
