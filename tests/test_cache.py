@@ -193,3 +193,20 @@ def test_temporary_files_of_a_killed_run_are_removed(sample_backend: Path) -> No
     (sample_backend / "app" / "orders.py").write_text((sample_backend / "app" / "orders.py").read_text() + "\n")
     prodfix(sample_backend, "diff")  # a change: the cache is written again
     assert not stale.exists() and fresh.exists() and other.exists()
+
+
+def test_a_fifo_or_a_huge_tag_in_the_cache_does_not_hang_or_load(sample_backend: Path) -> None:
+    import os
+
+    reference = prodfix(sample_backend, "diff", "--no-cache").stdout
+    prodfix(sample_backend, "diff")
+    (results,) = sorted((sample_backend / CACHE).rglob("results-*.json"))
+    results.unlink()
+    os.mkfifo(results)  # reading it would wait for a writer forever
+    out = subprocess.run([prodfix_exe(), "diff"], cwd=sample_backend, capture_output=True, timeout=60)
+    assert out.returncode == 0 and out.stdout == reference
+    tag = sample_backend / CACHE / "CACHEDIR.TAG"
+    tag.unlink()
+    os.mkfifo(tag)
+    out = subprocess.run([prodfix_exe(), "check"], cwd=sample_backend, capture_output=True, timeout=60)
+    assert b"was not made by prodfix" in out.stderr

@@ -100,7 +100,10 @@ def folder_refusal(root: Path) -> str | None:
         return f"{top} is not a folder; the cache is not used"
     tag = top / "CACHEDIR.TAG"
     try:
-        ours = stat.S_ISREG(os.lstat(tag).st_mode) and tag.read_text(encoding="utf-8") == _TAG
+        ours = stat.S_ISREG(os.lstat(tag).st_mode)  # not a link, a fifo or a device
+        if ours:
+            with open(tag, "rb") as handle:  # a committed tag is input: read no more than ours holds
+                ours = handle.read(len(_TAG.encode()) + 1) == _TAG.encode()
     except (OSError, ValueError):
         ours = False
     if not ours:
@@ -114,8 +117,11 @@ def folder_refusal(root: Path) -> str | None:
 def _read_json(path: Path) -> Any:
     """The JSON in ``path`` (a regular file, not a link), or None when it is missing or unreadable."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        # not through a link, and a fifo must not block the run (O_NONBLOCK is moot for files)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
         with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                return None
             return json.loads(handle.read())
     except (OSError, ValueError, RecursionError, MemoryError):
         return None  # missing, a link, corrupt or absurdly nested: a miss
