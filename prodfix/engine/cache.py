@@ -40,18 +40,13 @@ from typing import Any
 from prodfix import __version__
 from prodfix.codemods.base import Finding
 from prodfix.engine.results import FileError, FileResult, content_digest
+from prodfix.engine.writing import current_umask
 
 CACHE_DIR = ".prodfix_cache"
 KEEP_NAMESPACES = 4  # result files kept: a few option sets (pre-commit, CI) in turn
 STALE_TEMP_SECONDS = 3600  # a temporary file this old is left by a killed run
 _GITIGNORE = "# Created by prodfix: its cache, never committed.\n*\n"
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# prodfix result cache (https://bford.info/cachedir/)\n"
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _code_fingerprint() -> str:
@@ -186,7 +181,7 @@ class JsonStore:
                 with os.fdopen(fd, "w", encoding="utf-8") as handle:
                     # dumps, not dump: dump to a file takes json's pure-Python encoder (~8x slower)
                     handle.write(json.dumps({"entries": self._entries}, separators=(",", ":")))
-                os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600; a cache is shareable
+                os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes it 0600; a cache is shareable
                 os.replace(tmp, self.path)
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)

@@ -19,16 +19,14 @@ import os
 import re
 import stat
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from prodfix.engine.writing import write_atomic
+from prodfix.engine.writing import TEMP_SUFFIX, current_umask, replacing, write_atomic
 
-TEMP_SUFFIX = ".prodfix-tmp"
 # tempfile.mkstemp(prefix=f".{name}.", suffix=TEMP_SUFFIX): its random part is 8 characters
 # of tempfile._RandomNameSequence's alphabet
 TEMP_NAME = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}" + re.escape(TEMP_SUFFIX))
@@ -69,27 +67,9 @@ def output_file(path: Path) -> Iterator[BinaryIO]:
         with open(target, "wb") as handle:
             yield handle
         return
-    mode = stat.S_IMODE(st.st_mode) if st is not None else 0o666 & ~_umask()
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=TEMP_SUFFIX)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    mode = stat.S_IMODE(st.st_mode) if st is not None else 0o666 & ~current_umask()
+    with replacing(target, mode) as handle:
+        yield handle
 
 
 def remove_stale_temps(folders: Iterable[Path], git_root: Path | None = None, now: float | None = None) -> list[Path]:
