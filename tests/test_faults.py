@@ -132,7 +132,9 @@ def _unprivileged() -> tuple[str, ...] | None:
     if setpriv is None:
         return None
     prefix = (setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups")
-    probe = subprocess.run([*prefix, sys.executable, "-c", "import prodfix"], capture_output=True)
+    # The same call the tests make, from a neutral folder: importable from the checkout is not
+    # enough when the virtualenv itself is unreadable to that user.
+    probe = subprocess.run([*prefix, sys.executable, "-m", "prodfix", "--version"], cwd="/", capture_output=True)
     return prefix if probe.returncode == 0 else None
 
 
