@@ -8,9 +8,10 @@ in through :class:`FileContext`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from prodfix.codemods.common.style import Style
 from prodfix.codemods.common.suppression import Suppressions
 
 if TYPE_CHECKING:  # libcst is loaded only when a file is rewritten (see engine/pipeline.py)
@@ -84,6 +85,8 @@ class ProjectContext:
     entry_points: Any = None  # engine.project_tools.EntryPoints: the console scripts' functions
     lint: Any = None  # engine.project_tools.LintRules: the ruff rules the project enables
     licence: str | None = None  # the project's own licence ("MIT"): a file under another is a copy
+    # the project's formatter, import-sorter and linter conventions (line length, quotes, isort)
+    style: Style = field(default_factory=Style)
 
 
 @dataclass(frozen=True)
