@@ -35,24 +35,7 @@ from prodfix.engine.safe_write import output_file as replacing
 from prodfix.output import findings as findings_output
 from prodfix.output.patch import file_patch
 from prodfix.output.report import DEFAULT_MAX_CHARS, ReportBuilder
-from prodfix.forges.base import ForgeError
-from prodfix.forges.choose import KINDS, choose, fork_event
-from prodfix.vcs.branch import (
-    BOT_EMAIL,
-    BOT_NAME,
-    DEFAULT_BRANCH,
-    BranchResult,
-    Identity,
-    build_branch,
-    check_branch_name,
-    github_outputs,
-    result_dict,
-)
-from prodfix.vcs.branch import EXCLUDED as BRANCH_EXCLUDED
-from prodfix.vcs.gitcmd import GitError, run_git
-from prodfix.vcs.pull_request import DEFAULT_TITLE, PrOutcome, changes_id, publish
-from prodfix.vcs.remote import Credentials, auth_environment, remote_url
-from prodfix.vcs.secrets import redact
+from prodfix.vcs.defaults import BOT_EMAIL, BOT_NAME, DEFAULT_BRANCH, DEFAULT_TITLE, FORGE_KINDS
 from prodfix.vcs.worktree import merge_state, uncommitted_paths
 
 USAGE = """Codemods that make a Python backend production-ready: logging instead of
@@ -467,50 +450,20 @@ def _remove_stale_temps(plan: Plan, changed: list[FileResult], quiet: bool) -> N
         )
 
 
-def _tree_runner(plan: Plan, paths, config_file, exclude, jobs, file_timeout, tally: "Tally", keep: dict | None = None):
-    """Runs one codemod on a temporary checkout (vcs.branch.RunCodemod); ``keep`` collects each
-    codemod's FileResults by name (the last run of a codemod wins)."""
-    # the user's paths and --config, as they are found in the temporary checkout
-    rel_paths = [Path(p).resolve().relative_to(plan.root) for p in paths] if paths else []
-    config = config_file.resolve() if config_file is not None else None
-    failed: set[str] = set()
-
-    def run_on(tree: Path, codemod) -> dict[str, bytes]:
-        sub = make_plan(
-            [tree / p for p in rel_paths] or [tree], config, [codemod.name], [], [*exclude, *BRANCH_EXCLUDED],
-            jobs=jobs or default_jobs(), unsafe_fixes=plan.project.unsafe_fixes,
-        )
-        changed = {}
-        results = []
-        for result in run_project(list(sub.files), list(sub.codemods), sub.project, jobs or default_jobs(), budget=file_timeout):
-            results.append(result)
-            if result.error is not None and result.path in failed:
-                continue  # reported by the first codemod's run already
-            if result.error is not None:
-                failed.add(result.path)
-            tally.add(result)
-            if result.changed and result.new_bytes is not None:
-                changed[result.path] = result.new_bytes
-        if keep is not None:
-            keep[codemod.name] = results
-        return changed
-
-    return run_on
-
-
 def _fix_branch(
     paths, select, ignore, exclude, config_file, jobs, quiet, file_timeout, branch, author, signoff, force, verify,
     as_json=False,
 ) -> None:
+    from prodfix.vcs.branch import github_outputs, result_dict
+    from prodfix.vcs.workflow import WorkflowError, fix_branch
+
     plan = _plan(paths, select, ignore, exclude, config_file, jobs=jobs)
-    if not plan.in_git:
-        raise _fail(f"{plan.root}: --branch needs a git repository")
     tally = Tally()
-    run_on = _tree_runner(plan, paths, config_file, exclude, jobs, file_timeout, tally)
     try:
-        identity = Identity.parse(author) if author else Identity()
-        outcome = build_branch(plan.root, branch, list(plan.selection.enabled), run_on, identity, signoff, force, verify)
-    except (GitError, PlanError) as exc:
+        outcome = fix_branch(
+            plan, paths, config_file, exclude, jobs, file_timeout, tally.add, branch, author, signoff, force, verify
+        )
+    except WorkflowError as exc:
         raise _fail(str(exc)) from None
     if as_json:
         click.echo(json.dumps(result_dict(outcome), indent=2))
@@ -561,7 +514,7 @@ def report(paths, select, ignore, exclude, config_file, jobs, quiet, file_timeou
 @click.option("--branch", default=DEFAULT_BRANCH, show_default=True, help="The head branch the changes are pushed to.")
 @click.option("--base", "base_branch", metavar="NAME", help="The branch the pull request merges into (default: the branch checked out; in CI, the one the run is for).")
 @click.option("--remote", default="origin", show_default=True, help="The git remote to push to.")
-@click.option("--forge", type=click.Choice(KINDS), help="github or gitlab (default: from the CI environment or the remote URL).")
+@click.option("--forge", type=click.Choice(FORGE_KINDS), help="github or gitlab (default: from the CI environment or the remote URL).")
 @click.option("--api-url", metavar="URL", help="The forge's API (default: $GITHUB_API_URL or $CI_SERVER_URL, else from the remote URL; GitHub Enterprise: https://HOST/api/v3).")
 @click.option("--repo", metavar="OWNER/NAME", help="The repository or GitLab project (default: $GITHUB_REPOSITORY or $CI_PROJECT_ID, else from the remote URL).")
 @click.option("--title", default=DEFAULT_TITLE, show_default=True, help="The pull request's title.")
@@ -596,19 +549,34 @@ def pull_request(
     A run for a pull request from a fork is skipped (its token is read-only).
     Outcome: created, updated, unchanged, closed or skipped; also written to $GITHUB_OUTPUT.
     """
+    from prodfix.forges.base import ForgeError
+    from prodfix.vcs.gitcmd import GitError
+    from prodfix.vcs.secrets import redact
+    from prodfix.vcs.workflow import WorkflowError
+    from prodfix.vcs.workflow import pull_request as run_pull_request
+
     console = _stderr()
     try:
-        outcome, unprocessed = _pull_request(
-            paths, select, ignore, exclude, config_file, jobs, file_timeout, branch, base_branch, remote, forge, api_url,
-            repo, title, labels, reviewers, draft, author, signoff, force, verify, dry_run, max_chars, fmt,
+        plan = _plan(paths, select, ignore, exclude, config_file, jobs=jobs)
+        tally = Tally()
+        outcome, preview = run_pull_request(
+            plan, paths, config_file, exclude, jobs, file_timeout, tally.add, branch, base_branch, remote, forge,
+            api_url, repo, title, labels, reviewers, draft, author, signoff, force, verify, dry_run, max_chars,
         )
-    except (GitError, PlanError, ForgeError) as exc:
+        unprocessed = tally.errors
+    except (GitError, PlanError, ForgeError, WorkflowError) as exc:
         raise _fail(redact(str(exc))) from None
     except click.exceptions.Exit:
         raise
     except Exception:  # noqa: BLE001 - a traceback may quote a token: print it redacted
         console.print(findings_output.escape(redact(traceback.format_exc())))
         raise click.exceptions.Exit(EXIT_USAGE) from None
+    if preview is not None and fmt == "text":
+        result = outcome.result
+        click.echo(f"would push {result.tip} to {remote} {branch} ({_plural(len(result.commits), 'commit')} on {preview.base_branch}):")
+        for commit in result.commits:
+            click.echo(f"  {commit.sha[:12]} {commit.subject} ({_plural(len(commit.files), 'file')})")
+        click.echo(f"\nwould open or update the pull request into {preview.base_branch}:\n\ntitle: {preview.title}\n\n{preview.body}", nl=False)
     data = _pr_dict(outcome)
     if fmt == "json":
         click.echo(json.dumps(data, indent=2))
@@ -646,7 +614,11 @@ def _say_verification(console: Console, verification, with_output: bool) -> None
         console.print(findings_output.escape(verification.output))
 
 
-def _pr_dict(outcome: PrOutcome) -> dict:
+def _pr_dict(outcome) -> dict:
+    """``pr``'s outcome (vcs.pull_request.PrOutcome) as --format json gives it."""
+    from prodfix.vcs.branch import result_dict
+    from prodfix.vcs.secrets import redact
+
     result = outcome.result
     branch = result_dict(result) if result is not None else {}
     return {
@@ -662,77 +634,6 @@ def _pr_dict(outcome: PrOutcome) -> dict:
         "verification": branch.get("verification"),
         "warnings": [redact(w) for w in outcome.warnings],
     }
-
-
-def _pull_request(
-    paths, select, ignore, exclude, config_file, jobs, file_timeout, branch, base_branch, remote, forge_kind, api_url,
-    repo, title, labels, reviewers, draft, author, signoff, force, verify, dry_run, max_chars, fmt,
-) -> tuple[PrOutcome, int]:
-    """The outcome, and how many files could not be processed (reported as they came)."""
-    plan = _plan(paths, select, ignore, exclude, config_file, jobs=jobs)
-    if not plan.in_git:
-        raise _fail(f"{plan.root}: prodfix pr needs a git repository")
-    check_branch_name(plan.root, branch)
-    skip = fork_event(os.environ)
-    if skip:
-        return PrOutcome("skipped", skip, branch), 0
-    base_branch = base_branch or _current_branch(plan.root)
-    if base_branch == branch:
-        raise _fail(f"the head branch {branch} is the base branch; pass --branch or --base")
-    identity = Identity.parse(author) if author else Identity()
-    tally = Tally()
-    kept: dict[str, list[FileResult]] = {}
-    run_on = _tree_runner(plan, paths, config_file, exclude, jobs, file_timeout, tally, kept)
-
-    def build(previous: str | None) -> BranchResult:
-        return build_branch(plan.root, branch, list(plan.selection.enabled), run_on, identity, signoff, force, verify, previous)
-
-    def render(result: BranchResult, ident: str) -> tuple[str, str]:
-        dropped = set(result.verification.dropped) if result.verification else set()
-        builder = ReportBuilder(plan.codemods, changes=ident, verification=result.verification)
-        for name, results in kept.items():
-            if name not in dropped:
-                for file_result in results:
-                    builder.add(file_result)
-        return title, builder.render(max_chars)
-
-    if dry_run:
-        result = build(None)
-        if result.tip is None:
-            return PrOutcome("unchanged", f"nothing to change on {base_branch}; nothing would be pushed", branch, result.base, result=result), tally.errors
-        pr_title, body = render(result, changes_id(plan.root, result.base, result.tip))
-        if fmt == "text":
-            click.echo(f"would push {result.tip} to {remote} {branch} ({_plural(len(result.commits), 'commit')} on {base_branch}):")
-            for commit in result.commits:
-                click.echo(f"  {commit.sha[:12]} {commit.subject} ({_plural(len(commit.files), 'file')})")
-            click.echo(f"\nwould open or update the pull request into {base_branch}:\n\ntitle: {pr_title}\n\n{body}", nl=False)
-        message = f"would push {_plural(len(result.commits), 'commit')}; nothing was sent"
-        return PrOutcome("dry-run", message, branch, result.base, result.tip, result=result), tally.errors
-
-    url = remote_url(plan.root, remote)
-    chosen = choose(forge_kind, url, api_url, repo, os.environ)
-    env = auth_environment(url, Credentials(chosen.token, chosen.git_username))
-    outcome = publish(plan.root, remote, branch, base_branch, chosen, env, build, render, draft, tuple(labels), tuple(reviewers))
-    return outcome, tally.errors
-
-
-def _current_branch(root: Path) -> str:
-    """The branch checked out, or (in a detached CI checkout of a branch) the one the run is for."""
-    try:
-        return run_git(root, "symbolic-ref", "--quiet", "--short", "HEAD").strip()
-    except GitError:
-        pass
-    if os.environ.get("GITHUB_EVENT_NAME", "").startswith("pull_request"):
-        # HEAD is GitHub's merge commit of the pull request: not a branch anything can merge into
-        raise _fail(
-            "HEAD is the merge commit of a pull request; check out its branch "
-            "(actions/checkout with `ref: ${{ github.head_ref }}`) or pass --base NAME"
-        )
-    if os.environ.get("GITHUB_REF_TYPE") == "branch" and os.environ.get("GITHUB_REF_NAME"):
-        return os.environ["GITHUB_REF_NAME"]
-    if os.environ.get("CI_COMMIT_BRANCH"):
-        return os.environ["CI_COMMIT_BRANCH"]
-    raise _fail("HEAD is detached and no CI variable names the branch; pass --base NAME")
 
 
 @main.command("config")

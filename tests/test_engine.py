@@ -88,6 +88,35 @@ def test_project_facts_from_a_partly_stale_or_corrupt_cache_are_those_of_a_fresh
         assert rewritten[f"app/m{jobs:03d}.py"][1][1] == {"Api": ["sync", "close"]}
 
 
+def test_a_cached_logging_set_up_is_used_as_read_and_a_tampered_one_is_a_miss(tmp_path: Path) -> None:
+    """The set-up a file makes is cached with its other facts (no parse of it on a warm run);
+    an entry of another shape, digest and all, is scanned again and never reaches the facts."""
+    import json
+
+    from prodfix.engine.plan import make_plan
+
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app/__init__.py").write_text("import logging\nlogging.basicConfig(level=logging.ERROR)\n")
+    fresh = make_plan([tmp_path], select=["print-to-logging"], jobs=1)
+    make_plan([tmp_path], select=["print-to-logging"], cache=True, jobs=1)
+    facts = next(tmp_path.glob(".prodfix_cache/*/facts.json"))
+    data = json.loads(facts.read_text())
+    setup = data["entries"]["app/__init__.py"][1][3]
+    assert setup["setups"][0]["kind"] == "basicConfig"
+    cached = make_plan([tmp_path], select=["print-to-logging"], cache=True, jobs=1)
+    assert cached.project.logging.fingerprint() == fresh.project.logging.fingerprint()
+    for tampered in (
+        {"setups": [{"kind": "basicConfig", "line": 2, "top": True, "config": {"loggers": {"": {"level": "x"}}, "handlers": {}}}], "loggers": []},
+        {"setups": "everything", "loggers": []},
+        True,
+    ):
+        data["entries"]["app/__init__.py"][1][3] = tampered
+        facts.write_text(json.dumps(data))
+        again = make_plan([tmp_path], select=["print-to-logging"], cache=True, jobs=1)
+        assert again.project.logging.fingerprint() == fresh.project.logging.fingerprint()
+        assert json.loads(facts.read_text())["entries"]["app/__init__.py"][1][3] == setup
+
+
 def test_suppression_comments() -> None:
     source = "a = 1  # prodfix: ignore\nb = 2  # prodfix: ignore[print-to-logging, PF002]\ns = '# prodfix: ignore'\n"
     sup = Suppressions.from_source(source)

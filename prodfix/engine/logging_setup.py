@@ -95,6 +95,49 @@ def scan_file(text: str) -> dict | None:
     return {"setups": setups, "loggers": sorted(set(loggers))}
 
 
+def valid_scan(value: object) -> bool:
+    """Whether ``value`` has the shape :func:`scan_file` gives it (the facts cache keeps it, and
+    a cache is input: a tampered entry of another shape is a miss, never a crash)."""
+    if not (isinstance(value, dict) and isinstance(value.get("setups"), list) and value["setups"]):
+        return False
+    loggers = value.get("loggers")
+    if not (isinstance(loggers, list) and all(isinstance(n, str) for n in loggers)):
+        return False
+    for item in value["setups"]:
+        if not (isinstance(item, dict) and isinstance(item.get("kind"), str) and type(item.get("line")) is int):
+            return False
+        files = item.get("files", [])
+        if not (isinstance(item.get("top"), bool) and isinstance(item.get("alembic", False), bool)):
+            return False
+        if not (isinstance(files, list) and all(isinstance(f, str) for f in files)):
+            return False
+        if item.get("config") is not None and not valid_config(item["config"]):
+            return False
+    return True
+
+
+def _level_ok(level: object, empty: bool = False) -> bool:
+    return (type(level) is int) or level == UNKNOWN or (empty and level is None)
+
+
+def valid_config(config: object) -> bool:
+    """Whether ``config`` is a normalised configuration (``_dict_config``'s shape), which
+    :meth:`Setup.check` reads without further checks."""
+    if not (isinstance(config, dict) and isinstance(config.get("loggers"), dict) and isinstance(config.get("handlers"), dict)):
+        return False
+    if not all(isinstance(k, str) and _level_ok(v) for k, v in config["handlers"].items()):
+        return False
+    for name, entry in config["loggers"].items():
+        if not (isinstance(name, str) and isinstance(entry, dict) and _level_ok(entry.get("level"), empty=True)):
+            return False
+        handlers = entry.get("handlers", [])
+        if not (isinstance(handlers, list) and all(isinstance(h, str) for h in handlers)):
+            return False
+        if not isinstance(entry.get("propagate", True), bool):
+            return False
+    return True
+
+
 def _walk_with_top(tree: ast.Module):
     """Every node, with whether it runs when the module is imported (outside any def)."""
     stack: list[tuple[ast.AST, bool]] = [(tree, True)]
@@ -599,21 +642,32 @@ def _scripts(files: list[str], packages: frozenset[str], imported: set[str]) -> 
         prefixes.update(".".join(parts[: i + 1]) for i in range(len(parts)))
     # alembic environments: env.py and its versions/ are run by alembic, not by hand
     environments = {rel.rpartition("/")[0] for rel in files if rel.rpartition("/")[2] == "env.py"}
+    versions = tuple(f"{env}/versions/" if env else "versions/" for env in environments)
     found = []
     for rel in files:
         folder, _, base = rel.rpartition("/")
         stem = base.removesuffix(".py")
-        if folder in environments or any(rel.startswith(f"{env}/versions/" if env else "versions/") for env in environments):
+        if folder in environments or (versions and rel.startswith(versions)):
             continue
         if stem == "__init__" or stem in ENTRY_MODULES or stem.startswith("test") or stem == "conftest":
             continue
-        if any("/".join(rel.split("/")[:depth]) in packages for depth in range(1, rel.count("/") + 1)):
+        if folder and _in_package(folder, packages):
             continue
         dotted = f"{folder.replace('/', '.')}.{stem}" if folder else stem
         if stem in prefixes or dotted in prefixes or (folder and folder.replace("/", ".") in prefixes):
             continue
         found.append(rel)
     return found
+
+
+def _in_package(folder: str, packages: frozenset[str]) -> bool:
+    """Whether ``folder`` or a folder above it is a package."""
+    end = folder.find("/")
+    while end != -1:
+        if folder[:end] in packages:
+            return True
+        end = folder.find("/", end + 1)
+    return folder in packages
 
 
 def _label(item: dict) -> str:

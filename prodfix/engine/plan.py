@@ -131,7 +131,7 @@ def _project_facts(
         if entry is not None and _valid_facts(entry[1]):
             cached[rel] = entry
         known = cached.get(rel)
-        items.append((os.path.join(base, rel), rel, store is not None, known[0] if known else None, bool(known and known[1][3])))
+        items.append((os.path.join(base, rel), rel, store is not None, known[0] if known else None))
     imports: Counter[str] = Counter()
     per_file = {}
     known_exports: dict[str, list] = {}  # rel -> [names, dynamic], from the cache
@@ -144,9 +144,7 @@ def _project_facts(
         else:
             layout = pool.apply_async(read_layout, (root, everything, not configured_roots, bool(indexed))) if need_layout else None
             scanned = pool.imap(_facts_at, items, chunksize=scan_chunksize(len(items), jobs))
-        for rel, (digest, facts, setup) in zip(everything, scanned):
-            if setup is not None:
-                logging_per_file[rel] = setup
+        for rel, (digest, facts) in zip(everything, scanned):
             if digest is not None:
                 digests[rel] = digest
                 if facts is None:  # the bytes the cache has facts for
@@ -155,6 +153,8 @@ def _project_facts(
                     store.put(rel, digest, facts)
             if facts is None:  # unreadable
                 continue
+            if facts[3]:
+                logging_per_file[rel] = facts[3]
             imports.update(dict(facts[0]))
             by_file.append((rel, facts[0]))
             if len(facts) > 4:
@@ -224,21 +224,18 @@ def _startup(root: Path, graphed: list[Codemod], scanned: dict[str, list], store
     return reach
 
 
-def _facts_at(item: tuple[str, str, bool, str | None, bool]) -> tuple[str | None, list | None, dict | None]:
-    """(content digest when asked for, facts, logging set-up) of the file at a path: (None,
-    None, None) when it cannot be read, facts None when its digest is ``cached`` (they are
-    known). The set-up itself is not cached (it is read again from the few files that make
-    one: ``cached_sets_up``, the cached facts' flag), only whether the file makes one."""
-    path, rel, with_digest, cached, cached_sets_up = item
+def _facts_at(item: tuple[str, str, bool, str | None]) -> tuple[str | None, list | None]:
+    """(content digest when asked for, facts) of the file at a path: (None, None) when it
+    cannot be read, facts None when its digest is ``cached`` (they are known)."""
+    path, rel, with_digest, cached = item
     try:
         data = Path(path).read_bytes()
     except OSError:
-        return None, None, None
+        return None, None
     digest = content_digest(data) if with_digest else None
     if digest is not None and digest == cached:
-        return digest, None, _logging_setup_of(data, rel) if cached_sets_up else None
-    setup = _logging_setup_of(data, rel)
-    return digest, _file_facts(data, rel, setup is not None), setup
+        return digest, None
+    return digest, _file_facts(data, rel)
 
 
 _LOGGING_TRIGGERS = tuple(word.encode() for word in logging_setup.TRIGGERS)
@@ -252,24 +249,25 @@ def _logging_setup_of(data: bytes, rel: str) -> dict | None:
     return logging_setup.scan_file(data.decode("utf-8", errors="replace"))
 
 
-def _file_facts(data: bytes, rel: str, sets_up_logging: bool = False) -> list:
-    """[[(import, count)...], {class: [mode, close method]}, start-up facts, whether it sets up
-    logging] of one file, JSON-ready (the start-up facts: ``startup_graph.scan_file``, None for
-    most files)."""
+def _file_facts(data: bytes, rel: str) -> list:
+    """[[(import, count)...], {class: [mode, close method]}, start-up facts, the logging set-up
+    it makes] of one file, JSON-ready (the start-up facts: ``startup_graph.scan_file``, None for
+    most files; the set-up: ``logging_setup.scan_file``, False for most files)."""
+    setup = _logging_setup_of(data, rel)
     text = data.decode("utf-8", errors="replace")
     counts: Counter[str] = Counter()
     count_imports(text, counts)
     classes = {name: list(mode) for name, mode in file_class_modes(text).items()}
-    return [sorted(counts.items()), classes, scan_file(data, rel, text), sets_up_logging]
+    return [sorted(counts.items()), classes, scan_file(data, rel, text), setup if setup is not None else False]
 
 
 def _valid_facts(facts: object) -> bool:
-    """[imports, classes, start-up facts, sets up logging] as _file_facts makes them, or with
+    """[imports, classes, start-up facts, logging set-up] as _file_facts makes them, or with
     [names, dynamic] after them: what the file defines, added once it was read as a module an
     import could be rewritten to."""
     if not (isinstance(facts, list) and len(facts) in (4, 5) and isinstance(facts[1], dict)):
         return False
-    if not isinstance(facts[3], bool):
+    if facts[3] is not False and not logging_setup.valid_scan(facts[3]):
         return False
     if len(facts) == 5 and not (
         isinstance(facts[4], list) and len(facts[4]) == 2 and isinstance(facts[4][0], list)
@@ -350,9 +348,11 @@ def make_plan(
     # named on the command line is taken as asked
     vendored = pathspec.GitIgnoreSpec.from_lines([*VENDORED_DIRS, *excludes])
     named = {p.resolve() for p in paths if p.is_file()}
+    # without excludes only a path naming a vendored folder can match: the rest skip pathspec
+    maybe = (lambda rel: True) if excludes else (lambda rel: any(d in rel for d in VENDORED_DIRS))
     files = tuple(
         (path, rel) for path, rel in zip(found.files, found.rels)
-        if not vendored.match_file(rel) or (named and path.resolve() in named)
+        if not (maybe(rel) and vendored.match_file(rel)) or (named and path.resolve() in named)
     )
     whole_repo = not excludes and all(p.resolve() == root for p in paths)
     listed = list(found.rels) if whole_repo else None

@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from prodfix.forges.base import Forge, ForgeError
+from prodfix.vcs.defaults import FORGE_KINDS as KINDS
 from prodfix.vcs.secrets import register
 
-KINDS = ("github", "gitlab")
 
 
 def detect(remote_url: str, environ: Mapping[str, str]) -> str:

@@ -22,15 +22,13 @@ from typing import TYPE_CHECKING
 
 from prodfix.codemods.base import Codemod
 from prodfix.engine.writing import write_atomic
+from prodfix.vcs.defaults import BOT_EMAIL, BOT_NAME, DEFAULT_BRANCH  # noqa: F401 - re-exported
 from prodfix.vcs.gitcmd import GitError, clean_environ
 from prodfix.vcs.gitcmd import run_git as _git
 
 if TYPE_CHECKING:
     import git
 
-DEFAULT_BRANCH = "prodfix/hardening"
-BOT_NAME = "prodfix"
-BOT_EMAIL = "prodfix@users.noreply.invalid"
 # Pushing workflow files needs a token with the `workflows` permission: never touched.
 EXCLUDED = (".github/workflows/**",)
 # Committers a forge puts on commits it makes for the bot (a merge of the base, a web edit by

@@ -27,10 +27,10 @@ from pathlib import Path
 
 from prodfix.forges.base import AlreadyExists, Forge, ForgeError, PullRequest
 from prodfix.vcs.branch import BranchResult
+from prodfix.vcs.defaults import DEFAULT_TITLE  # noqa: F401 - re-exported
 from prodfix.vcs.gitcmd import run_git
 from prodfix.vcs.remote import fetch_branch, push_branch
 
-DEFAULT_TITLE = "prodfix: production-readiness fixes"
 CHANGES = re.compile(r"<!-- prodfix:v1 [^>]*\bchanges=([0-9a-f]+)")
 CLOSE_COMMENT = (
     "prodfix closed this: the base branch already contains these changes (or nothing is left to change). "
