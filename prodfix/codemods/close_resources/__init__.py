@@ -23,7 +23,10 @@ What changes, inside functions, where it is provably safe:
 What it leaves alone (reported with the reason): a resource that escapes (returned, yielded,
 stored, passed to a function that may keep it, captured by a closure, iterated lazily), a
 close inside a condition or loop, a name rebound or used after its close, module-level
-handles, ``global``/``nonlocal`` names, FastAPI dependency generators and ``ExitStack`` users.
+handles, ``global``/``nonlocal`` names, FastAPI dependency generators and ``ExitStack`` users; a class
+whose own ``__enter__`` does more than ``return self`` (it acquires a lock, connects: a with
+would do that before the ``try`` whose handlers catch its errors, rule 7) or whose ``__exit__``
+may swallow errors.
 
 Unsafe fix (made only with ``--unsafe-fixes``; ``check`` lists it as a suggestion): a ``with``
 for a client, socket, executor, temporary file or connection the code never closes (rules 1 and

@@ -27,6 +27,34 @@ def _owns_closable(init: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     return False
 
 
+def _returns_self(method: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """The body is ``return self`` (after a docstring)."""
+    body = method.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]
+    return (
+        len(body) == 1
+        and isinstance(body[0], ast.Return)
+        and isinstance(body[0].value, ast.Name)
+        and body[0].value.id == "self"
+    )
+
+
+def _just_closes(method: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """The exit closes (``self.close()``, ``self.client.aclose()``) and never returns a value
+    that could be true (which would swallow the exception)."""
+    closes = False
+    for node in ast.walk(method):
+        if isinstance(node, ast.Return) and node.value is not None:
+            if not (isinstance(node.value, ast.Constant) and node.value.value in (None, False)):
+                return False
+        func = node.func if isinstance(node, ast.Call) else None
+        if isinstance(func, ast.Attribute) and func.attr in ("close", "aclose"):
+            target = func.value.value if isinstance(func.value, ast.Attribute) else func.value
+            closes = closes or (isinstance(target, ast.Name) and target.id == "self")
+    return closes
+
+
 def class_modes(tree: ast.Module) -> dict[str, tuple[str, str | None]]:
     """Top-level class name -> (mode, close method to call from the protocol it lacks, or None
     when it already has the protocol), for classes with or due to gain the protocol."""
@@ -35,10 +63,13 @@ def class_modes(tree: ast.Module) -> dict[str, tuple[str, str | None]]:
         if not isinstance(node, ast.ClassDef):
             continue
         methods = {m.name: m for m in node.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))}
-        if "__enter__" in methods:
-            modes[node.name] = ("sync", None)
-        elif "__aenter__" in methods:
-            modes[node.name] = ("async", None)
+        if "__enter__" in methods or "__aenter__" in methods:
+            enter, exit_ = ("__enter__", "__exit__") if "__enter__" in methods else ("__aenter__", "__aexit__")
+            # only a protocol a with can stand in for the caller's close with: an enter that
+            # acquires or connects would run before the caller's try (rule 7), and a second time
+            # where the caller acquires itself; an exit that swallows errors would hide them
+            if _returns_self(methods[enter]) and exit_ in methods and _just_closes(methods[exit_]):
+                modes[node.name] = ("sync" if enter == "__enter__" else "async", None)
         elif ("close" in methods or "aclose" in methods) and "__init__" in methods and _owns_closable(methods["__init__"]):
             close = methods.get("aclose") or methods["close"]
             mode = "async" if isinstance(close, ast.AsyncFunctionDef) else "sync"
