@@ -252,3 +252,50 @@ def test_new_openers_closed_under_resource_warnings(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-W", "error::ResourceWarning", "-c", script], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
     assert "ResourceWarning" not in out.stderr, out.stderr
+
+
+# --- an async class against a real redis-server -------------------------------------------------
+
+from test_add_timeouts import redis_port  # noqa: E402, F401  (a real redis-server on 127.0.0.1)
+
+
+def test_async_class_gains_protocol_and_closes_against_real_redis(redis_port: int) -> None:  # noqa: F811
+    """The converted module runs against redis-server: same results, and once each caller's
+    async with ends (also when its body raises) no connection of the class is left open."""
+    import asyncio
+
+    import redis
+
+    original, converted = _both("async_owning_classes")
+    url = f"redis://127.0.0.1:{redis_port}/0"
+    checker = redis.Redis(host="127.0.0.1", port=redis_port)
+
+    def others() -> int:  # connections besides the checker's own
+        return len(checker.client_list()) - 1
+
+    def all_closed() -> bool:  # the server sees a close a moment after the client makes it
+        import time
+
+        deadline = time.monotonic() + 2
+        while others() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return others() == 0
+
+    try:
+        for namespace in (original, converted):
+            assert asyncio.run(namespace["remember"](url, "prodfix", "works")) == b"works"
+            asyncio.run(namespace["enqueue"](url, "job"))
+        assert checker.llen("queue") == 2
+        assert all_closed()
+
+        async def fails_inside() -> None:
+            async with converted["Cache"](url) as cache:
+                await cache.redis.ping()
+                assert others() == 1
+                raise RuntimeError("body failed")
+
+        with pytest.raises(RuntimeError):
+            asyncio.run(fails_inside())
+        assert all_closed()
+    finally:
+        checker.close()

@@ -16,9 +16,11 @@ What changes, inside functions, where it is provably safe:
    ``urlopen``, ``socket.socket``, ``zipfile.ZipFile``, ``tarfile.open``,
    ``tempfile.(Named)TemporaryFile``, thread/process pool executors, and
    ``sqlite3.connect`` through ``contextlib.closing`` (its own context manager does not close);
-5. a class that stores such a client on ``self`` in ``__init__`` and defines ``close()`` /
-   ``aclose()`` but no context-manager protocol gains ``__enter__``/``__exit__`` (or the async
-   pair); ``svc = Cls(...)`` + ``try/finally: svc.close()`` then becomes ``with Cls(...) as svc``.
+5. a class that stores such a client on ``self`` in ``__init__`` (or a connection, pool or
+   redis client: ``redis.asyncio.from_url(url)``) and defines ``close()`` / ``aclose()`` but no
+   context-manager protocol gains ``__enter__``/``__exit__`` (the async pair when its close is
+   ``async def``); ``svc = Cls(...)`` + ``try/finally: svc.close()`` then becomes ``with
+   Cls(...) as svc`` (``async with`` in ``async def``).
 
 What it leaves alone (reported with the reason): a resource that escapes (returned, yielded,
 stored, passed to a function that may keep it, captured by a closure, iterated lazily), a

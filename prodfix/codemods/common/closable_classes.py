@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import re
 
-OWNED = re.compile(r"(?:Client|Session|Connection|Pool|Executor|ZipFile|socket|open|urlopen|connect)$")
+OWNED = re.compile(r"(?:Client|Session|Connection|Pool|Executor|ZipFile|socket|open|urlopen|connect|Redis|from_url)$")
 
 
 def _owns_closable(init: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
