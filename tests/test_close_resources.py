@@ -299,3 +299,41 @@ def test_async_class_gains_protocol_and_closes_against_real_redis(redis_port: in
         assert all_closed()
     finally:
         checker.close()
+
+
+def test_generators_close_when_the_consumer_fails(tmp_path: Path) -> None:
+    """Rule 9: an exception thrown in at the yield (a failing FastAPI request, a failing with
+    body) closes what the converted generator yielded; the original leaked it."""
+    import contextlib
+
+    (tmp_path / "in.txt").write_text("data")
+    original, converted = _both("generator_resources")
+    made: list = []
+
+    class Session:
+        closed = False
+
+        def __init__(self):
+            made.append(self)
+
+        def close(self):
+            self.closed = True
+
+    for namespace, closes in ((original, False), (converted, True)):
+        namespace["SessionLocal"] = Session
+        dependency = namespace["get_db"]()  # FastAPI drives a dependency like this
+        next(dependency)
+        with pytest.raises(RuntimeError), contextlib.suppress(StopIteration):
+            dependency.throw(RuntimeError("request failed"))
+        assert made[-1].closed is closes
+        with pytest.raises(RuntimeError), namespace["opened"](str(tmp_path / "in.txt")) as handle:
+            assert handle.read() == "data"
+            raise RuntimeError("body failed")
+        assert handle.closed is closes
+        if not closes:
+            handle.close()
+        dependency = namespace["get_db"]()
+        assert next(dependency) is made[-1]
+        with contextlib.suppress(StopIteration):
+            next(dependency)
+        assert made[-1].closed  # a clean finish closes in both

@@ -20,12 +20,19 @@ What changes, inside functions, where it is provably safe:
    redis client: ``redis.asyncio.from_url(url)``) and defines ``close()`` / ``aclose()`` but no
    context-manager protocol gains ``__enter__``/``__exit__`` (the async pair when its close is
    ``async def``); ``svc = Cls(...)`` + ``try/finally: svc.close()`` then becomes ``with
-   Cls(...) as svc`` (``async with`` in ``async def``).
+   Cls(...) as svc`` (``async with`` in ``async def``);
+6. a generator that yields a resource and closes it after the ``yield`` (a FastAPI dependency
+   ``db = SessionLocal(); yield db; db.close()``, a ``@contextmanager``) skips the close when an
+   exception is thrown in at the yield: the close moves into ``try: yield db finally:
+   db.close()``. Sessions of a ``sessionmaker``/``async_sessionmaker`` factory count here (and
+   only here: before SQLAlchemy 1.4 a session has no ``with``). Never closed at all, the
+   finally is an unsafe fix; anything else after the yield that uses it (a ``commit()``, which
+   must not run on error) is reported and left alone.
 
 What it leaves alone (reported with the reason): a resource that escapes (returned, yielded,
 stored, passed to a function that may keep it, captured by a closure, iterated lazily), a
 close inside a condition or loop, a name rebound or used after its close, module-level
-handles, ``global``/``nonlocal`` names, FastAPI dependency generators and ``ExitStack`` users; a class
+handles, ``global``/``nonlocal`` names, generators that already close in a finally and ``ExitStack`` users; a class
 whose own ``__enter__`` does more than ``return self`` (it acquires a lock, connects: a with
 would do that before the ``try`` whose handlers catch its errors, rule 7) or whose ``__exit__``
 may swallow errors.
@@ -303,6 +310,8 @@ class CloseResources(Codemod):
         words = _OPENER_WORDS if "requests" in source else _WORDS_NO_SESSION  # requests.session(): rare
         if _unmanaged_opener(source, self.occurrences(source, words), names):
             return True
+        if "sessionmaker(" in source and "yield" in source:
+            return True  # a dependency generator beside its session factory (rule 9)
         if "def close(" in source or "def aclose(" in source:
             # a class that may own a client and close it: the project facts know which do
             extendable = getattr(project, "extendable", None)
@@ -345,10 +354,16 @@ class CloseResources(Codemod):
                 facts.qualified(call) in classes or name in facts.classes or call_root(call) in facts.relative
             ):
                 return True
-        # a class that owns a client (any connect()/Pool()/... stored on self) and closes it
-        if facts.functions.isdisjoint({"close", "aclose"}) or facts.tree is None:
+        if facts.tree is None:
             return False
-        return any(close is not None for _, close in class_modes(facts.tree).values())
+        # a class that owns a client (any connect()/Pool()/... stored on self) and closes it, or
+        # a session factory called here (rule 9)
+        modes = class_modes(facts.tree) if "sessionmaker(" in source or not facts.functions.isdisjoint({"close", "aclose"}) else {}
+        if any(mode.endswith("factory") and name in facts.call_names for name, (mode, _) in modes.items()):
+            return True
+        if facts.functions.isdisjoint({"close", "aclose"}):
+            return False
+        return any(close is not None for _, close in modes.values())
 
     def needs(self, facts, source: str, path: str, project=None):
         """Defs calling what the rewrite visits a def for (``_Rewriter._names``: openers, classes

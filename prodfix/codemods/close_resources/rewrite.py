@@ -287,6 +287,14 @@ def _close_call(stmt: cst.CSTNode, name: str, method: str) -> bool:
     )
 
 
+def _yields_name(stmt: cst.CSTNode, name: str) -> bool:
+    """``yield name`` as a whole statement."""
+    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1 or not isinstance(stmt.body[0], cst.Expr):
+        return False
+    value = stmt.body[0].value
+    return isinstance(value, cst.Yield) and isinstance(value.value, cst.Name) and value.value.value == name
+
+
 def _mentions_close(stmt: cst.CSTNode, name: str) -> bool:
     text = cst.Module([]).code_for_node(stmt)
     return re.search(rf"\b{re.escape(name)}\.(?:a?close|shutdown)\s*\(", text) is not None
@@ -464,9 +472,14 @@ class _Rewriter(cst.CSTTransformer):
             replacement, consumed, drop = result
             if drop is not None:
                 del statements[drop], originals[drop]
-            statements[i : i + consumed] = [replacement]
-            originals[i : i + consumed] = [None]
-            i += 1
+            if isinstance(replacement, list):  # the statement itself kept, new ones after it
+                statements[i : i + consumed] = replacement
+                originals[i : i + consumed] = [originals[i], *[None] * (len(replacement) - 1)]
+                i += len(replacement)
+            else:
+                statements[i : i + consumed] = [replacement]
+                originals[i : i + consumed] = [None]
+                i += 1
             changed = True
         if changed:
             self.changed = True
@@ -492,6 +505,12 @@ class _Rewriter(cst.CSTTransformer):
         if self._flags(self._functions[-1])[1]:
             raise _Skip(f"{where}: this function manages resources with ExitStack; left alone")
         rest = statements[i + 1 :]
+        # Rule 9: a generator that yields it; the close after the yield goes in a finally.
+        generated = self._yielded(original, originals, statements, i, closable, name, where)
+        if generated is not None:
+            return generated
+        if closable.mode.endswith("factory"):
+            return None  # a session factory's sessions: only rule 9 (no with before SQLAlchemy 1.4)
         # Rule 2: try/finally that closes it.
         if rest and isinstance(rest[0], cst.Try) and rest[0].finalbody is not None:
             final = list(rest[0].finalbody.body.body)  # type: ignore[union-attr]
@@ -550,6 +569,64 @@ class _Rewriter(cst.CSTTransformer):
         )
         drop = None if close_at is None else i + 1 + close_at
         return with_stmt, 1 + last + 1, drop
+
+    def _yielded(self, original, originals: list, statements: list, i: int, closable: _Closable, name: str, where: str):
+        """Rule 9: ``x = Opener()`` ... ``yield x`` [``x.close()``] in a generator's own body
+        (a FastAPI dependency, a @contextmanager): the close after the yield runs only when the
+        consumer finishes cleanly; an exception thrown in at the yield skips it. The statements
+        from the assignment's next one to the close become ``try: ... yield x finally:
+        x.close()``. None when ``x`` is not yielded as a statement of this block."""
+        rest = statements[i + 1 :]
+        at = next((k for k, s in enumerate(rest) if _yields_name(s, name)), None)
+        if at is None:
+            return None
+        function = self._functions[-1]
+        if not any(s is original for s in function.body.body):  # type: ignore[union-attr]
+            raise _Skip(f"{where}: yielded inside a nested block; left alone")
+        before, after = rest[:at], rest[at + 1 :]
+        if any(_mentions_close(s, name) for s in before):
+            raise _Skip(f"{where}: closed before it is yielded; left alone")
+        uses = _uses(name, before)
+        if uses.escape or uses.rebound:
+            raise _Skip(f"{where}: {name} {uses.escape or 'is rebound'} before the yield; left alone")
+        closes = bool(after) and _close_call(after[0], name, closable.close)
+        tail = after[1:] if closes else after
+        if _uses(name, tail).used:
+            what = "used after its close" if closes else "used after the yield (a finally would close it before that use on error)"
+            raise _Skip(f"{where}: {name} is {what}; left alone")
+        self._check_not_used_elsewhere(name, statements[i:], where)
+        awaited = closable.mode in ("async", "async-factory")
+        if closes:
+            close = after[0].with_changes(leading_lines=[line for line in after[0].leading_lines if line.comment])
+        else:
+            if awaited and not self._async_function():
+                raise _Skip(f"{where}: an async resource yielded outside async def; left alone")
+            if not self.reporter.unsafe_fix(
+                original,
+                f"{where}: yielded and never closed; a finally around the yield would close it once the "
+                "consumer is done, which changes when it ends",
+            ):
+                return None
+            method = "close" if closable.mode.endswith("factory") else closable.close
+            call = cst.Call(func=cst.Attribute(value=cst.Name(name), attr=cst.Name(method)))
+            close = cst.SimpleStatementLine([cst.Expr(cst.Await(call) if awaited else call)])
+        body = [*before, rest[at]]
+        first = body[0]
+        body[0] = first.with_changes(leading_lines=[])
+        try_stmt = cst.Try(
+            body=cst.IndentedBlock(body=body),
+            finalbody=cst.Finally(body=cst.IndentedBlock(body=[close])),
+            leading_lines=first.leading_lines,
+        )
+        self._converted.add(id(original.body[0].value))
+        self.reporter.report(
+            original,
+            f"{where}: yielded without try/finally; now closed in a finally around the yield (also when the "
+            "consumer fails)",
+            unsafe=not closes,
+        )
+        consumed = 1 + at + 1 + (1 if closes else 0)
+        return [statements[i], try_stmt], consumed, None
 
     def _closed_by_exit(self, stmt: cst.CSTNode, name: str, closable: _Closable) -> bool:
         """``name.attr.close()`` (or awaited ``aclose()``) as a statement, where the class of

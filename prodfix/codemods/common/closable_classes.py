@@ -45,9 +45,12 @@ def _just_closes(method: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     that could be true (which would swallow the exception)."""
     closes = False
     for node in ast.walk(method):
-        if isinstance(node, ast.Return) and node.value is not None:
-            if not (isinstance(node.value, ast.Constant) and node.value.value in (None, False)):
-                return False
+        if (
+            isinstance(node, ast.Return)
+            and node.value is not None
+            and not (isinstance(node.value, ast.Constant) and node.value.value in (None, False))
+        ):
+            return False
         func = node.func if isinstance(node, ast.Call) else None
         if isinstance(func, ast.Attribute) and func.attr in ("close", "aclose"):
             target = func.value.value if isinstance(func.value, ast.Attribute) else func.value
@@ -55,11 +58,32 @@ def _just_closes(method: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     return closes
 
 
+_FACTORIES = {"sessionmaker": "factory", "async_sessionmaker": "async-factory"}
+
+
+def _session_factory(node: ast.stmt) -> tuple[str, str] | None:
+    """``SessionLocal = sessionmaker(...)`` at module level: (name, "factory" or
+    "async-factory"). What it makes has a close() but, before SQLAlchemy 1.4, no with: only
+    rule 9 (a finally around a generator's yield) uses it."""
+    if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+        return None
+    value = node.value
+    func = value.func if isinstance(value, ast.Call) else None
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+    mode = _FACTORIES.get(name)  # type: ignore[arg-type]
+    return (node.targets[0].id, mode) if mode else None
+
+
 def class_modes(tree: ast.Module) -> dict[str, tuple[str, str | None]]:
     """Top-level class name -> (mode, close method to call from the protocol it lacks, or None
-    when it already has the protocol), for classes with or due to gain the protocol."""
+    when it already has the protocol), for classes with or due to gain the protocol; and
+    module-level session factories (mode "factory" / "async-factory", see _session_factory)."""
     modes: dict[str, tuple[str, str | None]] = {}
     for node in tree.body:
+        factory = _session_factory(node)
+        if factory is not None:
+            modes[factory[0]] = (factory[1], None)
+            continue
         if not isinstance(node, ast.ClassDef):
             continue
         methods = {m.name: m for m in node.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))}
@@ -117,7 +141,7 @@ def _module_name(rel: str, roots: tuple[str, ...]) -> str:
 
 def file_class_modes(text: str) -> dict[str, tuple[str, str | None]]:
     """``class_modes`` of one source text; empty when it defines nothing that closes."""
-    if not re.search(r"def a?close\b|def __a?enter__", text):
+    if not re.search(r"def a?close\b|def __a?enter__|sessionmaker\(", text):
         return {}
     try:
         return class_modes(ast.parse(text))
