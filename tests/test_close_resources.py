@@ -337,3 +337,30 @@ def test_generators_close_when_the_consumer_fails(tmp_path: Path) -> None:
         with contextlib.suppress(StopIteration):
             next(dependency)
         assert made[-1].closed  # a clean finish closes in both
+
+
+def test_streamed_responses_closed_against_a_real_http_server(http_server: str, tmp_path: Path, monkeypatch) -> None:  # noqa: F811
+    """Rule 9: the converted functions give the same results and close every streamed response,
+    also where the original returned early without closing it."""
+    import requests
+
+    closed: list = []
+    real_close = requests.Response.close
+
+    def tracked(self):
+        closed.append(self)
+        real_close(self)
+
+    monkeypatch.setattr(requests.Response, "close", tracked)
+    original, converted = _both("stream_responses")
+    url = http_server + "/ok"
+    for namespace in (original, converted):
+        closed.clear()
+        assert namespace["first_line"](url) == b"ok"
+        assert namespace["download"](url, str(tmp_path / "a")) is True
+        namespace["save_raw"](url, str(tmp_path / "b"))
+        assert (tmp_path / "a").read_bytes() == (tmp_path / "b").read_bytes() == b"ok"
+        if namespace is original:
+            assert len(closed) == 2  # first_line returned without closing
+        else:
+            assert len(closed) == 3

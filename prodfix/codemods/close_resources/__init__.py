@@ -27,7 +27,11 @@ What changes, inside functions, where it is provably safe:
    db.close()``. Sessions of a ``sessionmaker``/``async_sessionmaker`` factory count here (and
    only here: before SQLAlchemy 1.4 a session has no ``with``). Never closed at all, the
    finally is an unsafe fix; anything else after the yield that uses it (a ``commit()``, which
-   must not run on error) is reported and left alone.
+   must not run on error) is reported and left alone;
+7. a ``requests`` response made with a literal ``stream=True`` (it holds its pooled connection
+   until it is closed or read to the end; an early return or an exception skips a close at the
+   end) is opened with ``with`` like a file: closed after its last use, and after that of what
+   is taken from it; ``shutil.copyfileobj(r.raw, out)`` reads it to the end there.
 
 What it leaves alone (reported with the reason): a resource that escapes (returned, yielded,
 stored, passed to a function that may keep it, captured by a closure, iterated lazily), a
@@ -99,6 +103,20 @@ CLOSABLES: dict[str, tuple[str, str]] = {
 }
 
 OPENER_NAMES = frozenset(q.rpartition(".")[2] for q in CLOSABLES)
+
+# requests' functions whose response, made with ``stream=True`` (a literal), holds its pooled
+# connection until it is closed or read to the end (rule 9); without it the body is read at once
+STREAMED = frozenset(
+    f"requests.{verb}" for verb in ("get", "post", "put", "patch", "delete", "head", "options", "request")
+)
+STREAMED_NAMES = frozenset(q.rpartition(".")[2] for q in STREAMED)
+
+
+def streams(call: ast.Call) -> bool:
+    """``stream=True`` among the call's keywords."""
+    return any(
+        k.arg == "stream" and isinstance(k.value, ast.Constant) and k.value.value is True for k in call.keywords
+    )
 
 # What ruff's SIM115 calls opening a file: converted inline, and reported when left unmanaged.
 FILE_OPENERS = frozenset(
@@ -310,6 +328,8 @@ class CloseResources(Codemod):
         words = _OPENER_WORDS if "requests" in source else _WORDS_NO_SESSION  # requests.session(): rare
         if _unmanaged_opener(source, self.occurrences(source, words), names):
             return True
+        if "stream=True" in source and "requests" in source:
+            return True  # a streamed response (rule 9)
         if "sessionmaker(" in source and "yield" in source:
             return True  # a dependency generator beside its session factory (rule 9)
         if "def close(" in source or "def aclose(" in source:
@@ -331,9 +351,12 @@ class CloseResources(Codemod):
         classes = project.closable_classes if project is not None else None
         class_names = {q.rpartition(".")[2] for q in classes} if classes else set()
         openers = OPENER_NAMES | facts.aliases_of(set(CLOSABLES))
+        streamed = facts.aliases_of(STREAMED) | STREAMED_NAMES if "stream=True" in source else ()
         for name, call in facts.calls:
             if id(call) in facts.with_items:
                 continue
+            if name in streamed and facts.qualified(call) in STREAMED and streams(call):
+                return True
             if name in openers:
                 # a plain name is the builtin (open) or local unless an import binds it to
                 # something else (django.test.Client is not httpx.Client)
@@ -376,6 +399,8 @@ class CloseResources(Codemod):
         classes = project.closable_classes if project is not None else None
         modes = class_modes(facts.tree)
         names = OPENER_NAMES | set(modes) | {q.rpartition(".")[2] for q in classes or ()} | import_aliases(facts.imports)
+        if "stream=True" in source:
+            names |= STREAMED_NAMES
         # a call already in a with item is left as it is: a def with only those is not visited
         return Needs(calls=frozenset(names), classes=frozenset(modes), managed=False)
 

@@ -20,6 +20,8 @@ from prodfix.codemods.close_resources import (  # the declaration: options, pref
     FILE_OPENER_NAMES,
     FRESH_NAMES,
     OPENER_NAMES,
+    STREAMED,
+    STREAMED_NAMES,
     CloseResources,
 )
 from prodfix.codemods.common.ast_facts import import_aliases, walk
@@ -29,7 +31,11 @@ from prodfix.codemods.common.closable_classes import class_modes, closed_attribu
 # Never closed, these get a with block as a safe fix: closing only flushes or finalizes them.
 # Anything else the code never closes (a client, socket, executor, a temporary file, which its
 # close deletes) is an unsafe fix: the close changes when it ends.
-CLOSE_IS_SAFE = frozenset({label for label in FILE_LABELS if not label.startswith("tempfile.")} | {"zipfile.ZipFile"})
+# A streamed response closed after its last use (and that of what is taken from it) only returns
+# its connection to the pool.
+CLOSE_IS_SAFE = frozenset(
+    {label for label in FILE_LABELS if not label.startswith("tempfile.")} | {"zipfile.ZipFile"} | STREAMED
+)
 
 # qualified constructor -> (mode, close method); mode "sync" or "async"
 # Functions that consume a file completely before returning (safe to pass the handle to).
@@ -146,6 +152,14 @@ class _Uses(cst.CSTVisitor):
             self._allowed.add(id(node.func))
         callee = cst.helpers.get_full_name_for_node(node.func) or ""
         for arg in node.args:
+            if (
+                callee in EAGER_CONSUMERS
+                and isinstance(arg.value, cst.Attribute)
+                and self._is_name(arg.value.value)
+                and arg.value.attr.value == "raw"
+            ):
+                self._allowed.add(id(arg.value))  # shutil.copyfileobj(r.raw, out): read to the end here
+                continue
             if not self._is_name(arg.value):
                 continue
             if callee in EAGER_CONSUMERS or (callee == "print" and arg.keyword is not None and arg.keyword.value == "file"):
@@ -287,6 +301,14 @@ def _close_call(stmt: cst.CSTNode, name: str, method: str) -> bool:
     )
 
 
+def _streams(call: cst.Call) -> bool:
+    """``stream=True`` among the call's keywords."""
+    return any(
+        a.keyword is not None and a.keyword.value == "stream" and isinstance(a.value, cst.Name) and a.value.value == "True"
+        for a in call.args
+    )
+
+
 def _yields_name(stmt: cst.CSTNode, name: str) -> bool:
     """``yield name`` as a whole statement."""
     if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1 or not isinstance(stmt.body[0], cst.Expr):
@@ -313,6 +335,7 @@ class _Rewriter(cst.CSTTransformer):
         # neither changed nor reported on, so it is not visited at all.
         self._names = {
             *OPENER_NAMES, *classes.protocol, *(q.rpartition(".")[2] for q in project_classes), *classes.aliases,
+            *(STREAMED_NAMES if "stream=True" in source else ()),
         }
         self.changed = False
         self.needs_contextlib = False
@@ -428,6 +451,8 @@ class _Rewriter(cst.CSTTransformer):
             if name in CLOSABLES:
                 mode, close = CLOSABLES[name]
                 return _Closable(mode, close, name.replace("builtins.", ""))
+            if name in STREAMED and _streams(call):
+                return _Closable("sync", "close", name)
         if isinstance(call.func, cst.Name) and call.func.value in self.classes.protocol:
             mode = self.classes.protocol[call.func.value]
             return _Closable(mode, "aclose" if mode == "async" else "close", call.func.value)
