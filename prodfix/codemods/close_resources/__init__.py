@@ -45,8 +45,11 @@ Unsafe fix (made only with ``--unsafe-fixes``; ``check`` lists it as a suggestio
 for a client, socket, executor, temporary file or connection the code never closes (rules 1 and
 4 without a close). The close it adds changes when the object ends: an executor's shutdown waits
 for the tasks submitted to it, a session closes connections a response may still be read from,
-a temporary file is deleted. Turning an existing close (or ``try/finally``) into a ``with``, and
-closing a plain file (``open``, ``zipfile``, ``tarfile``) after its last use, are safe.
+a temporary file is deleted. Also unsafe, as noise rather than risk: turning a ``try/finally``
+close longer than five lines (body, handlers and else) into a ``with`` (rule 8: the code is
+correct already; the with would rewrite the whole block). Turning an existing close (or a short
+``try/finally``) into a ``with``, and closing a plain file (``open``, ``zipfile``, ``tarfile``)
+or a streamed response after its last use, are safe.
 """
 
 from __future__ import annotations

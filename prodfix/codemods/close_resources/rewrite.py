@@ -81,8 +81,16 @@ def _protocol_methods(mode: str, close: str) -> list[cst.FunctionDef]:
 # --- the rewrite ------------------------------------------------------------------------------
 
 
-# A try/finally that already closes is turned into a with only when its body is this short.
-SHORT_TRY_LINES = 8
+# A try/finally that already closes is turned into a with only when its body (handlers and
+# else included) is this short; past it, the with is an unsafe fix (rule 8).
+SHORT_TRY_LINES = 5
+
+
+def _try_lines(try_stmt: cst.Try) -> int:
+    """Lines of a try's body statements, handlers (their ``except`` lines too) and else."""
+    code = cst.Module([]).code_for_node
+    parts = [*try_stmt.body.body, *try_stmt.handlers, *([try_stmt.orelse] if try_stmt.orelse else [])]  # type: ignore[union-attr]
+    return sum(code(part).count("\n") for part in parts)
 
 
 class _Skip(Exception):
@@ -541,7 +549,8 @@ class _Rewriter(cst.CSTTransformer):
             final = list(rest[0].finalbody.body.body)  # type: ignore[union-attr]
             closes = [k for k, s in enumerate(final) if _close_call(s, name, closable.close)]
             if closes:
-                return self._wrap_try(original, closable, name, rest[0], final, closes[0], rest[1:], where), 2, None
+                wrapped = self._wrap_try(original, closable, name, rest[0], final, closes[0], rest[1:], where)
+                return None if wrapped is None else (wrapped, 2, None)
         # Rule 1: a close later in the same block, or none at all.
         close_at = next((k for k, s in enumerate(rest) if _close_call(s, name, closable.close)), None)
         region = rest if close_at is None else rest[:close_at]
@@ -679,14 +688,19 @@ class _Rewriter(cst.CSTTransformer):
             raise _Skip(f"{where}: {name} {uses.escape}; left alone")
         if uses.rebound:
             raise _Skip(f"{where}: {name} is rebound before it is closed; left alone")
-        body_lines = sum(cst.Module([]).code_for_node(b).count("\n") for b in region)
-        if body_lines > SHORT_TRY_LINES:
-            # correct already: a with would only re-indent the whole block (noise in review)
-            raise _Skip(f"{where}: already closed by try/finally; a with would re-indent {body_lines} lines; left alone")
         remaining_final = final[:close_index] + final[close_index + 1 :]
         if _uses(name, [*remaining_final, *after]).used:
             raise _Skip(f"{where}: {name} is used after it is closed; left alone")
         self._check_not_used_elsewhere(name, [line, try_stmt, *after], where)  # all from the assignment on
+        body_lines = _try_lines(try_stmt)
+        # Correct already: a with is a style change, noise in review past a few lines (rule 8).
+        long = body_lines > SHORT_TRY_LINES
+        if long and not self.reporter.unsafe_fix(
+            line,
+            f"{where}: already closed by try/finally; a with would rewrite its {body_lines} lines (correct "
+            "code, a style change)",
+        ):
+            return None
         if try_stmt.handlers or try_stmt.orelse:
             inner = [try_stmt.with_changes(finalbody=None, leading_lines=[])]
         else:
@@ -705,7 +719,10 @@ class _Rewriter(cst.CSTTransformer):
             result = outer
         else:
             result = with_stmt
-        self.reporter.report(line, f"{where} + try/finally close: now closed by {'async with' if closable.mode == 'async' else 'with'}")
+        self.reporter.report(
+            line, f"{where} + try/finally close: now closed by {'async with' if closable.mode == 'async' else 'with'}",
+            unsafe=long,
+        )
         return result
 
     def _with(self, line: cst.SimpleStatementLine, closable: _Closable, name: str, body: list) -> cst.With:
