@@ -26,7 +26,7 @@ from prodfix.codemods.close_resources import (  # the declaration: options, pref
 )
 from prodfix.codemods.common.ast_facts import import_aliases, walk
 from prodfix.codemods.common.ast_scopes import ScopeCursor, build, dotted_name, module_tree
-from prodfix.codemods.common.closable_classes import class_modes, closed_attributes
+from prodfix.codemods.common.closable_classes import class_modes, closed_attributes, inherited_protocol
 
 # Never closed, these get a with block as a safe fix: closing only flushes or finalizes them.
 # Anything else the code never closes (a client, socket, executor, a temporary file, which its
@@ -61,6 +61,7 @@ class _Classes:
         self.aliases = import_aliases([n for n in walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))])
         self.to_extend = {name: (mode, close) for name, (mode, close) in modes.items() if close is not None}
         self.closes = closed_attributes(tree) if modes else {}
+        self.inherits = inherited_protocol(tree)
 
 
 def _protocol_methods(mode: str, close: str) -> list[cst.FunctionDef]:
@@ -309,6 +310,30 @@ def _close_call(stmt: cst.CSTNode, name: str, method: str) -> bool:
     )
 
 
+def _without_blank_lead(stmt: cst.CSTNode) -> cst.CSTNode:
+    """``stmt`` without the blank lines above it (it now opens a block); comments stay."""
+    lines = list(getattr(stmt, "leading_lines", ()))
+    while lines and lines[0].comment is None:
+        lines.pop(0)
+    return stmt.with_changes(leading_lines=lines) if hasattr(stmt, "leading_lines") else stmt
+
+
+# The project's own linter told to accept an unmanaged handle here (pylint's consider-using-with;
+# on its own line, a pylint disable holds to the end of the block).
+_SILENCED = re.compile(r"#.*\b(?:pylint:\s*disable\s*=.*\b(?:consider-using-with|R1732)\b)")
+
+
+def _silenced(stmt: cst.CSTNode, before: list) -> bool:
+    """Is the linter rule silenced on ``stmt`` or by a comment line above it in its block?"""
+    if _SILENCED.search(cst.Module([]).code_for_node(stmt)):
+        return True
+    return any(
+        line.comment is not None and _SILENCED.search(line.comment.value)
+        for node in before if node is not None
+        for line in getattr(node, "leading_lines", ())
+    )
+
+
 def _streams(call: cst.Call) -> bool:
     """``stream=True`` among the call's keywords."""
     return any(
@@ -415,6 +440,14 @@ class _Rewriter(cst.CSTTransformer):
         self.scopes.leave()
         top_level = self._class_depth == 0 and not self._functions
         extend = self.classes.to_extend.get(original.name.value) if top_level else None
+        base = self.classes.inherits.get(original.name.value) if top_level else None
+        if base is not None and not self.reporter.suppressed(original.name):
+            self.reporter.report(
+                original,
+                f"class {original.name.value} owns a client and has close(), but {base} may already give it "
+                "__enter__/__exit__ (added ones would override them); left alone",
+                "warning",
+            )
         if extend is None or self.reporter.suppressed(original.name):
             return updated
         mode, close = extend
@@ -492,7 +525,9 @@ class _Rewriter(cst.CSTTransformer):
         while i < len(statements):
             original = originals[i]
             result = None
-            if original is not None:
+            if original is not None and _silenced(original, originals[:i]):
+                self._explain_silenced(original)
+            elif original is not None:
                 try:
                     result = self._try_at(original, originals, statements, i)
                 except _Skip as skip:
@@ -662,6 +697,27 @@ class _Rewriter(cst.CSTTransformer):
         consumed = 1 + at + 1 + (1 if closes else 0)
         return [statements[i], try_stmt], consumed, None
 
+    def _explain_silenced(self, original: cst.CSTNode) -> None:
+        """Report the handles opened in a statement where the project silences pylint's
+        consider-using-with: left alone on purpose."""
+        inside: set[int] = set()
+
+        class Calls(cst.CSTVisitor):
+            def visit_Call(self, node: cst.Call) -> None:
+                inside.add(id(node))
+
+        original.visit(Calls())
+        found = [c for c in self.openers if id(c) in inside and id(c) not in self._reported]
+        assign = _name_assignment(original)
+        if assign is not None and self._closable(assign.value) is not None and id(assign.value) not in self._reported:
+            found.append(assign.value)  # type: ignore[arg-type]
+        if found:
+            label = self._closable(found[0]).label  # type: ignore[union-attr]
+            self.reporter.report(
+                original, f"{label}(...): the project silences consider-using-with here (pylint); left alone", "warning"
+            )
+            self._reported.update(id(c) for c in found)
+
     def _closed_by_exit(self, stmt: cst.CSTNode, name: str, closable: _Closable) -> bool:
         """``name.attr.close()`` (or awaited ``aclose()``) as a statement, where the class of
         ``name``, defined here, closes ``attr`` on exit anyway."""
@@ -733,6 +789,7 @@ class _Rewriter(cst.CSTTransformer):
             value = cst.Call(func=cst.Attribute(value=cst.Name("contextlib"), attr=cst.Name("closing")), args=[cst.Arg(value)])
         # a name the block never reads is not bound (``with open(p, "w"):``, not F841's ``as f``)
         asname = cst.AsName(name=cst.Name(name)) if _count_names(body)[name] else None
+        body = [_without_blank_lead(body[0]), *body[1:]] if body else body
         return cst.With(
             items=[cst.WithItem(item=value, asname=asname)],
             body=cst.IndentedBlock(body=body, header=line.trailing_whitespace),

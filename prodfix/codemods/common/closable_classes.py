@@ -74,11 +74,45 @@ def _session_factory(node: ast.stmt) -> tuple[str, str] | None:
     return (node.targets[0].id, mode) if mode else None
 
 
+_HARMLESS_BASES = frozenset({"object", "ABC", "abc.ABC", "Generic", "typing.Generic"})
+_PROTOCOL = frozenset({"__enter__", "__exit__", "__aenter__", "__aexit__"})
+
+
+def _base_name(base: ast.expr) -> str | None:
+    if isinstance(base, ast.Subscript):  # Generic[T]
+        base = base.value
+    parts = []
+    while isinstance(base, ast.Attribute):
+        parts.append(base.attr)
+        base = base.value
+    return ".".join([base.id, *reversed(parts)]) if isinstance(base, ast.Name) else None
+
+
+def _bases_without_protocol(node: ast.ClassDef, classes: dict[str, ast.ClassDef], seen: frozenset[str] = frozenset()) -> bool:
+    """Every base is known here to have no context-manager protocol: none, ``object``, ``ABC``,
+    ``Generic[...]``, or a class of this module that defines none and whose bases have none.
+    Any other base (``django.core.files.File``) may have one, which the added methods would
+    override."""
+    for base in node.bases:
+        name = _base_name(base)
+        if name in _HARMLESS_BASES:
+            continue
+        local = classes.get(name) if name else None
+        if local is None or name in seen:
+            return False
+        if any(isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef)) and m.name in _PROTOCOL for m in local.body):
+            return False
+        if not _bases_without_protocol(local, classes, seen | {name}):
+            return False
+    return True
+
+
 def class_modes(tree: ast.Module) -> dict[str, tuple[str, str | None]]:
     """Top-level class name -> (mode, close method to call from the protocol it lacks, or None
     when it already has the protocol), for classes with or due to gain the protocol; and
     module-level session factories (mode "factory" / "async-factory", see _session_factory)."""
     modes: dict[str, tuple[str, str | None]] = {}
+    classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
     for node in tree.body:
         factory = _session_factory(node)
         if factory is not None:
@@ -94,11 +128,34 @@ def class_modes(tree: ast.Module) -> dict[str, tuple[str, str | None]]:
             # where the caller acquires itself; an exit that swallows errors would hide them
             if _returns_self(methods[enter]) and exit_ in methods and _just_closes(methods[exit_]):
                 modes[node.name] = ("sync" if enter == "__enter__" else "async", None)
-        elif ("close" in methods or "aclose" in methods) and "__init__" in methods and _owns_closable(methods["__init__"]):
+        elif (
+            ("close" in methods or "aclose" in methods)
+            and "__init__" in methods
+            and _owns_closable(methods["__init__"])
+            and _bases_without_protocol(node, classes)
+        ):
             close = methods.get("aclose") or methods["close"]
             mode = "async" if isinstance(close, ast.AsyncFunctionDef) else "sync"
             modes[node.name] = (mode, close.name)
     return modes
+
+
+def inherited_protocol(tree: ast.Module) -> dict[str, str]:
+    """Top-level classes that own a client and close it but do not gain the protocol because a
+    base may have one: class name -> that base, as written."""
+    classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+    found = {}
+    for node in classes.values():
+        methods = {m.name: m for m in node.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        if (
+            _PROTOCOL.isdisjoint(methods)
+            and ("close" in methods or "aclose" in methods)
+            and "__init__" in methods
+            and _owns_closable(methods["__init__"])
+            and not _bases_without_protocol(node, classes)
+        ):
+            found[node.name] = ", ".join(_base_name(b) or "?" for b in node.bases)
+    return found
 
 
 _CLOSERS = frozenset({"close", "aclose", "__exit__", "__aexit__"})
