@@ -142,7 +142,9 @@ EAGER_CONSUMERS = frozenset(
     }
 )
 
-DATA_ATTRIBUTES = frozenset({"name", "closed", "mode", "encoding", "status_code", "headers", "url"})
+DATA_ATTRIBUTES = frozenset(
+    {"name", "closed", "mode", "encoding", "status_code", "headers", "url", "ok", "text", "content", "reason"}
+)
 
 # Methods whose result is plain data, not an object that still needs its source open.
 DATA_METHODS = frozenset(
