@@ -252,3 +252,115 @@ def test_new_openers_closed_under_resource_warnings(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-W", "error::ResourceWarning", "-c", script], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
     assert "ResourceWarning" not in out.stderr, out.stderr
+
+
+# --- an async class against a real redis-server -------------------------------------------------
+
+from test_add_timeouts import redis_port  # noqa: E402, F401  (a real redis-server on 127.0.0.1)
+
+
+def test_async_class_gains_protocol_and_closes_against_real_redis(redis_port: int) -> None:  # noqa: F811
+    """The converted module runs against redis-server: same results, and once each caller's
+    async with ends (also when its body raises) no connection of the class is left open."""
+    import asyncio
+
+    import redis
+
+    original, converted = _both("async_owning_classes")
+    url = f"redis://127.0.0.1:{redis_port}/0"
+    checker = redis.Redis(host="127.0.0.1", port=redis_port)
+
+    def others() -> int:  # connections besides the checker's own
+        return len(checker.client_list()) - 1
+
+    def all_closed() -> bool:  # the server sees a close a moment after the client makes it
+        import time
+
+        deadline = time.monotonic() + 2
+        while others() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return others() == 0
+
+    try:
+        for namespace in (original, converted):
+            assert asyncio.run(namespace["remember"](url, "prodfix", "works")) == b"works"
+            asyncio.run(namespace["enqueue"](url, "job"))
+        assert checker.llen("queue") == 2
+        assert all_closed()
+
+        async def fails_inside() -> None:
+            async with converted["Cache"](url) as cache:
+                await cache.redis.ping()
+                assert others() == 1
+                raise RuntimeError("body failed")
+
+        with pytest.raises(RuntimeError):
+            asyncio.run(fails_inside())
+        assert all_closed()
+    finally:
+        checker.close()
+
+
+def test_generators_close_when_the_consumer_fails(tmp_path: Path) -> None:
+    """Rule 9: an exception thrown in at the yield (a failing FastAPI request, a failing with
+    body) closes what the converted generator yielded; the original leaked it."""
+    import contextlib
+
+    (tmp_path / "in.txt").write_text("data")
+    original, converted = _both("generator_resources")
+    made: list = []
+
+    class Session:
+        closed = False
+
+        def __init__(self):
+            made.append(self)
+
+        def close(self):
+            self.closed = True
+
+    for namespace, closes in ((original, False), (converted, True)):
+        namespace["SessionLocal"] = Session
+        dependency = namespace["get_db"]()  # FastAPI drives a dependency like this
+        next(dependency)
+        with pytest.raises(RuntimeError), contextlib.suppress(StopIteration):
+            dependency.throw(RuntimeError("request failed"))
+        assert made[-1].closed is closes
+        with pytest.raises(RuntimeError), namespace["opened"](str(tmp_path / "in.txt")) as handle:
+            assert handle.read() == "data"
+            raise RuntimeError("body failed")
+        assert handle.closed is closes
+        if not closes:
+            handle.close()
+        dependency = namespace["get_db"]()
+        assert next(dependency) is made[-1]
+        with contextlib.suppress(StopIteration):
+            next(dependency)
+        assert made[-1].closed  # a clean finish closes in both
+
+
+def test_streamed_responses_closed_against_a_real_http_server(http_server: str, tmp_path: Path, monkeypatch) -> None:  # noqa: F811
+    """Rule 9: the converted functions give the same results and close every streamed response,
+    also where the original returned early without closing it."""
+    import requests
+
+    closed: list = []
+    real_close = requests.Response.close
+
+    def tracked(self):
+        closed.append(self)
+        real_close(self)
+
+    monkeypatch.setattr(requests.Response, "close", tracked)
+    original, converted = _both("stream_responses")
+    url = http_server + "/ok"
+    for namespace in (original, converted):
+        closed.clear()
+        assert namespace["first_line"](url) == b"ok"
+        assert namespace["download"](url, str(tmp_path / "a")) is True
+        namespace["save_raw"](url, str(tmp_path / "b"))
+        assert (tmp_path / "a").read_bytes() == (tmp_path / "b").read_bytes() == b"ok"
+        if namespace is original:
+            assert len(closed) == 2  # first_line returned without closing
+        else:
+            assert len(closed) == 3

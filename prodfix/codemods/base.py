@@ -73,7 +73,7 @@ class ProjectContext:
 
     root: str
     modules: Any = None  # engine.module_index.ModuleIndex, built when a codemod needs it
-    closable_classes: Any = None  # qualified class name -> "sync"/"async" (close-resources)
+    closable_classes: Any = None  # qualified class name -> "sync"/"async" (session factories: "factory"/"async-factory"; close-resources)
     # files defining a class that owns a client, has close() and lacks the protocol (close-resources)
     extendable: Any = None
     # not a fact but a run setting every codemod reads the same way: whether fixes marked unsafe

@@ -280,7 +280,7 @@ def _valid_facts(facts: object) -> bool:
         and isinstance(imports, list)
         and all(isinstance(i, list) and len(i) == 2 and isinstance(i[0], str) and isinstance(i[1], int) for i in imports)
         and all(
-            isinstance(v, list) and len(v) == 2 and v[0] in ("sync", "async") and (v[1] is None or isinstance(v[1], str))
+            isinstance(v, list) and len(v) == 2 and v[0] in ("sync", "async", "factory", "async-factory") and (v[1] is None or isinstance(v[1], str))
             for v in classes.values()
         )
     )

@@ -16,21 +16,40 @@ What changes, inside functions, where it is provably safe:
    ``urlopen``, ``socket.socket``, ``zipfile.ZipFile``, ``tarfile.open``,
    ``tempfile.(Named)TemporaryFile``, thread/process pool executors, and
    ``sqlite3.connect`` through ``contextlib.closing`` (its own context manager does not close);
-5. a class that stores such a client on ``self`` in ``__init__`` and defines ``close()`` /
-   ``aclose()`` but no context-manager protocol gains ``__enter__``/``__exit__`` (or the async
-   pair); ``svc = Cls(...)`` + ``try/finally: svc.close()`` then becomes ``with Cls(...) as svc``.
+5. a class that stores such a client on ``self`` in ``__init__`` (or a connection, pool or
+   redis client: ``redis.asyncio.from_url(url)``) and defines ``close()`` / ``aclose()`` but no
+   context-manager protocol gains ``__enter__``/``__exit__`` (the async pair when its close is
+   ``async def``); ``svc = Cls(...)`` + ``try/finally: svc.close()`` then becomes ``with
+   Cls(...) as svc`` (``async with`` in ``async def``);
+6. a generator that yields a resource and closes it after the ``yield`` (a FastAPI dependency
+   ``db = SessionLocal(); yield db; db.close()``, a ``@contextmanager``) skips the close when an
+   exception is thrown in at the yield: the close moves into ``try: yield db finally:
+   db.close()``. Sessions of a ``sessionmaker``/``async_sessionmaker`` factory count here (and
+   only here: before SQLAlchemy 1.4 a session has no ``with``). Never closed at all, the
+   finally is an unsafe fix; anything else after the yield that uses it (a ``commit()``, which
+   must not run on error) is reported and left alone;
+7. a ``requests`` response made with a literal ``stream=True`` (it holds its pooled connection
+   until it is closed or read to the end; an early return or an exception skips a close at the
+   end) is opened with ``with`` like a file: closed after its last use, and after that of what
+   is taken from it; ``shutil.copyfileobj(r.raw, out)`` reads it to the end there.
 
 What it leaves alone (reported with the reason): a resource that escapes (returned, yielded,
 stored, passed to a function that may keep it, captured by a closure, iterated lazily), a
 close inside a condition or loop, a name rebound or used after its close, module-level
-handles, ``global``/``nonlocal`` names, FastAPI dependency generators and ``ExitStack`` users.
+handles, ``global``/``nonlocal`` names, generators that already close in a finally and ``ExitStack`` users; a class
+whose own ``__enter__`` does more than ``return self`` (it acquires a lock, connects: a with
+would do that before the ``try`` whose handlers catch its errors, rule 7) or whose ``__exit__``
+may swallow errors.
 
 Unsafe fix (made only with ``--unsafe-fixes``; ``check`` lists it as a suggestion): a ``with``
 for a client, socket, executor, temporary file or connection the code never closes (rules 1 and
 4 without a close). The close it adds changes when the object ends: an executor's shutdown waits
 for the tasks submitted to it, a session closes connections a response may still be read from,
-a temporary file is deleted. Turning an existing close (or ``try/finally``) into a ``with``, and
-closing a plain file (``open``, ``zipfile``, ``tarfile``) after its last use, are safe.
+a temporary file is deleted. Also unsafe, as noise rather than risk: turning a ``try/finally``
+close longer than five lines (body, handlers and else) into a ``with`` (rule 8: the code is
+correct already; the with would rewrite the whole block). Turning an existing close (or a short
+``try/finally``) into a ``with``, and closing a plain file (``open``, ``zipfile``, ``tarfile``)
+or a streamed response after its last use, are safe.
 """
 
 from __future__ import annotations
@@ -88,6 +107,20 @@ CLOSABLES: dict[str, tuple[str, str]] = {
 
 OPENER_NAMES = frozenset(q.rpartition(".")[2] for q in CLOSABLES)
 
+# requests' functions whose response, made with ``stream=True`` (a literal), holds its pooled
+# connection until it is closed or read to the end (rule 9); without it the body is read at once
+STREAMED = frozenset(
+    f"requests.{verb}" for verb in ("get", "post", "put", "patch", "delete", "head", "options", "request")
+)
+STREAMED_NAMES = frozenset(q.rpartition(".")[2] for q in STREAMED)
+
+
+def streams(call: ast.Call) -> bool:
+    """``stream=True`` among the call's keywords."""
+    return any(
+        k.arg == "stream" and isinstance(k.value, ast.Constant) and k.value.value is True for k in call.keywords
+    )
+
 # What ruff's SIM115 calls opening a file: converted inline, and reported when left unmanaged.
 FILE_OPENERS = frozenset(
     {
@@ -109,7 +142,9 @@ EAGER_CONSUMERS = frozenset(
     }
 )
 
-DATA_ATTRIBUTES = frozenset({"name", "closed", "mode", "encoding", "status_code", "headers", "url"})
+DATA_ATTRIBUTES = frozenset(
+    {"name", "closed", "mode", "encoding", "status_code", "headers", "url", "ok", "text", "content", "reason"}
+)
 
 # Methods whose result is plain data, not an object that still needs its source open.
 DATA_METHODS = frozenset(
@@ -298,6 +333,10 @@ class CloseResources(Codemod):
         words = _OPENER_WORDS if "requests" in source else _WORDS_NO_SESSION  # requests.session(): rare
         if _unmanaged_opener(source, self.occurrences(source, words), names):
             return True
+        if "stream=True" in source and "requests" in source:
+            return True  # a streamed response (rule 9)
+        if "sessionmaker(" in source and "yield" in source:
+            return True  # a dependency generator beside its session factory (rule 9)
         if "def close(" in source or "def aclose(" in source:
             # a class that may own a client and close it: the project facts know which do
             extendable = getattr(project, "extendable", None)
@@ -317,9 +356,12 @@ class CloseResources(Codemod):
         classes = project.closable_classes if project is not None else None
         class_names = {q.rpartition(".")[2] for q in classes} if classes else set()
         openers = OPENER_NAMES | facts.aliases_of(set(CLOSABLES))
+        streamed = facts.aliases_of(STREAMED) | STREAMED_NAMES if "stream=True" in source else ()
         for name, call in facts.calls:
             if id(call) in facts.with_items:
                 continue
+            if name in streamed and facts.qualified(call) in STREAMED and streams(call):
+                return True
             if name in openers:
                 # a plain name is the builtin (open) or local unless an import binds it to
                 # something else (django.test.Client is not httpx.Client)
@@ -340,10 +382,16 @@ class CloseResources(Codemod):
                 facts.qualified(call) in classes or name in facts.classes or call_root(call) in facts.relative
             ):
                 return True
-        # a class that owns a client (any connect()/Pool()/... stored on self) and closes it
-        if facts.functions.isdisjoint({"close", "aclose"}) or facts.tree is None:
+        if facts.tree is None:
             return False
-        return any(close is not None for _, close in class_modes(facts.tree).values())
+        # a class that owns a client (any connect()/Pool()/... stored on self) and closes it, or
+        # a session factory called here (rule 9)
+        modes = class_modes(facts.tree) if "sessionmaker(" in source or not facts.functions.isdisjoint({"close", "aclose"}) else {}
+        if any(mode.endswith("factory") and name in facts.call_names for name, (mode, _) in modes.items()):
+            return True
+        if facts.functions.isdisjoint({"close", "aclose"}):
+            return False
+        return any(close is not None for _, close in modes.values())
 
     def needs(self, facts, source: str, path: str, project=None):
         """Defs calling what the rewrite visits a def for (``_Rewriter._names``: openers, classes
@@ -356,6 +404,8 @@ class CloseResources(Codemod):
         classes = project.closable_classes if project is not None else None
         modes = class_modes(facts.tree)
         names = OPENER_NAMES | set(modes) | {q.rpartition(".")[2] for q in classes or ()} | import_aliases(facts.imports)
+        if "stream=True" in source:
+            names |= STREAMED_NAMES
         # a call already in a with item is left as it is: a def with only those is not visited
         return Needs(calls=frozenset(names), classes=frozenset(modes), managed=False)
 

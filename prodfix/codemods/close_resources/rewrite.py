@@ -20,16 +20,22 @@ from prodfix.codemods.close_resources import (  # the declaration: options, pref
     FILE_OPENER_NAMES,
     FRESH_NAMES,
     OPENER_NAMES,
+    STREAMED,
+    STREAMED_NAMES,
     CloseResources,
 )
 from prodfix.codemods.common.ast_facts import import_aliases, walk
 from prodfix.codemods.common.ast_scopes import ScopeCursor, build, dotted_name, module_tree
-from prodfix.codemods.common.closable_classes import class_modes, closed_attributes
+from prodfix.codemods.common.closable_classes import class_modes, closed_attributes, inherited_protocol
 
 # Never closed, these get a with block as a safe fix: closing only flushes or finalizes them.
 # Anything else the code never closes (a client, socket, executor, a temporary file, which its
 # close deletes) is an unsafe fix: the close changes when it ends.
-CLOSE_IS_SAFE = frozenset({label for label in FILE_LABELS if not label.startswith("tempfile.")} | {"zipfile.ZipFile"})
+# A streamed response closed after its last use (and that of what is taken from it) only returns
+# its connection to the pool.
+CLOSE_IS_SAFE = frozenset(
+    {label for label in FILE_LABELS if not label.startswith("tempfile.")} | {"zipfile.ZipFile"} | STREAMED
+)
 
 # qualified constructor -> (mode, close method); mode "sync" or "async"
 # Functions that consume a file completely before returning (safe to pass the handle to).
@@ -55,6 +61,7 @@ class _Classes:
         self.aliases = import_aliases([n for n in walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))])
         self.to_extend = {name: (mode, close) for name, (mode, close) in modes.items() if close is not None}
         self.closes = closed_attributes(tree) if modes else {}
+        self.inherits = inherited_protocol(tree)
 
 
 def _protocol_methods(mode: str, close: str) -> list[cst.FunctionDef]:
@@ -75,8 +82,16 @@ def _protocol_methods(mode: str, close: str) -> list[cst.FunctionDef]:
 # --- the rewrite ------------------------------------------------------------------------------
 
 
-# A try/finally that already closes is turned into a with only when its body is this short.
-SHORT_TRY_LINES = 8
+# A try/finally that already closes is turned into a with only when its body (handlers and
+# else included) is this short; past it, the with is an unsafe fix (rule 8).
+SHORT_TRY_LINES = 5
+
+
+def _try_lines(try_stmt: cst.Try) -> int:
+    """Lines of a try's body statements, handlers (their ``except`` lines too) and else."""
+    code = cst.Module([]).code_for_node
+    parts = [*try_stmt.body.body, *try_stmt.handlers, *([try_stmt.orelse] if try_stmt.orelse else [])]  # type: ignore[union-attr]
+    return sum(code(part).count("\n") for part in parts)
 
 
 class _Skip(Exception):
@@ -146,6 +161,14 @@ class _Uses(cst.CSTVisitor):
             self._allowed.add(id(node.func))
         callee = cst.helpers.get_full_name_for_node(node.func) or ""
         for arg in node.args:
+            if (
+                callee in EAGER_CONSUMERS
+                and isinstance(arg.value, cst.Attribute)
+                and self._is_name(arg.value.value)
+                and arg.value.attr.value == "raw"
+            ):
+                self._allowed.add(id(arg.value))  # shutil.copyfileobj(r.raw, out): read to the end here
+                continue
             if not self._is_name(arg.value):
                 continue
             if callee in EAGER_CONSUMERS or (callee == "print" and arg.keyword is not None and arg.keyword.value == "file"):
@@ -287,6 +310,46 @@ def _close_call(stmt: cst.CSTNode, name: str, method: str) -> bool:
     )
 
 
+def _without_blank_lead(stmt: cst.CSTNode) -> cst.CSTNode:
+    """``stmt`` without the blank lines above it (it now opens a block); comments stay."""
+    lines = list(getattr(stmt, "leading_lines", ()))
+    while lines and lines[0].comment is None:
+        lines.pop(0)
+    return stmt.with_changes(leading_lines=lines) if hasattr(stmt, "leading_lines") else stmt
+
+
+# The project's own linter told to accept an unmanaged handle here (pylint's consider-using-with;
+# on its own line, a pylint disable holds to the end of the block).
+_SILENCED = re.compile(r"#.*\b(?:pylint:\s*disable\s*=.*\b(?:consider-using-with|R1732)\b)")
+
+
+def _silenced(stmt: cst.CSTNode, before: list) -> bool:
+    """Is the linter rule silenced on ``stmt`` or by a comment line above it in its block?"""
+    if _SILENCED.search(cst.Module([]).code_for_node(stmt)):
+        return True
+    return any(
+        line.comment is not None and _SILENCED.search(line.comment.value)
+        for node in before if node is not None
+        for line in getattr(node, "leading_lines", ())
+    )
+
+
+def _streams(call: cst.Call) -> bool:
+    """``stream=True`` among the call's keywords."""
+    return any(
+        a.keyword is not None and a.keyword.value == "stream" and isinstance(a.value, cst.Name) and a.value.value == "True"
+        for a in call.args
+    )
+
+
+def _yields_name(stmt: cst.CSTNode, name: str) -> bool:
+    """``yield name`` as a whole statement."""
+    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1 or not isinstance(stmt.body[0], cst.Expr):
+        return False
+    value = stmt.body[0].value
+    return isinstance(value, cst.Yield) and isinstance(value.value, cst.Name) and value.value.value == name
+
+
 def _mentions_close(stmt: cst.CSTNode, name: str) -> bool:
     text = cst.Module([]).code_for_node(stmt)
     return re.search(rf"\b{re.escape(name)}\.(?:a?close|shutdown)\s*\(", text) is not None
@@ -305,6 +368,7 @@ class _Rewriter(cst.CSTTransformer):
         # neither changed nor reported on, so it is not visited at all.
         self._names = {
             *OPENER_NAMES, *classes.protocol, *(q.rpartition(".")[2] for q in project_classes), *classes.aliases,
+            *(STREAMED_NAMES if "stream=True" in source else ()),
         }
         self.changed = False
         self.needs_contextlib = False
@@ -376,6 +440,14 @@ class _Rewriter(cst.CSTTransformer):
         self.scopes.leave()
         top_level = self._class_depth == 0 and not self._functions
         extend = self.classes.to_extend.get(original.name.value) if top_level else None
+        base = self.classes.inherits.get(original.name.value) if top_level else None
+        if base is not None and not self.reporter.suppressed(original.name):
+            self.reporter.report(
+                original,
+                f"class {original.name.value} owns a client and has close(), but {base} may already give it "
+                "__enter__/__exit__ (added ones would override them); left alone",
+                "warning",
+            )
         if extend is None or self.reporter.suppressed(original.name):
             return updated
         mode, close = extend
@@ -420,6 +492,8 @@ class _Rewriter(cst.CSTTransformer):
             if name in CLOSABLES:
                 mode, close = CLOSABLES[name]
                 return _Closable(mode, close, name.replace("builtins.", ""))
+            if name in STREAMED and _streams(call):
+                return _Closable("sync", "close", name)
         if isinstance(call.func, cst.Name) and call.func.value in self.classes.protocol:
             mode = self.classes.protocol[call.func.value]
             return _Closable(mode, "aclose" if mode == "async" else "close", call.func.value)
@@ -451,7 +525,9 @@ class _Rewriter(cst.CSTTransformer):
         while i < len(statements):
             original = originals[i]
             result = None
-            if original is not None:
+            if original is not None and _silenced(original, originals[:i]):
+                self._explain_silenced(original)
+            elif original is not None:
                 try:
                     result = self._try_at(original, originals, statements, i)
                 except _Skip as skip:
@@ -464,9 +540,14 @@ class _Rewriter(cst.CSTTransformer):
             replacement, consumed, drop = result
             if drop is not None:
                 del statements[drop], originals[drop]
-            statements[i : i + consumed] = [replacement]
-            originals[i : i + consumed] = [None]
-            i += 1
+            if isinstance(replacement, list):  # the statement itself kept, new ones after it
+                statements[i : i + consumed] = replacement
+                originals[i : i + consumed] = [originals[i], *[None] * (len(replacement) - 1)]
+                i += len(replacement)
+            else:
+                statements[i : i + consumed] = [replacement]
+                originals[i : i + consumed] = [None]
+                i += 1
             changed = True
         if changed:
             self.changed = True
@@ -492,12 +573,19 @@ class _Rewriter(cst.CSTTransformer):
         if self._flags(self._functions[-1])[1]:
             raise _Skip(f"{where}: this function manages resources with ExitStack; left alone")
         rest = statements[i + 1 :]
+        # Rule 9: a generator that yields it; the close after the yield goes in a finally.
+        generated = self._yielded(original, originals, statements, i, closable, name, where)
+        if generated is not None:
+            return generated
+        if closable.mode.endswith("factory"):
+            return None  # a session factory's sessions: only rule 9 (no with before SQLAlchemy 1.4)
         # Rule 2: try/finally that closes it.
         if rest and isinstance(rest[0], cst.Try) and rest[0].finalbody is not None:
             final = list(rest[0].finalbody.body.body)  # type: ignore[union-attr]
             closes = [k for k, s in enumerate(final) if _close_call(s, name, closable.close)]
             if closes:
-                return self._wrap_try(original, closable, name, rest[0], final, closes[0], rest[1:], where), 2, None
+                wrapped = self._wrap_try(original, closable, name, rest[0], final, closes[0], rest[1:], where)
+                return None if wrapped is None else (wrapped, 2, None)
         # Rule 1: a close later in the same block, or none at all.
         close_at = next((k for k, s in enumerate(rest) if _close_call(s, name, closable.close)), None)
         region = rest if close_at is None else rest[:close_at]
@@ -551,6 +639,85 @@ class _Rewriter(cst.CSTTransformer):
         drop = None if close_at is None else i + 1 + close_at
         return with_stmt, 1 + last + 1, drop
 
+    def _yielded(self, original, originals: list, statements: list, i: int, closable: _Closable, name: str, where: str):
+        """Rule 9: ``x = Opener()`` ... ``yield x`` [``x.close()``] in a generator's own body
+        (a FastAPI dependency, a @contextmanager): the close after the yield runs only when the
+        consumer finishes cleanly; an exception thrown in at the yield skips it. The statements
+        from the assignment's next one to the close become ``try: ... yield x finally:
+        x.close()``. None when ``x`` is not yielded as a statement of this block."""
+        rest = statements[i + 1 :]
+        at = next((k for k, s in enumerate(rest) if _yields_name(s, name)), None)
+        if at is None:
+            return None
+        function = self._functions[-1]
+        if not any(s is original for s in function.body.body):  # type: ignore[union-attr]
+            raise _Skip(f"{where}: yielded inside a nested block; left alone")
+        before, after = rest[:at], rest[at + 1 :]
+        if any(_mentions_close(s, name) for s in before):
+            raise _Skip(f"{where}: closed before it is yielded; left alone")
+        uses = _uses(name, before)
+        if uses.escape or uses.rebound:
+            raise _Skip(f"{where}: {name} {uses.escape or 'is rebound'} before the yield; left alone")
+        closes = bool(after) and _close_call(after[0], name, closable.close)
+        tail = after[1:] if closes else after
+        if _uses(name, tail).used:
+            what = "used after its close" if closes else "used after the yield (a finally would close it before that use on error)"
+            raise _Skip(f"{where}: {name} is {what}; left alone")
+        self._check_not_used_elsewhere(name, statements[i:], where)
+        awaited = closable.mode in ("async", "async-factory")
+        if closes:
+            close = after[0].with_changes(leading_lines=[line for line in after[0].leading_lines if line.comment])
+        else:
+            if awaited and not self._async_function():
+                raise _Skip(f"{where}: an async resource yielded outside async def; left alone")
+            if not self.reporter.unsafe_fix(
+                original,
+                f"{where}: yielded and never closed; a finally around the yield would close it once the "
+                "consumer is done, which changes when it ends",
+            ):
+                return None
+            method = "close" if closable.mode.endswith("factory") else closable.close
+            call = cst.Call(func=cst.Attribute(value=cst.Name(name), attr=cst.Name(method)))
+            close = cst.SimpleStatementLine([cst.Expr(cst.Await(call) if awaited else call)])
+        body = [*before, rest[at]]
+        first = body[0]
+        body[0] = first.with_changes(leading_lines=[])
+        try_stmt = cst.Try(
+            body=cst.IndentedBlock(body=body),
+            finalbody=cst.Finally(body=cst.IndentedBlock(body=[close])),
+            leading_lines=first.leading_lines,
+        )
+        self._converted.add(id(original.body[0].value))
+        self.reporter.report(
+            original,
+            f"{where}: yielded without try/finally; now closed in a finally around the yield (also when the "
+            "consumer fails)",
+            unsafe=not closes,
+        )
+        consumed = 1 + at + 1 + (1 if closes else 0)
+        return [statements[i], try_stmt], consumed, None
+
+    def _explain_silenced(self, original: cst.CSTNode) -> None:
+        """Report the handles opened in a statement where the project silences pylint's
+        consider-using-with: left alone on purpose."""
+        inside: set[int] = set()
+
+        class Calls(cst.CSTVisitor):
+            def visit_Call(self, node: cst.Call) -> None:
+                inside.add(id(node))
+
+        original.visit(Calls())
+        found = [c for c in self.openers if id(c) in inside and id(c) not in self._reported]
+        assign = _name_assignment(original)
+        if assign is not None and self._closable(assign.value) is not None and id(assign.value) not in self._reported:
+            found.append(assign.value)  # type: ignore[arg-type]
+        if found:
+            label = self._closable(found[0]).label  # type: ignore[union-attr]
+            self.reporter.report(
+                original, f"{label}(...): the project silences consider-using-with here (pylint); left alone", "warning"
+            )
+            self._reported.update(id(c) for c in found)
+
     def _closed_by_exit(self, stmt: cst.CSTNode, name: str, closable: _Closable) -> bool:
         """``name.attr.close()`` (or awaited ``aclose()``) as a statement, where the class of
         ``name``, defined here, closes ``attr`` on exit anyway."""
@@ -577,14 +744,19 @@ class _Rewriter(cst.CSTTransformer):
             raise _Skip(f"{where}: {name} {uses.escape}; left alone")
         if uses.rebound:
             raise _Skip(f"{where}: {name} is rebound before it is closed; left alone")
-        body_lines = sum(cst.Module([]).code_for_node(b).count("\n") for b in region)
-        if body_lines > SHORT_TRY_LINES:
-            # correct already: a with would only re-indent the whole block (noise in review)
-            raise _Skip(f"{where}: already closed by try/finally; a with would re-indent {body_lines} lines; left alone")
         remaining_final = final[:close_index] + final[close_index + 1 :]
         if _uses(name, [*remaining_final, *after]).used:
             raise _Skip(f"{where}: {name} is used after it is closed; left alone")
         self._check_not_used_elsewhere(name, [line, try_stmt, *after], where)  # all from the assignment on
+        body_lines = _try_lines(try_stmt)
+        # Correct already: a with is a style change, noise in review past a few lines (rule 8).
+        long = body_lines > SHORT_TRY_LINES
+        if long and not self.reporter.unsafe_fix(
+            line,
+            f"{where}: already closed by try/finally; a with would rewrite its {body_lines} lines (correct "
+            "code, a style change)",
+        ):
+            return None
         if try_stmt.handlers or try_stmt.orelse:
             inner = [try_stmt.with_changes(finalbody=None, leading_lines=[])]
         else:
@@ -603,7 +775,10 @@ class _Rewriter(cst.CSTTransformer):
             result = outer
         else:
             result = with_stmt
-        self.reporter.report(line, f"{where} + try/finally close: now closed by {'async with' if closable.mode == 'async' else 'with'}")
+        self.reporter.report(
+            line, f"{where} + try/finally close: now closed by {'async with' if closable.mode == 'async' else 'with'}",
+            unsafe=long,
+        )
         return result
 
     def _with(self, line: cst.SimpleStatementLine, closable: _Closable, name: str, body: list) -> cst.With:
@@ -614,6 +789,7 @@ class _Rewriter(cst.CSTTransformer):
             value = cst.Call(func=cst.Attribute(value=cst.Name("contextlib"), attr=cst.Name("closing")), args=[cst.Arg(value)])
         # a name the block never reads is not bound (``with open(p, "w"):``, not F841's ``as f``)
         asname = cst.AsName(name=cst.Name(name)) if _count_names(body)[name] else None
+        body = [_without_blank_lead(body[0]), *body[1:]] if body else body
         return cst.With(
             items=[cst.WithItem(item=value, asname=asname)],
             body=cst.IndentedBlock(body=body, header=line.trailing_whitespace),
