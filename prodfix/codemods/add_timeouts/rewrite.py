@@ -53,6 +53,7 @@ from prodfix.codemods.common.call_args import (
     separator_after,
 )
 from prodfix.codemods.common.ast_scopes import AstScope, ScopeCursor, build, dotted_name, module_tree
+from prodfix.codemods.common.cleanup import strip_stale_noqa
 from prodfix.codemods.common.quotes import file_quote, string_literal
 from prodfix.codemods.print_message import quote_of, string_value
 
@@ -271,6 +272,16 @@ class _Rewriter(cst.CSTTransformer):
 
     def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
         self._mark(node)
+        self._timed_on_line = False
+
+    def leave_SimpleStatementLine(
+        self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
+    ) -> cst.SimpleStatementLine:
+        # `requests.get(url)  # noqa: S113` has its timeout now: the suppression is stale (RUF100)
+        if getattr(self, "_timed_on_line", False):
+            self._timed_on_line = False
+            return strip_stale_noqa(updated, TIMEOUT_RULES)
+        return updated
 
     def visit_If(self, node: cst.If) -> None:
         self._mark(node)
@@ -404,6 +415,7 @@ class _Rewriter(cst.CSTTransformer):
             for module, name in edit.imports:
                 self.reporter.need_import(module, name)
         self.changed = True
+        self._timed_on_line = True
         why = f" ({change.why})" if change.why and not allowed else ""
         self.reporter.report(original, f"{label}(): {self._describe(call, new)}{why}", unsafe=allowed)
         return new
@@ -862,6 +874,10 @@ def _merge_dict(node: cst.Dict, items: list[tuple[str, cst.BaseExpression]], quo
         return node
     separator = separator_after(node.elements, node.lbrace.whitespace_after)
     return node.with_changes(elements=append_with_commas(list(node.elements), missing, separator))
+
+
+# ruff's rules a call without a timeout breaks: flake8-bandit's request-without-timeout
+TIMEOUT_RULES = ("S113",)
 
 
 class _Skip(Exception):

@@ -24,6 +24,7 @@ from prodfix.codemods.close_resources import (  # the declaration: options, pref
 )
 from prodfix.codemods.common.ast_facts import import_aliases, walk
 from prodfix.codemods.common.ast_scopes import ScopeCursor, build, dotted_name, module_tree
+from prodfix.codemods.common.cleanup import trailing_without_noqa
 from prodfix.codemods.common.closable_classes import class_modes, closed_attributes
 
 # Never closed, these get a with block as a safe fix: closing only flushes or finalizes them.
@@ -77,6 +78,8 @@ def _protocol_methods(mode: str, close: str) -> list[cst.FunctionDef]:
 
 # A try/finally that already closes is turned into a with only when its body is this short.
 SHORT_TRY_LINES = 8
+# ruff's rule an opened file outside a with breaks: its `# noqa` is stale once it is in one
+CONTEXT_RULES = ("SIM115",)
 
 
 class _Skip(Exception):
@@ -616,7 +619,7 @@ class _Rewriter(cst.CSTTransformer):
         asname = cst.AsName(name=cst.Name(name)) if _count_names(body)[name] else None
         return cst.With(
             items=[cst.WithItem(item=value, asname=asname)],
-            body=cst.IndentedBlock(body=body, header=line.trailing_whitespace),
+            body=cst.IndentedBlock(body=body, header=trailing_without_noqa(line.trailing_whitespace, CONTEXT_RULES)),
             asynchronous=cst.Asynchronous() if closable.mode == "async" else None,
             leading_lines=line.leading_lines,
         )
@@ -652,7 +655,7 @@ class _Rewriter(cst.CSTTransformer):
         self.reporter.report(original, f"{label}(...) used inline: now read inside a with block")
         return cst.With(
             items=[cst.WithItem(item=opener, asname=cst.AsName(name=cst.Name(fresh)))],
-            body=cst.IndentedBlock(body=[line], header=original.trailing_whitespace),
+            body=cst.IndentedBlock(body=[line], header=trailing_without_noqa(original.trailing_whitespace, CONTEXT_RULES)),
             leading_lines=original.leading_lines,
         )
 

@@ -12,6 +12,7 @@ section order, under the project's heading for it when it has one. The aim: isor
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -358,10 +359,11 @@ def _insert_import(
         preamble, own = _split_heading(following.leading_lines)
         if index == 0 and not following.leading_lines:
             header, own = _split_heading(header)
-        if before.heading is None:  # comments above the block that are no heading stay there
-            preamble, own = [*preamble, *own], []
-            if index == 0 and not following.leading_lines:
-                header, preamble = [*header, *preamble], []
+        # comments above the block that are no heading stay there; a heading is one line
+        keep = own if before.heading is None else own[:-1]
+        preamble, own = [*preamble, *keep], own[len(keep) :]
+        if index == 0 and not following.leading_lines:
+            header, preamble = [*header, *preamble], []
         body[index] = following.with_changes(leading_lines=[cst.EmptyLine(), *own])
         body.insert(index, new.with_changes(leading_lines=[*preamble, *heading_lines]))
     else:
@@ -503,36 +505,80 @@ def merge_from_import(
     return None
 
 
-def remove_unused_imports(module: cst.Module, source: str, names: set[str]) -> cst.Module:
+class _Uses(cst.CSTVisitor):
+    """Names read outside import statements, and the words of strings and type comments (where
+    a name may still be used: string annotations, doctests)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+        self.text: list[str] = []
+
+    def visit_Import(self, node: cst.Import) -> bool:
+        return False
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        return False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.names.add(node.value)
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        self.text.append(node.value)
+
+    def visit_FormattedStringText(self, node: cst.FormattedStringText) -> None:
+        self.text.append(node.value)
+
+    def visit_Comment(self, node: cst.Comment) -> None:
+        if re.match(r"#\s*type:", node.value):
+            self.text.append(node.value)
+
+
+def names_used(module: cst.Module) -> set[str]:
+    """Every name the module reads outside its import statements."""
+    uses = _Uses()
+    module.visit(uses)
+    return uses.names
+
+
+def _noqa(stmt: cst.SimpleStatementLine) -> bool:
+    comment = stmt.trailing_whitespace.comment
+    return comment is not None and "noqa" in comment.value.lower()
+
+
+def remove_unused_imports(
+    module: cst.Module,
+    source: str,
+    names: set[str],
+    used_before: set[str] | None = None,
+    path: str | None = None,
+) -> cst.Module:
     """Drop top-level ``import source`` and ``from source import <names>`` bindings that nothing
     in the module uses any more (after a codemod replaced their last use). Other names on the
-    same line stay; a line left empty goes, its comments with the next statement."""
-    used: set[str] = set()
+    same line stay; a line left empty goes, its comments with the next statement.
 
-    class Uses(cst.CSTVisitor):
-        def visit_Import(self, node: cst.Import) -> bool:
-            return False
-
-        def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
-            return False
-
-        def visit_Name(self, node: cst.Name) -> None:
-            used.add(node.value)
-
-    module.visit(Uses())
-    text = module.code
-    if "__all__" in text:
+    Kept when unsure: a module with ``__all__`` or an ``__init__.py`` (a re-export may be
+    meant), an import line with a ``# noqa`` comment, a name that was not used before the edit
+    (``used_before``: that unused import is not this edit's doing), and a name still written in
+    a string or comment (a string annotation, a type comment)."""
+    if path is not None and path.rsplit("/", 1)[-1] == "__init__.py":
+        return module
+    uses = _Uses()
+    module.visit(uses)
+    used = uses.names
+    if "__all__" in used:
         return module  # a re-export may be meant: leave the imports alone
+    words = set(re.findall(r"[A-Za-z_]\w*", " ".join(uses.text)))
 
     def keep(alias: cst.ImportAlias, imported: str) -> bool:
         bound = alias.evaluated_alias or imported.split(".")[0]
-        return bound in used
+        return bound in used or bound in words or (used_before is not None and bound not in used_before)
 
     body = []
     carried: list = []
     changed = False
     for stmt in module.body:
-        if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
+        if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and not _noqa(stmt):
             small = stmt.body[0]
             new_small = small
             if isinstance(small, cst.Import):

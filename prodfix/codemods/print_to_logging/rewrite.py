@@ -13,7 +13,8 @@ from prodfix.codemods.base import (
     FileContext,
     Reporter,
 )
-from prodfix.codemods.common.imports import remove_unused_imports, sorting_for
+from prodfix.codemods.common.cleanup import unbind_unused_handlers
+from prodfix.codemods.common.imports import names_used, remove_unused_imports, sorting_for
 from prodfix.codemods.common.logger import (
     ModuleLogger,
     add_logger,
@@ -1236,10 +1237,13 @@ def transform(codemod: PrintToLogging, wrapper: MetadataWrapper, file: FileConte
     new_module = module.visit(transformer)
     if not transformer.changed:
         return module
+    if transformer.converted_print_exc or transformer.dropped_stream:
+        used_before = names_used(module)
     if transformer.converted_print_exc:
-        new_module = remove_unused_imports(new_module, "traceback", {"print_exc"})
+        new_module = remove_unused_imports(new_module, "traceback", {"print_exc"}, used_before, file.path)
     if transformer.dropped_stream:
-        new_module = remove_unused_imports(new_module, "sys", {"stderr", "stdout"})
+        new_module = remove_unused_imports(new_module, "sys", {"stderr", "stdout"}, used_before, file.path)
+    new_module = unbind_unused_handlers(module, new_module)
     if existing is None and transformer.used_logger:
         new_module = add_logger(new_module, logger.name, logger.logs_as or "__name__", sorting_for(file), file_quote(file))
     return new_module
