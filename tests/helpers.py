@@ -66,11 +66,13 @@ def transform(name: str, source: str) -> tuple[str, FileResult]:
     return (result.new_text if result.changed else source), result
 
 
-def ruff_rows(rule: str, path: Path) -> set[int]:
-    """Lines ruff reports for one rule in one file (ruff is a test dependency)."""
+def ruff_rows(rule: str, path: Path, ignore_noqa: bool = False) -> set[int]:
+    """Lines ruff reports for one rule in one file (ruff is a test dependency); ``ignore_noqa``:
+    also those a ``# noqa`` comment suppresses."""
     ruff = Path(sys.executable).with_name("ruff")
     out = subprocess.run(
-        [str(ruff), "check", "--no-cache", "--select", rule, "--output-format", "json", str(path)],
+        [str(ruff), "check", "--no-cache", "--select", rule, "--output-format", "json", str(path)]
+        + (["--ignore-noqa"] if ignore_noqa else []),
         capture_output=True, text=True,
     )
     return {item["location"]["row"] for item in json.loads(out.stdout)}
