@@ -371,6 +371,70 @@ def _insert_import(
     return module.with_changes(body=body, header=header)
 
 
+def _line_section(stmt: cst.CSTNode, sorting: Sorting) -> str | None:
+    found = _line_module(stmt)
+    if found is None:
+        return None
+    return sorting.section(found[0].lstrip("."), found[1])
+
+
+def in_place(module: cst.Module, index: int, sorting: Sorting) -> bool:
+    """Whether import line ``module.body[index]`` of the first import block is where isort
+    would have it: in a group of its own section, between its neighbours' keys, or alone in
+    a group between lower and higher sections. True for anything that cannot be told."""
+    body = module.body
+    start, end = import_block(body)
+    stmt = body[index] if index < len(body) else None
+    section = _line_section(stmt, sorting) if stmt is not None else None
+    key = _stmt_key(stmt, sorting) if stmt is not None else None
+    if not start <= index < end or key is None:
+        return True
+    groups = _groups(module, start, end, sorting)
+    group = next(g for g in groups if index in g.indices)
+    others = [i for i in group.indices if i != index and _stmt_key(body[i], sorting) is not None]
+    if section is None and not others:
+        return True
+    if others:
+        sections = {_line_section(body[i], sorting) for i in others} - {None}
+        keys = [(i, _stmt_key(body[i], sorting)) for i in others]
+        return (
+            (section is None or sections <= {section})
+            and all(k <= key for i, k in keys if i < index)  # type: ignore[operator]
+            and all(k >= key for i, k in keys if i > index)  # type: ignore[operator]
+        )
+    position = groups.index(group)
+    ranks = [_RANK[g.section or "thirdparty"] for g in groups]
+    rank = _RANK[section]  # type: ignore[index]
+    return all(r < rank for r in ranks[:position]) and all(r > rank for r in ranks[position + 1 :])
+
+
+def place_import_line(module: cst.Module, index: int, sorting: Sorting) -> cst.Module:
+    """Move import line ``module.body[index]`` of the first import block (one a codemod
+    rewrote in place, e.g. a relative import made absolute: another section) to where isort
+    would put it; a line already there stays."""
+    if in_place(module, index, sorting):
+        return module
+    body = list(module.body)
+    stmt = body[index]
+    start, end = import_block(body)
+    group = next(g for g in _groups(module, start, end, sorting) if index in g.indices)
+    section = _line_section(stmt, sorting) or _default_section(sorting)
+    key = _stmt_key(stmt, sorting)
+    # take it out: the lines above it go to the line below it when that one is in its group
+    # (else only their comments), then add it again
+    del body[index]
+    lines = list(stmt.leading_lines)
+    if index < len(body) and lines:
+        following = body[index]
+        if index + 1 in group.indices:
+            body[index] = following.with_changes(leading_lines=[*lines, *following.leading_lines])
+        else:
+            comments = [line for line in lines if line.comment is not None]
+            body[index] = following.with_changes(leading_lines=[*following.leading_lines, *comments])
+    moved = module.with_changes(body=body)
+    return _insert_import(moved, stmt.with_changes(leading_lines=[]), section, key, sorting)  # type: ignore[arg-type]
+
+
 def add_plain_import(module: cst.Module, name: str, sorting: Sorting | None = None) -> cst.Module:
     """Add ``import name`` to the first import block unless it is already there, where isort
     would put it (see _insert_import)."""

@@ -13,7 +13,7 @@ from prodfix.codemods.base import (
     FileContext,
     Reporter,
 )
-from prodfix.codemods.common.imports import dotted_node
+from prodfix.codemods.common.imports import dotted_node, import_block, in_place, place_import_line, sorting_for
 from prodfix.codemods.fix_imports import (  # the declaration: options, prefilters, constants
     FixImports,
 )
@@ -434,4 +434,19 @@ def transform(codemod: FixImports, wrapper: MetadataWrapper, file: FileContext, 
     wrapper.module.visit(planner)
     if not planner.changes and not planner.name_renames and not planner.chain_renames:
         return wrapper.module
-    return wrapper.module.visit(_Apply(planner))
+    old = wrapper.module
+    new = old.visit(_Apply(planner))
+    # a rewritten import line may belong to another isort section now (`from ..shared import x`
+    # -> `from shared import x`): it moves to where isort puts it
+    # (only when it was in its place before: in a block that was not sorted, the line stays)
+    start, end = import_block(new.body)
+    sorting = sorting_for(file)
+    rewritten = [
+        new.body[i] for i in range(start, end)
+        if len(old.body) == len(new.body) and not new.body[i].deep_equals(old.body[i]) and in_place(old, i, sorting)
+    ]
+    for stmt in rewritten:
+        at = next((i for i, line in enumerate(new.body) if line is stmt), None)
+        if at is not None:  # (a line a move gave new blank lines is in place already)
+            new = place_import_line(new, at, sorting)
+    return new
