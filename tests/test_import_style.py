@@ -19,7 +19,7 @@ from prodfix.codemods.common.style import ImportStyle
 RUFF = Path(sys.executable).with_name("ruff")
 
 
-def ruff_toml(style: ImportStyle, sections: dict[str, list[str]] | None = None) -> str:
+def ruff_toml(style: ImportStyle, sections: dict[str, list[str]] | None = None, extra: tuple = ()) -> str:
     """ruff's [lint.isort] for an ImportStyle (headings have no ruff equivalent: ruff keeps a
     comment with the import below it, which is what a heading must do)."""
     isort = {
@@ -34,6 +34,7 @@ def ruff_toml(style: ImportStyle, sections: dict[str, list[str]] | None = None) 
     }
     lines = ["line-length = 200", "[lint.isort]"]
     lines += [f"{key} = {json.dumps(value)}" for key, value in isort.items()]
+    lines += list(extra)  # ruff settings ImportStyle has no field for
     if sections:
         order = ["future", "standard-library", *sections, "third-party", "first-party", "local-folder"]
         lines.append(f"section-order = {json.dumps(order)}")
@@ -371,6 +372,31 @@ CASES = {
         x = 1
         """,
     ),
+    # ruff's lines-between-types = 1: a from-import joins the from-imports, not the plain ones
+    "lines_between_types": (
+        """\
+        import os
+        import sys
+
+        from typing import Any
+
+        import requests
+        """,
+        [("from", "pathlib", [("Path", None)]), ("import", "logging")],
+        {},
+        None,
+        """\
+        import logging
+        import os
+        import sys
+
+        from pathlib import Path
+        from typing import Any
+
+        import requests
+        """,
+        ["lines-between-types = 1"],
+    ),
     "comment_above_block_stays": (
         """\
         # fixture-path: gunicorn_conf.py
@@ -391,12 +417,12 @@ CASES = {
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_import_lands_where_isort_puts_it(case: str, tmp_path: Path) -> None:
-    source, adds, settings, sections, expected = CASES[case]
+    source, adds, settings, sections, expected, *extra = CASES[case]
     style = ImportStyle(**settings)
     sorting = Sorting.of(type("P", (), {"style": type("S", (), {"imports": style})(), "modules": None})(), "app/module.py")
     output = _run(source, adds, sorting)
     assert output == textwrap.dedent(expected)
-    assert ruff_findings(tmp_path, output, ruff_toml(sorting.style, sections)) == []
+    assert ruff_findings(tmp_path, output, ruff_toml(sorting.style, sections, *extra)) == []
     again = [add for add in adds if add[0] != "logger"]  # a codemod finds the logger it added
     assert _run(output, again, sorting) == output  # added once
 

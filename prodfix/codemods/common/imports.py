@@ -288,7 +288,8 @@ def _groups(module: cst.Module, start: int, end: int, sorting: Sorting) -> list[
         ]
         sections = [s for s in known if s is not None]
         if sections:
-            group.section = max(set(sections), key=sections.count)
+            # the most common; on a tie the first seen (deterministic, unlike a set's order)
+            group.section = max(dict.fromkeys(sections), key=sections.count)
         elif previous < _RANK["thirdparty"]:
             group.section = sorting.style.default_section if sorting.style.default_section in _RANK else "thirdparty"
         else:
@@ -331,9 +332,18 @@ def _insert_import(
         body.insert(start, new.with_changes(leading_lines=[*lead, *heading_lines]))
         return module.with_changes(body=body)
     groups = _groups(module, start, end, sorting)
-    target = next(
-        (g for g in groups if g.section == section and _heading_allows(g.heading, section, style)), None
-    )
+    eligible = [g for g in groups if g.section == section and _heading_allows(g.heading, section, style)]
+    # several groups of one section (ruff's lines-between-types: plain imports, a blank line,
+    # then from-imports): one with lines of the new line's kind, the last that starts before it
+    plain = isinstance(new.body[0], cst.Import)
+    same_kind = [
+        g for g in eligible
+        if any(_is_import_line(body[i]) and isinstance(body[i].body[0], cst.Import) == plain for i in g.indices)  # type: ignore[attr-defined]
+    ]
+    eligible = same_kind or eligible
+    starts = [(g, _stmt_key(body[g.indices[0]], sorting)) for g in eligible]
+    target = next((g for g, first in reversed(starts) if first is not None and first <= key), None)
+    target = target or (eligible[0] if eligible else None)
     if target is not None:
         lines = [i for i in target.indices if _stmt_key(body[i], sorting) is not None]
         position = next((i for i in lines if _stmt_key(body[i], sorting) > key), None)  # type: ignore[operator]
