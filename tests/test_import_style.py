@@ -32,7 +32,7 @@ def ruff_toml(style: ImportStyle, sections: dict[str, list[str]] | None = None, 
         "order-by-type": style.order_by_type,
         "case-sensitive": style.case_sensitive,
     }
-    lines = ["line-length = 200", "[lint.isort]"]
+    lines = ["line-length = 88", "[lint.isort]"]
     lines += [f"{key} = {json.dumps(value)}" for key, value in isort.items()]
     lines += list(extra)  # ruff settings ImportStyle has no field for
     if sections:
@@ -396,6 +396,43 @@ CASES = {
         import requests
         """,
         ["lines-between-types = 1"],
+    ),
+    # longer than the line length: wrapped the way ruff and isort's black profile wrap
+    "long_from_import_wrapped": (
+        """\
+        import os
+        """,
+        [("from", "tenacity", [(n, None) for n in ("before_sleep_log", "retry", "retry_if_exception_type", "stop_after_attempt", "wait_exponential")])],
+        {},
+        None,
+        """\
+        import os
+
+        from tenacity import (
+            before_sleep_log,
+            retry,
+            retry_if_exception_type,
+            stop_after_attempt,
+            wait_exponential,
+        )
+        """,
+    ),
+    "merge_past_line_length_wraps": (
+        """\
+        from tenacity import before_sleep_log, retry, retry_if_exception_type, stop_after_attempt
+        """,
+        [("from", "tenacity", [("wait_exponential", None)])],
+        {},
+        None,
+        """\
+        from tenacity import (
+            before_sleep_log,
+            retry,
+            retry_if_exception_type,
+            stop_after_attempt,
+            wait_exponential,
+        )
+        """,
     ),
     "comment_above_block_stays": (
         """\

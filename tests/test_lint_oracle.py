@@ -53,7 +53,7 @@ def ruff_config(style: Style) -> str:
         "order-by-type": imports.order_by_type,
         "case-sensitive": imports.case_sensitive,
     }
-    lines = [f"line-length = {max(style.line_length, 200)}", "[lint.isort]"]
+    lines = [f"line-length = {style.line_length}", "[lint.isort]"]
     lines += [f"{key} = {json.dumps(value)}" for key, value in isort.items()]
     custom = [s for s, _ in imports.headings if s not in ("future", "stdlib", "thirdparty", "firstparty", "localfolder")]
     if custom:

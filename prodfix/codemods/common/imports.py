@@ -143,6 +143,8 @@ class Sorting:
     style: ImportStyle = field(default_factory=ImportStyle)
     modules: Any = field(default=None, compare=False)  # engine.module_index.ModuleIndex, or None
     own_package: str | None = None
+    line_length: int = 88  # a from-import longer than this is wrapped, one name a line
+    indent: str = "    "
 
     @classmethod
     def of(cls, project: Any, path: str | None = None) -> "Sorting":
@@ -158,7 +160,11 @@ class Sorting:
             first = rel.split("/")[0]
             if "/" in rel and first.isidentifier():
                 own = first
-        return cls(effective(style), modules, own)
+        conventions = getattr(project, "style", None)
+        return cls(
+            effective(style), modules, own,
+            getattr(conventions, "line_length", 88) or 88, getattr(conventions, "indent", "    ") or "    ",
+        )
 
     def section(self, dotted: str, relative: bool = False) -> str | None:
         """isort's section of a module; None when it cannot be told (left to the file)."""
@@ -381,6 +387,45 @@ def _insert_import(
     return module.with_changes(body=body, header=header)
 
 
+def _wrapped(names: Sequence[cst.ImportAlias], indent: str) -> dict[str, Any]:
+    """ImportFrom fields for ``from x import (`` one name a line, with a trailing comma ``)``:
+    isort's vertical hanging indent, which black's profile and ruff write."""
+
+    def newline(last: str) -> cst.ParenthesizedWhitespace:
+        return cst.ParenthesizedWhitespace(
+            first_line=cst.TrailingWhitespace(), empty_lines=[], indent=True, last_line=cst.SimpleWhitespace(last)
+        )
+
+    aliases = [
+        a.with_changes(comma=cst.Comma(whitespace_after=newline(indent if i < len(names) - 1 else "")))
+        for i, a in enumerate(names)
+    ]
+    return {
+        "names": aliases,
+        "lpar": cst.LeftParen(whitespace_after=newline(indent)),
+        "rpar": cst.RightParen(),
+    }
+
+
+def _fit(module: cst.Module, stmt: cst.SimpleStatementLine, sorting: Sorting) -> cst.SimpleStatementLine:
+    """A one-line from-import longer than the project's line length, wrapped as isort would."""
+    small = stmt.body[0] if len(stmt.body) == 1 else None
+    if (
+        not isinstance(small, cst.ImportFrom)
+        or isinstance(small.names, cst.ImportStar)
+        or small.lpar is not None
+        or len(small.names) < 2
+        or stmt.trailing_whitespace.comment is not None
+    ):
+        return stmt
+    line = module.code_for_node(stmt.with_changes(leading_lines=[])).rstrip("\r\n")
+    if len(line) <= sorting.line_length:
+        return stmt
+    # the project's indent; with the default, the file's own (a tab-indented file stays so)
+    indent = module.default_indent if sorting.indent == "    " else sorting.indent
+    return stmt.with_changes(body=[small.with_changes(**_wrapped(list(small.names), indent))])
+
+
 def _line_section(stmt: cst.CSTNode, sorting: Sorting) -> str | None:
     found = _line_module(stmt)
     if found is None:
@@ -501,7 +546,7 @@ def add_from_import(
         ]
         comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
         aliases = [a.with_changes(comma=comma) for a in aliases[:-1]] + aliases[-1:]
-        new = cst.SimpleStatementLine(body=[cst.ImportFrom(module=dotted_node(source), names=aliases)])
+        new = _fit(module, cst.SimpleStatementLine(body=[cst.ImportFrom(module=dotted_node(source), names=aliases)]), sorting)
         module = _insert_import(module, new, section, _key(False, source, line[0][0], sorting), sorting)
     return module
 
@@ -574,7 +619,7 @@ def merge_from_import(
             body = list(stmt.body)
             body[small_index] = small.with_changes(names=updated_names)
             statements = list(module.body)
-            statements[index] = stmt.with_changes(body=body)
+            statements[index] = _fit(module, stmt.with_changes(body=body), sorting or Sorting())
             return module.with_changes(body=statements)
     return None
 
