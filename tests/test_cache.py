@@ -47,7 +47,7 @@ def test_an_edited_file_is_recomputed(sample_backend: Path) -> None:
     target = sample_backend / "app" / "store.py"
     target.write_text(target.read_text() + "\n\ndef report(x):\n    print('total', x)\n")
     out = prodfix(sample_backend, "diff", "-q")
-    assert b"+    log.info('total %s', x)" in out.stdout
+    assert b'+    log.info("total %s", x)' in out.stdout  # the file's quotes, not the new print's
 
 
 def test_options_are_part_of_the_key(sample_backend: Path) -> None:

@@ -215,7 +215,7 @@ def test_generated_project_imports_every_module_after_the_fix(git_repo: Path, tm
     assert import_all() == []
     changed = run_git(git_repo, "diff", "--name-only").split()
     assert changed == ["shop/api/views.py", "shop/jobs/config.py"]
-    assert (git_repo / "shop/jobs/config.py").read_text().startswith("import yaml\nfrom shop.core.settings import NAME\n")
+    assert (git_repo / "shop/jobs/config.py").read_text().startswith("import yaml\n\nfrom shop.core.settings import NAME\n")  # first party: a section of its own
     check = subprocess.run([prodfix_exe(), "check", "--select", "fix-imports"], cwd=git_repo, env=env, capture_output=True, text=True)
     assert check.returncode == 0 and "PF005" not in check.stdout, check.stdout
 

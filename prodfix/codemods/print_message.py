@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from prodfix.codemods.common.logger import Style
+from prodfix.codemods.common.quotes import string_literal
 
 
 @dataclass(frozen=True)
@@ -61,11 +62,8 @@ def string_value(node: cst.BaseExpression) -> str | None:
 
 
 def make_string(value: str, quote: str = '"') -> cst.SimpleString:
-    """A string literal for ``value`` using ``quote`` when no escaping of it is needed."""
-    literal = repr(value)
-    if quote == '"' and literal.startswith("'") and '"' not in value:
-        literal = '"' + literal[1:-1] + '"'
-    return cst.SimpleString(literal)
+    """A string literal for ``value`` in ``quote`` (unless the other one needs fewer escapes)."""
+    return cst.SimpleString(string_literal(value, quote))
 
 
 def quote_of(node: cst.BaseExpression) -> str | None:
@@ -313,14 +311,17 @@ def render(pieces: list[Piece], style: Style, quote: str, builtins_ok: bool) -> 
 
 
 def build_message(
-    values: list[cst.BaseExpression], sep: str, style: Style, builtins_ok: bool
+    values: list[cst.BaseExpression], sep: str, style: Style, builtins_ok: bool, quote: str | None = None
 ) -> Message:
+    """``quote``: what new literals are written with (codemods.common.quotes.file_quote); by
+    default the quote of the print's own strings."""
     pieces: list[Piece] = []
     for index, value in enumerate(values):
         if index:
             pieces.append(Text(sep))
         pieces.extend(pieces_of(value, style, builtins_ok))
-    quote = next((q for q in map(quote_of, values) if q in ("'", '"')), '"')
+    if quote is None:
+        quote = next((q for q in map(quote_of, values) if q in ("'", '"')), '"')
     text = "".join(p.value for p in pieces if isinstance(p, Text))
     if len(values) == 1 and string_value(values[0]) is not None:
         # A plain literal message: keep the literal exactly as written.

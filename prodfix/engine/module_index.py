@@ -463,9 +463,12 @@ def candidate_files(index: ModuleIndex, imports: Iterable[str], imports_by_file:
         for dotted, _ in names:
             if dotted in suspects and not index.resolves(dotted, rel):
                 for candidate in index.candidates(dotted):
-                    where = index.module_file(candidate)
-                    if where is not None and where.endswith(".py"):
-                        files.add(where)
+                    # the candidate, and its package (fix-imports writes `from package import
+                    # module` only when the package defines no name of its own by that name)
+                    for module in (candidate, candidate.rpartition(".")[0]):
+                        where = index.module_file(module) if module else None
+                        if where is not None and where.endswith(".py"):
+                            files.add(where)
     return files
 
 

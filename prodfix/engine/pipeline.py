@@ -155,7 +155,7 @@ def _rewrite(
         import libcst as cst
         from libcst.metadata import MetadataWrapper
 
-        from prodfix.codemods.common.imports import add_from_import, add_plain_import, merge_from_import
+        from prodfix.codemods.common.imports import Sorting, add_from_import, add_plain_import, merge_from_import
 
         import_rewrites(wanted)
 
@@ -226,17 +226,18 @@ def _rewrite(
     # Imports the codemods asked for, once per file: merged into an existing from-import, else
     # a new line placed where isort would put it.
     new_from: dict[str, list[tuple[str, str | None]]] = {}
+    sorting = Sorting.of(project, rel) if imports else None
     for source, name, alias in imports:
         if name is None:
-            module = add_plain_import(module, source)
+            module = add_plain_import(module, source, sorting)
             continue
-        merged = merge_from_import(module, source, name, alias)
+        merged = merge_from_import(module, source, name, alias, sorting)
         if merged is None:
             new_from.setdefault(source, []).append((name, alias))
         else:
             module = merged
     for source, names in new_from.items():
-        module = add_from_import(module, source, names)
+        module = add_from_import(module, source, names, sorting)
     if module is original:  # nothing changed: no need to render the module again
         result.findings.sort()
         return result

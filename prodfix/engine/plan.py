@@ -362,6 +362,8 @@ def make_plan(
     modules, closable, extendable, startup, (logging_facts, entry_points, lint) = _project_facts(
         root, top is not None, codemods, listed, store, digests, jobs
     )
+    if lint is None:  # the ruff rules decide how every codemod writes (PLR0402, RUF100...): one toml read
+        lint = project_tools.ruff_rules(root)
     warning = (store.refused or store.save()) if store is not None else None
     phases.mark("project facts")
     return Plan(

@@ -28,13 +28,14 @@ from prodfix.codemods.add_retry import (  # the declaration: options, prefilters
 )
 from prodfix.codemods.base import FileContext, Reporter
 from prodfix.codemods.common.import_refs import ModuleNames
-from prodfix.codemods.common.imports import add_plain_import
+from prodfix.codemods.common.imports import add_plain_import, sorting_for
 from prodfix.codemods.common.logger import (
     add_logger,
     choose_logger_name,
     find_module_logger,
     names_in_use,
 )
+from prodfix.codemods.common.quotes import file_quote
 from prodfix.codemods.common.ast_scopes import ScopeCursor, build, dotted_name, module_tree
 from prodfix.codemods.print_message import string_value
 
@@ -450,8 +451,8 @@ def transform(codemod: AddRetry, wrapper: MetadataWrapper, file: FileContext, re
         reporter.need_import(source, name, alias)
     reporter.need_dependency(DEPENDENCY)
     if logger is None and new_logger is not None:
-        return add_logger(new_module, new_logger)
-    return add_plain_import(new_module, "logging")
+        return add_logger(new_module, new_logger, sorting=sorting_for(file), quote=file_quote(file))
+    return add_plain_import(new_module, "logging", sorting_for(file))
 
 
 def _startup_paths(analyzer: "_Analyzer", reach: dict | None = None) -> dict[str, list[str]]:

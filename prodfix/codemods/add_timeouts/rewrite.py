@@ -53,7 +53,9 @@ from prodfix.codemods.common.call_args import (
     separator_after,
 )
 from prodfix.codemods.common.ast_scopes import AstScope, ScopeCursor, build, dotted_name, module_tree
-from prodfix.codemods.print_message import string_value
+from prodfix.codemods.common.cleanup import strip_stale_noqa
+from prodfix.codemods.common.quotes import file_quote, string_literal
+from prodfix.codemods.print_message import quote_of, string_value
 
 # pools that keep no connection to ping (SQLAlchemy)
 NO_PING_POOLS = ("NullPool", "StaticPool", "AssertionPool")
@@ -270,6 +272,16 @@ class _Rewriter(cst.CSTTransformer):
 
     def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
         self._mark(node)
+        self._timed_on_line = False
+
+    def leave_SimpleStatementLine(
+        self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
+    ) -> cst.SimpleStatementLine:
+        # `requests.get(url)  # noqa: S113` has its timeout now: the suppression is stale (RUF100)
+        if getattr(self, "_timed_on_line", False):
+            self._timed_on_line = False
+            return strip_stale_noqa(updated, TIMEOUT_RULES)
+        return updated
 
     def visit_If(self, node: cst.If) -> None:
         self._mark(node)
@@ -396,13 +408,14 @@ class _Rewriter(cst.CSTTransformer):
             return call
         new = call
         for edit in edits:
-            new = _apply_edit(new, edit)
+            new = _apply_edit(new, edit, file_quote(self.reporter.file))
         if new is call:
             return call
         for edit in edits:
             for module, name in edit.imports:
                 self.reporter.need_import(module, name)
         self.changed = True
+        self._timed_on_line = True
         why = f" ({change.why})" if change.why and not allowed else ""
         self.reporter.report(original, f"{label}(): {self._describe(call, new)}{why}", unsafe=allowed)
         return new
@@ -831,14 +844,15 @@ def _value_of(call: cst.Call, edit: _Edit) -> cst.BaseExpression:
     return _merge_dict(arg.value if arg is not None and isinstance(arg.value, cst.Dict) else cst.Dict([]), edit.items)
 
 
-def _apply_edit(call: cst.Call, edit: _Edit) -> cst.Call:
+def _apply_edit(call: cst.Call, edit: _Edit, quote: str = '"') -> cst.Call:
+    """``quote``: what a new string (a dict key) is written with (common/quotes.py)."""
     arg = keyword(call, edit.key)
     if edit.items:
         if arg is None:
-            return add_keywords(call, [make_keyword(edit.key, _merge_dict(cst.Dict(elements=[]), edit.items))])
+            return add_keywords(call, [make_keyword(edit.key, _merge_dict(cst.Dict(elements=[]), edit.items, quote))])
         if not isinstance(arg.value, cst.Dict):
             return call
-        merged = _merge_dict(arg.value, edit.items)
+        merged = _merge_dict(arg.value, edit.items, quote)
         if merged is arg.value:
             return call
         return call.with_changes(args=[a.with_changes(value=merged) if a is arg else a for a in call.args])
@@ -849,15 +863,21 @@ def _apply_edit(call: cst.Call, edit: _Edit) -> cst.Call:
     return call
 
 
-def _merge_dict(node: cst.Dict, items: list[tuple[str, cst.BaseExpression]]) -> cst.Dict:
+def _merge_dict(node: cst.Dict, items: list[tuple[str, cst.BaseExpression]], quote: str = '"') -> cst.Dict:
     present = {string_value(e.key) for e in node.elements if isinstance(e, cst.DictElement)}
+    # the dict's own keys say best how its strings are written
+    quote = next((q for e in node.elements if isinstance(e, cst.DictElement) and (q := quote_of(e.key))), quote)
     if any(isinstance(e, cst.StarredDictElement) for e in node.elements):
         return node
-    missing = [cst.DictElement(cst.SimpleString(f'"{k}"'), v) for k, v in items if k not in present]
+    missing = [cst.DictElement(cst.SimpleString(string_literal(k, quote)), v) for k, v in items if k not in present]
     if not missing:
         return node
     separator = separator_after(node.elements, node.lbrace.whitespace_after)
     return node.with_changes(elements=append_with_commas(list(node.elements), missing, separator))
+
+
+# ruff's rules a call without a timeout breaks: flake8-bandit's request-without-timeout
+TIMEOUT_RULES = ("S113",)
 
 
 class _Skip(Exception):

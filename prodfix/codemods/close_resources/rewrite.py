@@ -26,6 +26,7 @@ from prodfix.codemods.close_resources import (  # the declaration: options, pref
 )
 from prodfix.codemods.common.ast_facts import import_aliases, walk
 from prodfix.codemods.common.ast_scopes import ScopeCursor, build, dotted_name, module_tree
+from prodfix.codemods.common.cleanup import trailing_without_noqa
 from prodfix.codemods.common.closable_classes import class_modes, closed_attributes, inherited_protocol
 
 # Never closed, these get a with block as a safe fix: closing only flushes or finalizes them.
@@ -92,6 +93,8 @@ def _try_lines(try_stmt: cst.Try) -> int:
     code = cst.Module([]).code_for_node
     parts = [*try_stmt.body.body, *try_stmt.handlers, *([try_stmt.orelse] if try_stmt.orelse else [])]  # type: ignore[union-attr]
     return sum(code(part).count("\n") for part in parts)
+# ruff's rule an opened file outside a with breaks: its `# noqa` is stale once it is in one
+CONTEXT_RULES = ("SIM115",)
 
 
 class _Skip(Exception):
@@ -792,7 +795,7 @@ class _Rewriter(cst.CSTTransformer):
         body = [_without_blank_lead(body[0]), *body[1:]] if body else body
         return cst.With(
             items=[cst.WithItem(item=value, asname=asname)],
-            body=cst.IndentedBlock(body=body, header=line.trailing_whitespace),
+            body=cst.IndentedBlock(body=body, header=trailing_without_noqa(line.trailing_whitespace, CONTEXT_RULES)),
             asynchronous=cst.Asynchronous() if closable.mode == "async" else None,
             leading_lines=line.leading_lines,
         )
@@ -828,7 +831,7 @@ class _Rewriter(cst.CSTTransformer):
         self.reporter.report(original, f"{label}(...) used inline: now read inside a with block")
         return cst.With(
             items=[cst.WithItem(item=opener, asname=cst.AsName(name=cst.Name(fresh)))],
-            body=cst.IndentedBlock(body=[line], header=original.trailing_whitespace),
+            body=cst.IndentedBlock(body=[line], header=trailing_without_noqa(original.trailing_whitespace, CONTEXT_RULES)),
             leading_lines=original.leading_lines,
         )
 

@@ -14,7 +14,8 @@ from typing import Literal
 import libcst as cst
 from libcst.metadata import GlobalScope, Scope
 
-from prodfix.codemods.common.imports import add_plain_import, import_block
+from prodfix.codemods.common.imports import Sorting, add_plain_import, import_block
+from prodfix.codemods.common.quotes import string_literal
 from prodfix.codemods.common.names import qualified_names
 
 Style = Literal["percent", "brace"]
@@ -115,16 +116,20 @@ def choose_logger_name(preferred: str, used: set[str]) -> str | None:
     return None
 
 
-def add_logger(module: cst.Module, name: str, logs_as: str = "__name__") -> cst.Module:
+def add_logger(module: cst.Module, name: str, logs_as: str = "__name__", sorting: Sorting | None = None, quote: str = '"') -> cst.Module:
     """``import logging`` (sorted into the import block) and ``name = logging.getLogger(__name__)``
-    (or ``logging.getLogger("alembic.env")``: ``logs_as``) right after the block."""
-    module = add_plain_import(module, "logging")
+    (or ``logging.getLogger("alembic.env")``: ``logs_as``) right after the block, as many blank
+    lines below it as isort's lines_after_imports asks (by default one: isort's two are only
+    before a def or class)."""
+    module = add_plain_import(module, "logging", sorting)
     body = list(module.body)
     _, end = import_block(body)
-    argument = "__name__" if logs_as == "__name__" else '"' + logs_as.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    argument = "__name__" if logs_as == "__name__" else string_literal(logs_as, quote)
+    after = (sorting.style.lines_after_imports if sorting is not None else -1)
+    blanks = after if after >= 0 else 1
     statement = cst.parse_statement(
         f"{name} = logging.getLogger({argument})", config=module.config_for_parsing
-    ).with_changes(leading_lines=[cst.EmptyLine()] if end > 0 else [])
+    ).with_changes(leading_lines=[cst.EmptyLine()] * blanks if end > 0 else [])
     if end < len(body):
         # PEP 8: two blank lines before a top-level def or class, one before anything else
         blank = 2 if isinstance(body[end], (cst.FunctionDef, cst.ClassDef)) else 1

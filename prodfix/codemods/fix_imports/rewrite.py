@@ -13,7 +13,7 @@ from prodfix.codemods.base import (
     FileContext,
     Reporter,
 )
-from prodfix.codemods.common.imports import dotted_node
+from prodfix.codemods.common.imports import dotted_node, import_block, in_place, place_import_line, sorting_for
 from prodfix.codemods.fix_imports import (  # the declaration: options, prefilters, constants
     FixImports,
 )
@@ -234,6 +234,15 @@ class _Planner(cst.CSTVisitor):
             changed = True
             if alias.asname is None and "." not in old:
                 # `import cache` binds `cache`; `import app.core.cache` would bind `app`
+                parent, _, last = new.rpartition(".")
+                if len(names) == 1 and last == old and self._from_form(parent, last):
+                    # PLR0402 (manual-from-import) on: `from app.core import cache`
+                    self.changes[id(node)] = cst.ImportFrom(
+                        module=dotted_node(parent), names=[cst.ImportAlias(name=cst.Name(last))],
+                        whitespace_after_import=node.whitespace_after_import,
+                    )
+                    self.reporter.report(node, f"import {old} -> from {parent} import {last}")
+                    return
                 names[i] = alias.with_changes(name=dotted_node(new), asname=cst.AsName(name=cst.Name(old)))
                 self.reporter.report(node, f"import {old} -> import {new} as {old}")
                 continue
@@ -244,6 +253,21 @@ class _Planner(cst.CSTVisitor):
             self.reporter.report(node, f"import {old} -> import {new}")
         if changed:
             self.changes[id(node)] = node.with_changes(names=names)
+
+    def _from_form(self, parent: str, name: str) -> bool:
+        """Whether ``import parent.name as name`` is written ``from parent import name``: the
+        project's ruff enables PLR0402, and ``parent`` defines no ``name`` of its own (the
+        from-import would bind that instead of the submodule)."""
+        lint = self.reporter.file.project.lint
+        if not parent or lint is None or not lint.enabled("PLR0402"):
+            return False
+        known = self.index.missing_names(parent, [name], submodules=False)
+        if known is None:
+            # a namespace package or a module not read: only a package folder with no
+            # __init__.py of its own is sure to define nothing
+            return self.index.module_file(parent) in self.index.dirs
+        missing, dynamic = known
+        return name in missing and not dynamic
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
         if self.reporter.suppressed(node):
@@ -377,9 +401,9 @@ class _Apply(cst.CSTTransformer):
         super().__init__()
         self.planner = planner
 
-    def leave_Import(self, original: cst.Import, updated: cst.Import) -> cst.Import:
+    def leave_Import(self, original: cst.Import, updated: cst.Import) -> cst.Import | cst.ImportFrom:
         replacement = self.planner.changes.get(id(original))
-        return replacement if isinstance(replacement, cst.Import) else updated  # type: ignore[return-value]
+        return replacement if isinstance(replacement, (cst.Import, cst.ImportFrom)) else updated  # type: ignore[return-value]
 
     def leave_ImportFrom(self, original: cst.ImportFrom, updated: cst.ImportFrom) -> cst.ImportFrom:
         replacement = self.planner.changes.get(id(original))
@@ -410,4 +434,19 @@ def transform(codemod: FixImports, wrapper: MetadataWrapper, file: FileContext, 
     wrapper.module.visit(planner)
     if not planner.changes and not planner.name_renames and not planner.chain_renames:
         return wrapper.module
-    return wrapper.module.visit(_Apply(planner))
+    old = wrapper.module
+    new = old.visit(_Apply(planner))
+    # a rewritten import line may belong to another isort section now (`from ..shared import x`
+    # -> `from shared import x`): it moves to where isort puts it
+    # (only when it was in its place before: in a block that was not sorted, the line stays)
+    start, end = import_block(new.body)
+    sorting = sorting_for(file)
+    rewritten = [
+        new.body[i] for i in range(start, end)
+        if len(old.body) == len(new.body) and not new.body[i].deep_equals(old.body[i]) and in_place(old, i, sorting)
+    ]
+    for stmt in rewritten:
+        at = next((i for i, line in enumerate(new.body) if line is stmt), None)
+        if at is not None:  # (a line a move gave new blank lines is in place already)
+            new = place_import_line(new, at, sorting)
+    return new

@@ -13,7 +13,8 @@ from prodfix.codemods.base import (
     FileContext,
     Reporter,
 )
-from prodfix.codemods.common.imports import remove_unused_imports
+from prodfix.codemods.common.cleanup import unbind_unused_handlers
+from prodfix.codemods.common.imports import names_used, remove_unused_imports, sorting_for
 from prodfix.codemods.common.logger import (
     ModuleLogger,
     add_logger,
@@ -24,7 +25,8 @@ from prodfix.codemods.common.logger import (
     names_in_use,
 )
 from prodfix.codemods.common.names import is_builtin, qualified_names
-from prodfix.codemods.print_message import build_message, string_value
+from prodfix.codemods.common.quotes import file_quote, preferred_quote, string_literal
+from prodfix.codemods.print_message import build_message, quote_of, string_value
 from prodfix.codemods.print_to_logging import (  # the declaration: options, prefilters, constants
     CLI_DECORATORS,
     TASK_DECORATORS,
@@ -622,7 +624,7 @@ class _Rewriter(cst.CSTTransformer):
             level: Level = self.options.except_level
             logger, callee = self._choose_logger()
             self._check_shown(logger, level)
-            return self._log_call(callee, level, [cst.Arg(cst.SimpleString('"Unhandled exception"'))], call), level, ""
+            return self._log_call(callee, level, [cst.Arg(cst.SimpleString(string_literal("Unhandled exception", file_quote(self.file))))], call), level, ""
 
         scope = self._scope(call.func)
         if not is_builtin(scope, "print"):
@@ -670,7 +672,7 @@ class _Rewriter(cst.CSTTransformer):
         self._logger_checks(call)
         logger, callee = self._choose_logger()
         builtins_ok = all(is_builtin(scope, n) for n in ("format", "repr", "ascii"))
-        message = build_message(values, sep, logger.style, builtins_ok)
+        message = build_message(values, sep, logger.style, builtins_ok, preferred_quote(self.file))
         self._check_output(values, message.text)
         level, why = self._level(values, stderr)
         pieces = list(text_and_values(values))
@@ -681,7 +683,7 @@ class _Rewriter(cst.CSTTransformer):
         if level == "exception" and self._try401():
             trimmed = self._without_exception(values)
             if trimmed is not None:
-                message = build_message(trimmed, sep, logger.style, builtins_ok)
+                message = build_message(trimmed, sep, logger.style, builtins_ok, preferred_quote(self.file))
             else:
                 level, why = "error", " (shows the caught exception; a traceback would repeat it)"
         try:
@@ -997,7 +999,7 @@ class _Rewriter(cst.CSTTransformer):
             rest = list(values[:-1])
             text = string_value(rest[-1])
             if text is not None and text.rstrip(" :-,") != text:
-                rest[-1] = cst.SimpleString(repr(text.rstrip(" :-,")))
+                rest[-1] = cst.SimpleString(string_literal(text.rstrip(" :-,"), quote_of(rest[-1]) or file_quote(self.file)))
             return rest if not any(name in names_in(v) for v in rest) else None
         if isinstance(last, cst.FormattedString) and last.parts:
             part = last.parts[-1]
@@ -1235,10 +1237,13 @@ def transform(codemod: PrintToLogging, wrapper: MetadataWrapper, file: FileConte
     new_module = module.visit(transformer)
     if not transformer.changed:
         return module
+    if transformer.converted_print_exc or transformer.dropped_stream:
+        used_before = names_used(module)
     if transformer.converted_print_exc:
-        new_module = remove_unused_imports(new_module, "traceback", {"print_exc"})
+        new_module = remove_unused_imports(new_module, "traceback", {"print_exc"}, used_before, file.path)
     if transformer.dropped_stream:
-        new_module = remove_unused_imports(new_module, "sys", {"stderr", "stdout"})
+        new_module = remove_unused_imports(new_module, "sys", {"stderr", "stdout"}, used_before, file.path)
+    new_module = unbind_unused_handlers(module, new_module)
     if existing is None and transformer.used_logger:
-        new_module = add_logger(new_module, logger.name, logger.logs_as or "__name__")
+        new_module = add_logger(new_module, logger.name, logger.logs_as or "__name__", sorting_for(file), file_quote(file))
     return new_module
