@@ -327,3 +327,44 @@ def test_a_helper_request_handlers_also_call_is_left_alone() -> None:
         "check_cache() connects at start-up (lifespan: lifespan() -> prepare() -> check_cache() -> client.ping()) "
         "but health() also calls it, which is not start-up code; left alone"
     ]
+
+
+# --- connections at import time ---------------------------------------------------------------
+
+IMPORT_TIME = """\
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+cache = redis.Redis(host="127.0.0.1", port=PORT, protocol=2, retry=Retry(NoBackoff(), 0))
+cache.ping()
+"""
+
+
+@pytest.mark.parametrize("failures", [0, 3])
+def test_a_module_that_connects_at_import_time_now_imports(failures: int) -> None:
+    server = FlakyRedis(failures)
+    try:
+        source = f"PORT = {server.port}\n" + IMPORT_TIME
+        result = run_codemod("add-retry", source, options=OPTIONS)
+        assert [f.message.split(" with @retry")[0] for f in result.findings] == [
+            "cache.ping() connects at import time without a retry: moved into _ping(), called in its place,"
+        ]
+        exec(compile(result.new_text, "settings.py", "exec"), {"__name__": "settings"})  # the import
+        assert server.connections == failures + 1
+    finally:
+        server.close()
+
+
+def test_import_time_connections_that_cannot_move_are_reported() -> None:
+    source = (Path(__file__).parent / "fixtures/add_retry/module_level_keep.py").read_text()
+    result = run_codemod("add-retry", source)
+    assert not result.changed
+    assert [(f.line, f.message.split(" connects ")[1].split(". Move")[0]) for f in result.findings] == [
+        (11, "at import time, without a retry; not changed: it binds SERVER_VERSION at module level, which other code may read"),
+        (15, "at import time and has its own retry (a loop that sleeps after an error); left alone"),
+        (22, "at import time, without a retry; not changed: it is inside a try block"),
+        (28, "at import time, without a retry; not changed: it also calls send_mail(), which a retry would repeat"),
+        (32, "at import time, without a retry; not changed: it shares its line with other statements"),
+        (34, "at import time, without a retry; not changed: probe is used after it"),
+    ]

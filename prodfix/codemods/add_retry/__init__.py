@@ -41,8 +41,25 @@ What it leaves alone (reported): code with its own retry (a tenacity, backoff, r
 taking a request or session (per-request work), start-up functions that another function of
 the file which is not start-up code (a request handler, a task) also calls, start-up functions
 that also send mail or write (``send_mail``, ``create_user``, ``commit``...: a retry would
-repeat it), and connections made at import time or in a ``__main__`` block (moving them into
-a function is the maintainer's call). Calls into other modules are not followed.
+repeat it). Calls into other modules are followed by the project's start-up graph
+(``engine/startup_graph.py``); a function another module also names is left alone.
+
+Connections at import time (a settings module running ``command.upgrade(cfg, "head")``,
+``metadata.create_all()``, ``engine.connect()``; the same in a ``__main__`` block): the
+statement moves into a function decorated with @retry, called in its place::
+
+    @retry(...)
+    def _migrate():
+        command.upgrade(Config("alembic.ini"), "head")
+
+
+    _migrate()
+
+(``conn = engine.connect()`` becomes ``def _connect(): return engine.connect()`` and
+``conn = _connect()``). Only when that is clearly the same code: one statement on its line,
+after the imports, binding no name but a ``with ... as`` name nothing else reads, with no
+``global``/``return``/``del``/walrus, nothing a retry would repeat; otherwise reported, as is
+a connection inside a loop, ``try`` or ``if`` at module level.
 
 Unsafe fix (made only with ``--unsafe-fixes``; ``check`` lists it as a suggestion): a function
 that also writes (SQL ``INSERT``/``UPDATE``/``DELETE``, an ORM ``add``/``merge``, a Redis write,

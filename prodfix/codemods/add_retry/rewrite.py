@@ -28,7 +28,7 @@ from prodfix.codemods.add_retry import (  # the declaration: options, prefilters
 )
 from prodfix.codemods.base import FileContext, Reporter
 from prodfix.codemods.common.import_refs import ModuleNames
-from prodfix.codemods.common.imports import add_plain_import
+from prodfix.codemods.common.imports import add_plain_import, import_block
 from prodfix.codemods.common.logger import (
     add_logger,
     choose_logger_name,
@@ -137,6 +137,12 @@ class _Analyzer(cst.CSTVisitor):
         self.main_block: _Function | None = None  # the calls of `if __name__ == "__main__":`
         self.main_if: cst.If | None = None
         self.module_connects: list[tuple[cst.CSTNode, str]] = []  # connections at import time
+        # statements of the module or of its __main__ block that connect, by (block, index):
+        # (the first connecting call as written, the kinds of connection)
+        self.sites: dict[tuple[str, int], tuple[str, set[str]]] = {}
+        self.wraps: list = []  # the _Wrap of each site moved into a retried function
+        self._main_ids: dict[int, int] = {}
+        self._main_index = 0
         self.path = path
 
     def visit_Module(self, node: cst.Module) -> None:
@@ -146,6 +152,9 @@ class _Analyzer(cst.CSTVisitor):
         index = self._top_ids.get(id(node))
         if index is not None:
             self._top_index = index
+        index = self._main_ids.get(id(node))
+        if index is not None:
+            self._main_index = index
         return super().on_visit(node)
 
     @property
@@ -234,6 +243,8 @@ class _Analyzer(cst.CSTVisitor):
             self.main_block = _Function(node=None, qualname="__main__", top_index=self._top_index)  # type: ignore[arg-type]
             self.main_block.entry = "__main__ block"
             self.main_if = node
+            if isinstance(node.body, cst.IndentedBlock):
+                self._main_ids = {id(stmt): i for i, stmt in enumerate(node.body.body)}
             self._stack.append(self.main_block)
 
     def leave_If(self, node: cst.If) -> None:
@@ -335,7 +346,10 @@ class _Analyzer(cst.CSTVisitor):
         if function is None:
             if kinds and not self._stack:  # module level, not a class body
                 self.module_connects.append((node, dotted or "a connection"))
+                self._site("module", self._top_index, dotted, kinds)
             return
+        if kinds and function is self.main_block and not function.loops:
+            self._site("main", self._main_index, dotted, kinds)
         if kinds and function.connect_call is None:
             function.connect_call = f"{dotted}()" if dotted else "a connection"
         function.kinds |= kinds
@@ -343,6 +357,10 @@ class _Analyzer(cst.CSTVisitor):
         function.mongo_command |= mongo_command
         if mongo_created and function.connect_call is None:
             function.connect_call = f"{dotted}()"
+
+    def _site(self, block: str, index: int, dotted: str, kinds: set[str]) -> None:
+        call, known = self.sites.get((block, index), (f"{dotted or 'a connection'}()", set()))
+        self.sites[(block, index)] = (call, known | kinds)
 
     def _callee(self, func: cst.BaseExpression) -> str | None:
         """The qualname in this file a call may reach: ``helper()``, ``self.helper()``,
@@ -414,9 +432,10 @@ def transform(codemod: AddRetry, wrapper: MetadataWrapper, file: FileContext, re
     # analysis (several times a parse) only for a module that gets a decorator: the names in
     # use and the module's logger.
     analyzer = _Analyzer(ScopeCursor(build(module_tree(file.tree, module))), file.path)
+    analyzer.module = module
     module.visit(analyzer)
     chosen = _choose(codemod, analyzer, file, reporter)
-    if not chosen:
+    if not chosen and not analyzer.wraps:
         return module
     scopes = wrapper.resolve(ScopeProvider)
     global_scope = scopes[module]
@@ -445,7 +464,29 @@ def transform(codemod: AddRetry, wrapper: MetadataWrapper, file: FileContext, re
             f"{_number(codemod.options.max_wait)} s)",
             unsafe=function.writes,
         )
+    wrap_decorators: dict[int, str] = {}
+    taken = names_in_use(set(scopes.values()))
+    for wrap in analyzer.wraps:
+        wrap.name = _wrap_name(wrap.call, taken)
+        if logger is not None and logger.stdlib and logger.index is not None and logger.index < wrap.top_index:
+            logger_ref = logger.name
+        elif logger is None and new_logger is not None:
+            logger_ref = new_logger
+        else:
+            logger_ref = "logging.getLogger(__name__)"
+        wrap_decorators[id(wrap)] = _decorator_source(codemod, plan, plan.exceptions(wrap.kinds), logger_ref, module.default_indent)
+        where = "at import time" if wrap.block == "module" else "in the __main__ block"
+        reporter.report(
+            wrap.stmt,
+            f"{wrap.call} connects {where} without a retry: moved into {wrap.name}(), called in its place, "
+            f"with @retry ({codemod.options.attempts} attempts, exponential backoff up to "
+            f"{_number(codemod.options.max_wait)} s)",
+            unsafe=wrap.writes,
+        )
     new_module = module.visit(_Decorate(decorators))
+    if analyzer.wraps:
+        main_index = analyzer._top_ids.get(id(analyzer.main_if)) if analyzer.main_if is not None else None
+        new_module = _wrap_statements(new_module, analyzer.wraps, wrap_decorators, main_index)
     for source, name, alias in plan.imports:
         reporter.need_import(source, name, alias)
     reporter.need_dependency(DEPENDENCY)
@@ -578,15 +619,11 @@ def _choose(codemod, analyzer: "_Analyzer", file: FileContext, reporter: Reporte
         function.startup_reason = reason
         function.writes = writes is not None
         chosen.append(function)
-    for node, call in analyzer.module_connects:
-        reporter.report(
-            node,
-            f"{call}() connects at import time, without a retry; not changed: move it into a start-up "
-            "function (or one decorated with @retry) and call that",
-            "note",
-        )
+    analyzer.wraps = _module_wraps(analyzer, file, reporter)
     main = analyzer.main_block
-    if main is not None and main.kinds:
+    if main is not None and main.kinds and not any(w.block == "main" for w in analyzer.wraps) and not any(
+        block == "main" for block, _ in analyzer.sites
+    ):
         reporter.report(
             analyzer.main_if,
             f"the __main__ block connects ({main.connect_call}) without a retry; not changed: move the "
@@ -594,6 +631,282 @@ def _choose(codemod, analyzer: "_Analyzer", file: FileContext, reporter: Reporte
             "note",
         )
     return chosen
+
+
+@dataclass
+class _Wrap:
+    """A statement run at import time (module level or a ``__main__`` block) that connects:
+    moved into a function decorated with @retry, called in its place."""
+
+    block: str  # "module" or "main"
+    index: int  # in the block
+    top_index: int  # of the top-level statement holding it
+    stmt: cst.BaseStatement
+    call: str
+    kinds: set[str]
+    returns: bool  # ``name = <connect>``: the function returns the value
+    writes: bool = False
+    name: str = ""
+
+
+_MIGRATE_CALLS = frozenset({"upgrade", "downgrade", "stamp", "run_migrations"})
+_BLOCK_NAMES = {cst.For: "it runs in a loop", cst.While: "it runs in a loop", cst.Try: "it is inside a try block", cst.If: "it is inside an if block"}
+
+
+def _module_wraps(analyzer: "_Analyzer", file: FileContext, reporter: Reporter) -> list[_Wrap]:
+    """The import-time statements that connect and can move into a retried function as they
+    are; the others are reported, with the reason."""
+    module = analyzer.module
+    _, imports_end = import_block(module.body)
+    wraps: list[_Wrap] = []
+    for (block, index), (call, kinds) in sorted(analyzer.sites.items()):
+        if block == "module":
+            body, top_index, where = module.body, index, "at import time"
+        else:
+            assert analyzer.main_if is not None and isinstance(analyzer.main_if.body, cst.IndentedBlock)
+            body, top_index, where = analyzer.main_if.body.body, analyzer._top_ids[id(analyzer.main_if)], "in the __main__ block"
+        stmt = body[index]
+        if reporter.suppressed(stmt):
+            continue
+        own = _LoopRetryFinder()
+        stmt.visit(own)
+        if own.catches and own.sleeps:
+            reporter.report(stmt, f"{call} connects {where} and has its own retry (a loop that sleeps after an error); left alone", "note")
+            continue
+        refusal, returns = _wrap_refusal(stmt, module, top_index < imports_end)
+        if refusal is None:
+            effect = _SideEffects()
+            stmt.visit(effect)
+            if effect.found:
+                refusal = f"it also calls {effect.found}, which a retry would repeat"
+        if refusal is not None:
+            reporter.report(
+                stmt,
+                f"{call} connects {where}, without a retry; not changed: {refusal}. Move it into a start-up "
+                "function decorated with @retry and call that",
+                "note",
+            )
+            continue
+        writes = _writes(stmt)
+        if writes is not None and not reporter.unsafe_fix(
+            stmt,
+            f"{call} connects {where} and also {writes}: in a function with @retry, a failure after that "
+            "write runs it again and writes twice",
+        ):
+            continue
+        wraps.append(_Wrap(block, index, top_index, stmt, call, kinds, returns, writes is not None))
+    return wraps
+
+
+class _Bindings(cst.CSTVisitor):
+    """Names a statement binds (other than its ``with ... as`` names) and whether it holds
+    anything that cannot move into a function (global, return, yield, del, walrus)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bound: list[str] = []
+        self.immovable: str | None = None
+
+    def _targets(self, target: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Name):
+            self.bound.append(target.value)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._targets(element.value)
+        elif isinstance(target, cst.StarredElement):
+            self._targets(target.value)
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self._targets(node.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._targets(node.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._targets(node.target)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._targets(node.target)
+
+    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+        if node.name is not None:
+            self._targets(node.name.name)
+
+    def visit_Import(self, node: cst.Import) -> None:
+        for alias in node.names:
+            self.bound.append(alias.evaluated_alias or alias.evaluated_name.split(".")[0])
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        if isinstance(node.names, cst.ImportStar):
+            self.immovable = "import *"
+            return
+        for alias in node.names:
+            self.bound.append(alias.evaluated_alias or alias.evaluated_name)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        self.bound.append(node.name.value)
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        self.bound.append(node.name.value)
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_CompFor(self, node: cst.CompFor) -> bool:
+        return True  # a comprehension's names are its own
+
+    def _refuse(self, what: str) -> None:
+        self.immovable = self.immovable or what
+
+    def visit_Global(self, node: cst.Global) -> None:
+        self._refuse("global")
+
+    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
+        self._refuse("nonlocal")
+
+    def visit_Return(self, node: cst.Return) -> None:
+        self._refuse("return")
+
+    def visit_Yield(self, node: cst.Yield) -> None:
+        self._refuse("yield")
+
+    def visit_Await(self, node: cst.Await) -> None:
+        self._refuse("await")
+
+    def visit_Del(self, node: cst.Del) -> None:
+        self._refuse("del")
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self._refuse("an assignment expression")
+
+
+class _Reads(cst.CSTVisitor):
+    """Whether any of ``names`` occurs in the module outside ``skip``."""
+
+    def __init__(self, names: set[str], skip: cst.CSTNode) -> None:
+        super().__init__()
+        self.names = names
+        self.skip = skip
+        self.found: str | None = None
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if node is self.skip or self.found is not None:
+            return False
+        if isinstance(node, cst.Name) and node.value in self.names:
+            self.found = node.value
+        return True
+
+
+def _wrap_refusal(stmt: cst.BaseStatement, module: cst.Module, before_imports: bool) -> tuple[str | None, bool]:
+    """(Why the statement cannot move into a function as it is, or None; whether the function
+    returns its value: ``name = <connection>``)."""
+    if before_imports:
+        return "it runs before the module's imports end", False
+    returns = False
+    as_names: list[str] = []
+    if isinstance(stmt, cst.SimpleStatementLine):
+        if len(stmt.body) != 1:
+            return "it shares its line with other statements", False
+        small = stmt.body[0]
+        if isinstance(small, (cst.Assign, cst.AnnAssign)) and small.value is not None:
+            returns = True
+            checked: cst.CSTNode = small.value
+        elif isinstance(small, cst.Expr):
+            checked = small
+        else:
+            return "it is not a call or an assignment", False
+    elif isinstance(stmt, cst.With) and stmt.asynchronous is None:
+        for item in stmt.items:
+            if item.asname is not None:
+                if not isinstance(item.asname.name, cst.Name):
+                    return "its with statement binds more than a name", False
+                as_names.append(item.asname.name.value)
+        checked = stmt
+    else:
+        return _BLOCK_NAMES.get(type(stmt), "it is part of a compound statement"), False
+    bindings = _Bindings()
+    checked.visit(bindings)
+    if bindings.immovable:
+        return f"it holds {bindings.immovable}, which does not move into a function", False
+    if bindings.bound and not returns:
+        names = ", ".join(sorted(set(bindings.bound)))
+        return f"it binds {names} at module level, which other code may read", False
+    if as_names:
+        reads = _Reads(set(as_names), stmt)
+        module.visit(reads)
+        if reads.found is not None:
+            return f"{reads.found} is used after it", False
+    return None, returns
+
+
+class _SideEffects(cst.CSTVisitor):
+    """The first call a retry would repeat (mail, user creation, a commit)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: str | None = None
+
+    def visit_Call(self, node: cst.Call) -> None:
+        name = cst.helpers.get_full_name_for_node(node.func) or ""
+        if self.found is None and name.rsplit(".", 1)[-1] in SIDE_EFFECT_CALLS:
+            self.found = f"{name}()"
+
+
+def _wrap_name(call: str, taken: set[str]) -> str:
+    last = call[:-2].rsplit(".", 1)[-1]
+    base = "_migrate" if last in _MIGRATE_CALLS else "_create_all" if last == "create_all" else "_ping" if last == "ping" else "_connect"
+    name, n = base, 2
+    while name in taken:
+        name, n = f"{base}_{n}", n + 1
+    taken.add(name)
+    return name
+
+
+def _wrap_statements(module: cst.Module, wraps: list[_Wrap], decorators: dict[int, str], main_index: int | None) -> cst.Module:
+    """Each wrapped statement becomes ``@retry(...) def _name(): <stmt>`` and ``_name()`` (or
+    ``name = _name()``), in place, by index: the blocks have the statements the analysis saw."""
+    by_block: dict[str, dict[int, _Wrap]] = {}
+    for wrap in wraps:
+        by_block.setdefault(wrap.block, {})[wrap.index] = wrap
+
+    def rebuild(body, chosen: dict[int, _Wrap], blank: int) -> list:
+        out = []
+        for index, stmt in enumerate(body):
+            wrap = chosen.get(index)
+            if wrap is None:
+                out.append(stmt)
+                continue
+            decorator = cst.parse_module(decorators[id(wrap)] + "def _(): pass\n").body[0].decorators[0]  # type: ignore[attr-defined]
+            lines = list(stmt.leading_lines)
+            while lines and lines[0].comment is None:
+                lines.pop(0)
+            before = [cst.EmptyLine(indent=False)] * (blank if index > 0 else 0)
+            call = cst.Call(cst.Name(wrap.name))
+            if wrap.returns:
+                small = stmt.body[0]
+                inner = cst.SimpleStatementLine([cst.Return(small.value)])
+                after = stmt.with_changes(body=[small.with_changes(value=call)], leading_lines=[cst.EmptyLine(indent=False)] * blank)
+            else:
+                inner = stmt.with_changes(leading_lines=[])
+                after = cst.SimpleStatementLine([cst.Expr(call)], leading_lines=[cst.EmptyLine(indent=False)] * blank)
+            out.append(cst.FunctionDef(
+                name=cst.Name(wrap.name), params=cst.Parameters(), body=cst.IndentedBlock([inner]),
+                decorators=[decorator], leading_lines=[*before, *lines],
+            ))
+            out.append(after)
+        return out
+
+    body = list(module.body)
+    if "main" in by_block and main_index is not None:
+        main_if = body[main_index]
+        body[main_index] = main_if.with_changes(
+            body=main_if.body.with_changes(body=rebuild(main_if.body.body, by_block["main"], 1))
+        )
+    if "module" in by_block:
+        body = rebuild(body, by_block["module"], 2)
+    return module.with_changes(body=body)
 
 
 # A start-up function that also writes is not idempotent: a retry repeats what ran before the failure.
