@@ -368,3 +368,15 @@ def test_import_time_connections_that_cannot_move_are_reported() -> None:
         (32, "at import time, without a retry; not changed: it shares its line with other statements"),
         (34, "at import time, without a retry; not changed: probe is used after it"),
     ]
+
+
+def test_the_exceptions_retried_are_connection_errors_never_exception() -> None:
+    from prodfix.codemods.add_retry import EXCEPTIONS
+
+    source = "import {0}\n\n\ndef init_x():\n    {0}.connect()\n"
+    for kind, names in EXCEPTIONS.items():
+        assert all(q.rpartition(".")[2] not in ("Exception", "BaseException") for q, _ in names), kind
+    for module in ("psycopg2", "psycopg", "asyncpg", "pymysql"):
+        result = run_codemod("add-retry", source.format(module))
+        line = next(x for x in result.new_text.splitlines() if "retry_if_exception_type" in x)
+        assert "Exception," not in line and "Exception))" not in line, line

@@ -7,6 +7,7 @@ orchestrator enters a restart loop.
 Which functions (sync or async, module level or methods) -- both must hold:
 
 1. the body itself connects: ``engine.connect()``/``engine.begin()``, ``metadata.create_all``,
+   Flask-SQLAlchemy's ``db.create_all()``,
    ``conn.run_sync(...create_all)``, ``psycopg2/psycopg/asyncpg/pymysql.connect``,
    ``asyncpg.create_pool``, a Redis ``ping()``, ``MongoClient(...)`` followed by a command,
    ``aio_pika.connect(_robust)``, ``pika.BlockingConnection``, kafka producers, ``SELECT 1``
@@ -32,7 +33,10 @@ What it adds, closest to the ``def`` (under framework decorators)::
         reraise=True,
     )
 
-The exceptions come from the libraries the function uses, referred to the way the module
+The exceptions are the connection errors of the driver the function uses (SQLAlchemy's
+OperationalError/InterfaceError, redis' ConnectionError/TimeoutError, psycopg's, pymysql's...,
+with the built-in ConnectionError/TimeoutError, or OSError for drivers and async SQLAlchemy
+engines that let socket errors through), never ``Exception``, referred to the way the module
 imports things; the module logger is reused or added (shared with print-to-logging); and
 ``tenacity>=8`` is declared in the project's dependency manifest.
 
@@ -124,7 +128,9 @@ EXCEPTIONS: dict[str, list[tuple[str, str | None]]] = {
 }
 
 # Drivers that surface refused connections as plain OSError subclasses.
-OSERROR_KINDS = frozenset({"asyncpg", "socket", "aio_pika", "aiokafka", "generic"})
+# (SQLAlchemy's async drivers: asyncpg's ConnectionRefusedError or socket.gaierror is raised
+# as it is, not wrapped in OperationalError, see sqlalchemy/connectors/asyncio.py)
+OSERROR_KINDS = frozenset({"asyncpg", "socket", "aio_pika", "aiokafka", "generic", "sqlalchemy_async"})
 
 TENACITY_NAMES = ("retry", "stop_after_attempt", "wait_exponential", "retry_if_exception_type", "before_sleep_log")
 
@@ -238,7 +244,7 @@ class AddRetry(Codemod):
             receiver = _dotted(call.func.value).lower()
             if name in ("connect", "begin") and "engine" in receiver.split(".")[-1]:
                 return True
-            if (name == "create_all" and receiver.endswith("metadata")) or name == "run_sync":
+            if (name == "create_all" and (receiver.endswith("metadata") or receiver.split(".")[-1] == "db")) or name == "run_sync":
                 return True
             if (name == "ping" and not call.args) or (name == "execute" and call.args and _selects_one(call.args[0])):
                 return True

@@ -324,7 +324,7 @@ class _Analyzer(cst.CSTVisitor):
             last = receiver.split(".")[-1]
             if attr in ("connect", "begin") and "engine" in last and not qualified & {"sqlite3.connect"}:
                 kinds.add("sqlalchemy")
-            elif attr == "create_all" and receiver.endswith("metadata"):
+            elif attr == "create_all" and (receiver.endswith("metadata") or last == "db"):  # Flask-SQLAlchemy's db
                 kinds.add("sqlalchemy")
             elif attr == "run_sync" and any(
                 isinstance(a.value, cst.Attribute) and a.value.attr.value == "create_all" for a in node.args
@@ -449,6 +449,8 @@ def transform(codemod: AddRetry, wrapper: MetadataWrapper, file: FileContext, re
     decorators: dict[int, str] = {}
     for function in chosen:
         kinds = function.kinds | ({"mongo"} if function.mongo_created and function.mongo_command else set())
+        if "sqlalchemy" in kinds and function.node.asynchronous is not None:
+            kinds.add("sqlalchemy_async")  # its async drivers' refusals pass through SQLAlchemy as OSError
         exceptions = plan.exceptions(kinds)
         if logger is not None and logger.stdlib and logger.index is not None and logger.index < function.top_index:
             logger_ref = logger.name
