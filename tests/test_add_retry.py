@@ -380,3 +380,14 @@ def test_the_exceptions_retried_are_connection_errors_never_exception() -> None:
         result = run_codemod("add-retry", source.format(module))
         line = next(x for x in result.new_text.splitlines() if "retry_if_exception_type" in x)
         assert "Exception," not in line and "Exception))" not in line, line
+
+
+def test_start_up_that_already_retries_says_so() -> None:
+    source = (Path(__file__).parent / "fixtures/add_retry/own_retry_helpers.py").read_text()
+    result = run_codemod("add-retry", source)
+    assert not result.changed
+    assert [f.message for f in result.findings] == [
+        "check_db() has its own retry (wait_for_db() calls it in a loop that sleeps after an error); left alone",
+        "ping_until_ready() has its own retry (a loop that sleeps after an error); left alone",
+        "warm_up() has its own retry (AsyncRetrying()); left alone",
+    ]

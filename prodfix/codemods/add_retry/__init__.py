@@ -41,7 +41,9 @@ imports things; the module logger is reused or added (shared with print-to-loggi
 ``tenacity>=8`` is declared in the project's dependency manifest.
 
 What it leaves alone (reported): code with its own retry (a tenacity, backoff, retrying or any
-``retry*`` decorator, a loop that sleeps after catching an exception), generators, functions
+``retry*`` decorator, ``Retrying(...)`` run as a loop, a loop that sleeps after catching an
+exception or in a function taking ``attempts``/``retries``/``tries``, or a caller in the file
+that calls it in such a loop: ``wait_for_db()``), generators, functions
 taking a request or session (per-request work), start-up functions that another function of
 the file which is not start-up code (a request handler, a task) also calls, start-up functions
 that also send mail or write (``send_mail``, ``create_user``, ``commit``...: a retry would
@@ -135,6 +137,15 @@ OSERROR_KINDS = frozenset({"asyncpg", "socket", "aio_pika", "aiokafka", "generic
 TENACITY_NAMES = ("retry", "stop_after_attempt", "wait_exponential", "retry_if_exception_type", "before_sleep_log")
 
 RETRY_DECORATOR_PACKAGES = ("tenacity", "backoff", "retrying")
+
+# retries run as calls: ``for attempt in Retrying(...)``, ``backoff.on_exception(...)(connect)()``
+RETRY_CALLS = frozenset({
+    "tenacity.Retrying", "tenacity.AsyncRetrying", "tenacity.retry", "backoff.on_exception", "backoff.on_predicate",
+    "retrying.Retrying", "retrying.retry",
+})
+
+# a loop that sleeps in a function taking one of these counts its attempts: its own retry
+RETRY_PARAMS = frozenset({"attempts", "max_attempts", "retries", "max_retries", "tries", "max_tries", "retry", "timeout"})
 
 REQUEST_PARAMS = frozenset({"request", "req", "session", "db_session", "websocket"})
 

@@ -22,7 +22,9 @@ from prodfix.codemods.add_retry import (  # the declaration: options, prefilters
     MONGO_CLIENTS,
     OSERROR_KINDS,
     REQUEST_PARAMS,
+    RETRY_CALLS,
     RETRY_DECORATOR_PACKAGES,
+    RETRY_PARAMS,
     TENACITY_NAMES,
     AddRetry,
 )
@@ -57,6 +59,8 @@ class _Function:
     mongo_command: bool = False
     has_retry_decorator: bool = False
     has_retry_loop: bool = False
+    retry_call: str | None = None  # a retry it runs itself: ``for attempt in Retrying(...)``
+    retried_callees: set[str] = field(default_factory=set)  # called in its loop that retries
     is_generator: bool = False
     callees: set[str] = field(default_factory=set)  # calls in the body, by qualname in this file
     once_callees: set[str] = field(default_factory=set)  # the callees called outside loops
@@ -282,8 +286,13 @@ class _Analyzer(cst.CSTVisitor):
             return
         finder = _LoopRetryFinder()
         loop.body.visit(finder)
-        if finder.catches and finder.sleeps:
+        params = function.node.params if function.node is not None else None
+        counted = params is not None and any(
+            p.name.value in RETRY_PARAMS for p in [*params.posonly_params, *params.params, *params.kwonly_params]
+        )
+        if finder.sleeps and (finder.catches or counted):  # a loop that waits, then tries again
             function.has_retry_loop = True
+            function.retried_callees |= {c for c in map(self._callee, finder.called) if c is not None}
 
     def visit_Call(self, node: cst.Call) -> None:
         for arg in node.args:  # FastAPI(lifespan=...), Starlette(lifespan=...)
@@ -309,6 +318,8 @@ class _Analyzer(cst.CSTVisitor):
                 if not function.loops:  # a loop's calls are steady work (a worker's main loop)
                     function.once_callees.add(callee)
         qualified = self._qualified(func)
+        if function is not None and function.retry_call is None and qualified & RETRY_CALLS:
+            function.retry_call = f"{cst.helpers.get_full_name_for_node(func)}()"
         for name in qualified:
             if name in CONNECT_CALLS:
                 kinds.add(CONNECT_CALLS[name])
@@ -397,6 +408,7 @@ class _LoopRetryFinder(cst.CSTVisitor):
         super().__init__()
         self.catches = False
         self.sleeps = False
+        self.called: list[cst.BaseExpression] = []
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         return False
@@ -408,6 +420,7 @@ class _LoopRetryFinder(cst.CSTVisitor):
         name = cst.helpers.get_full_name_for_node(node.func) or ""
         if name.split(".")[-1] == "sleep":
             self.sleeps = True
+        self.called.append(node.func)
 
 
 class _Decorate(cst.CSTTransformer):
@@ -545,6 +558,9 @@ def _choose(codemod, analyzer: "_Analyzer", file: FileContext, reporter: Reporte
     for function in [*analyzer.functions, *([analyzer.main_block] if analyzer.main_block else [])]:
         for callee in function.callees:
             callers.setdefault(callee, set()).add(function.qualname)
+    by_name = {f.qualname: f for f in analyzer.functions}
+    if analyzer.main_block is not None:
+        by_name["__main__"] = analyzer.main_block
     startup: set[str] = {"__main__", *paths}  # callers that do not make a function per-request
     for function in analyzer.functions:
         name = function.node.name.value
@@ -555,7 +571,7 @@ def _choose(codemod, analyzer: "_Analyzer", file: FileContext, reporter: Reporte
         if not function.kinds and not (function.mongo_created and function.mongo_command):
             continue
         name = function.node.name.value
-        own_retry = _own_retry(function)
+        own_retry = _own_retry(function, callers, by_name)
         if own_retry:
             reporter.report(function.node, f"{function.qualname}() has its own retry ({own_retry}); left alone", "note")
             continue
@@ -943,11 +959,17 @@ def _writes(node: cst.CSTNode) -> str | None:
     return finder.found
 
 
-def _own_retry(function: _Function) -> str | None:
+def _own_retry(function: _Function, callers: dict[str, set[str]] | None = None, by_name: dict | None = None) -> str | None:
     if function.has_retry_decorator:
         return "a retry decorator"
     if function.has_retry_loop:
         return "a loop that sleeps after an error"
+    if function.retry_call is not None:
+        return function.retry_call
+    for caller in sorted((callers or {}).get(function.qualname, ())):
+        other = (by_name or {}).get(caller)
+        if other is not None and function.qualname in other.retried_callees:
+            return f"{'the __main__ block' if caller == '__main__' else caller + '()'} calls it in a loop that sleeps after an error"
     return None
 
 
