@@ -391,3 +391,12 @@ def test_start_up_that_already_retries_says_so() -> None:
         "ping_until_ready() has its own retry (a loop that sleeps after an error); left alone",
         "warm_up() has its own retry (AsyncRetrying()); left alone",
     ]
+
+
+def test_a_retry_that_would_repeat_what_a_helper_does_is_reported() -> None:
+    source = (Path(__file__).parent / "fixtures/add_retry/side_effects_deep.py").read_text()
+    result = run_codemod("add-retry", source)
+    assert [f.message.split(" but also calls ")[-1] for f in result.findings if f.kind == "note"] == [
+        "send_mail() in notify_start(), which a retry would repeat; left alone",
+        "open() for writing, which a retry would repeat; left alone",
+    ]

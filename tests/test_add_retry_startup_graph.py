@@ -139,7 +139,8 @@ def test_cached_start_up_facts_of_the_wrong_shape_are_not_trusted() -> None:
         assert _valid_facts([[], {}, startup, False])
     for startup in (
         [], "x", 0, {"imports": {}}, {**good, "imports": {"db": 1}}, {**good, "functions": {"f": [["a"]]}},
-        {**good, "functions": {"f": [["a"], [None]]}}, {**good, "entries": [["label", ["a"]]]},
+        {**good, "functions": {"f": [["a"], [None], []]}}, {**good, "entries": [["label", ["a"]]]},
+        {**good, "functions": {"f": [[], []]}},  # cached before the effects were part of the facts
         {**good, "entries": [[1, [], []]]}, {**good, "extra": 1},
     ):
         assert not _valid_facts([[], {}, startup, False]), startup
@@ -157,3 +158,38 @@ def test_tests_are_never_start_up_code() -> None:
     assert scan_file(source, "app/run.py") not in (False, None)
     for rel in ("tests/test_db.py", "app/tests/helpers.py", "app/tests.py", "test_db.py", "conftest.py", "db_test.py"):
         assert scan_file(source, rel) is False, rel
+
+
+def test_a_side_effect_in_another_module_keeps_the_connection_undecorated(git_repo: Path) -> None:
+    users = (
+        "from django.contrib.auth import get_user_model\n\n\n"
+        "def create_admin():\n    get_user_model().objects.create_user('admin')\n\n\n"
+        "def ensure_admin():\n    create_admin()\n"
+    )
+    db = DB.replace(
+        "async def prepare():\n    await create_models()\n",
+        "async def prepare():\n    await create_models()\n\n\nasync def seed():\n    ensure_admin()\n"
+        "    async with engine.begin() as conn:\n        await conn.run_sync(Base.metadata.create_all)\n",
+    ).replace("from app.models import Base\n", "from app.models import Base\nfrom app.users import ensure_admin\n")
+    main = MAIN.replace("    await db.prepare()\n", "    await db.prepare()\n    await db.seed()\n")
+    _repo(git_repo, {"app/__init__.py": "", "app/main.py": main, "app/db.py": db, "app/users.py": users, "app/models.py": "Base = None\n"})
+    out = subprocess.run([prodfix_exe(), "diff", "--select", "add-retry", "--no-cache"], cwd=git_repo, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("+@retry(") == 1 and " async def create_models():" in out.stdout  # seed() is not decorated
+    assert (
+        "seed() connects at start-up (lifespan: lifespan() (app/main.py) -> startup() -> seed() (app/db.py) -> "
+        "engine.begin()) but also calls create_user() in create_admin() (app/users.py), which a retry would repeat"
+    ) in _check(git_repo)
+
+
+def test_a_function_a_package_re_exports_is_followed(git_repo: Path) -> None:
+    main = MAIN.replace("from app import db\n", "from app.db import prepare\n").replace("await db.prepare()", "await prepare()")
+    package = "from .session import prepare\n\n__all__ = [\"prepare\"]\n"
+    _repo(git_repo, {
+        "app/__init__.py": "", "app/main.py": main, "app/db/__init__.py": package, "app/db/session.py": DB,
+        "app/models.py": "Base = None\n",
+    })
+    out = subprocess.run([prodfix_exe(), "diff", "--select", "add-retry", "--no-cache"], cwd=git_repo, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "+++ b/app/db/session.py" in out.stdout and out.stdout.count("+@retry(") == 1
+    assert "lifespan: lifespan() (app/main.py) -> startup() -> prepare() (app/db/session.py) -> create_models() -> engine.begin()" in _check(git_repo)

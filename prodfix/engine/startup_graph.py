@@ -240,7 +240,8 @@ def may_enter(text: str, rel: str) -> bool:
 def file_facts(text: str, rel: str, enters: bool | None = None) -> dict:
     """What the start-up graph needs from one file, JSON-ready: ``{}`` when Python cannot
     parse it, else {"imports": {bound name: qualified}, "functions": {top-level function:
-    [[qualified imported calls], [calls of the file's top-level functions]]}, "entries":
+    [[qualified imported calls], [calls of the file's top-level functions], [a call a retry
+    would repeat: "send_mail()"]]}, "entries":
     [[label, imported calls, local calls] of each entry point]} (entries only where
     ``may_enter``: elsewhere the file is only a place start-up calls lead to)."""
     try:
@@ -255,9 +256,35 @@ def file_facts(text: str, rel: str, enters: bool | None = None) -> dict:
         entries = _entries(file, tree, walk(tree) if named else [])
     return {
         "imports": file.imports,
-        "functions": {name: list(file.calls(fn.body)) for name, fn in file.functions.items()},
+        "functions": {name: [*file.calls(fn.body), _effects(fn)] for name, fn in file.functions.items()},
         "entries": [[label, *file.calls(body)] for label, body in entries],
     }
+
+
+# calls a retry would repeat: mail, users, rows, messages (add-retry's SIDE_EFFECT_CALLS and writes)
+EFFECT_CALLS = frozenset({
+    "send_mail", "send_email", "send_message", "send_mass_mail", "mail_admins", "create_user", "create_superuser",
+    "insert_one", "insert_many", "publish", "basic_publish", "write_text", "write_bytes",
+})
+_WRITE_MODES = re.compile(r"[wax]")
+
+
+def _effects(fn: ast.AST) -> list[str]:
+    """The calls in a function a retry would repeat (at most one: the first), as written:
+    ``send_mail()``, ``create_user()``, ``open()`` for writing."""
+    for node in ast.walk(fn):
+        if type(node) is ast.Call:
+            func = node.func  # type: ignore[attr-defined]
+            last = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            if last in EFFECT_CALLS:
+                return [f"{last}()"]
+            if last == "open" and isinstance(func, ast.Name):
+                mode = node.args[1] if len(node.args) > 1 else next(  # type: ignore[attr-defined]
+                    (k.value for k in node.keywords if k.arg == "mode"), None  # type: ignore[attr-defined]
+                )
+                if isinstance(mode, ast.Constant) and isinstance(mode.value, str) and _WRITE_MODES.search(mode.value):
+                    return ["open() for writing"]
+    return []
 
 
 def valid_file_facts(facts: object) -> bool:
@@ -270,15 +297,15 @@ def valid_file_facts(facts: object) -> bool:
     imports, functions, entries = facts["imports"], facts["functions"], facts["entries"]
     return (
         isinstance(imports, dict) and all(isinstance(v, str) for v in imports.values())
-        and isinstance(functions, dict) and all(_valid_calls(v) for v in functions.values())
+        and isinstance(functions, dict) and all(_valid_calls(v, 3) for v in functions.values())
         and isinstance(entries, list)
         and all(isinstance(e, list) and len(e) == 3 and isinstance(e[0], str) and _valid_calls(e[1:]) for e in entries)
     )
 
 
-def _valid_calls(value: object) -> bool:
+def _valid_calls(value: object, size: int = 2) -> bool:
     return (
-        isinstance(value, list) and len(value) == 2
+        isinstance(value, list) and len(value) == size
         and all(isinstance(names, list) and all(isinstance(n, str) for n in names) for names in value)
     )
 
@@ -299,7 +326,8 @@ def assemble(
     text_of: Callable[[str], str],
     relevant: Callable[[str], bool] | None = None,
 ) -> dict[str, dict[str, list[str]]]:
-    """rel -> {function: [path of calls, "" or the file off the path that also names it]},
+    """rel -> {function: [path of calls ("" when start-up does not reach it), "" or the file
+    off the path that also names it, "" or a call a retry would repeat in what it calls]},
     from the per-file facts (``graph``: rel -> ``scan_file``'s answer, for the files of
     ``order``, the graph's files in the repository's order). A file that start-up calls lead
     into but which names no entry point is parsed here (``graph`` is updated: the caller may
@@ -326,14 +354,39 @@ def assemble(
         return modules[module]
 
     def load(rel: str, name: str) -> dict:
-        """The facts of the file ``rel``; {} when it has none and cannot define ``name``."""
+        """The facts of the file ``rel``; {} when it has none and cannot define ``name`` (or
+        import it: a package's ``__init__.py`` re-exporting it)."""
         facts = graph.get(rel)
         if facts is None:
             text = text_of(rel)
-            if re.search(rf"def[\s\\]+{re.escape(name)}\b", text) is None:
-                return {}  # no def of that name: not worth a parse yet
+            if re.search(rf"def[\s\\]+{re.escape(name)}\b", text) is None and (
+                re.search(rf"import\b[^\n]*\b{re.escape(name)}\b|^[ \t]+{re.escape(name)}\b", text, re.MULTILINE) is None
+            ):
+                return {}  # no def of that name, no import of it: not worth a parse yet
             facts = graph[rel] = file_facts(text, rel)
         return facts
+
+    def resolve(rel: str, name: str) -> tuple[str, str, dict, list[str]] | None:
+        """Where ``name`` of the module ``rel`` is defined: (file, name, its facts, the files
+        that re-export it on the way), following ``from .session import init_db`` in a
+        package's ``__init__.py`` (or any module) a few times."""
+        via: list[str] = []
+        for _ in range(MAX_DEPTH):
+            target = load(rel, name)
+            if not target:
+                return None
+            if name in target["functions"]:
+                return rel, name, target, via
+            qualified = target["imports"].get(name)
+            if qualified is None:
+                return None
+            module, _, imported = qualified.rpartition(".")
+            found = file_of(module) if module else None
+            if found is None or found == rel:
+                return None
+            via.append(rel)
+            rel, name = found, imported
+        return None
 
     relevance: dict[str, bool] = {}
 
@@ -363,22 +416,61 @@ def assemble(
                 continue
             if depth + 1 >= MAX_DEPTH and rel != here and not wanted(rel):
                 continue  # it would be reported nowhere and followed no further: no need to parse it
-            target = load(rel, name)
-            if not target or name not in target["functions"]:
+            found = resolve(rel, name)
+            if found is None:
                 continue
+            rel, name, target, via = found
             if (rel, name) in seen:
                 continue
             seen.add((rel, name))
             step = f"{name}()" if rel == here else f"{name}() ({rel})"
             if rel != here:
-                reached.setdefault(rel, {})[name] = [" -> ".join([*path, step]), ""]
-                path_files[(rel, name)] = {*files, rel}
-            target_calls, target_local = target["functions"][name]
-            queue.append((rel, target_calls, target_local, [*path, step], {*files, rel}, depth + 1))
+                reached.setdefault(rel, {})[name] = [" -> ".join([*path, step]), "", ""]
+                path_files[(rel, name)] = {*files, *via, rel}
+            target_calls, target_local, _ = target["functions"][name]
+            queue.append((rel, target_calls, target_local, [*path, step], {*files, *via, rel}, depth + 1))
     reached = {rel: functions for rel, functions in reached.items() if wanted(rel)}
     others = [rel for rel in order if not _is_test(rel)] if reached else []
+
+    effects: dict[tuple[str, str], str] = {}
+
+    def effect(rel: str, name: str, depth: int) -> str:
+        """A call a retry of ``name`` would repeat, in it or in what it calls (other modules
+        too, a few levels): "send_mail() in notify() (app/mail.py)", or ""."""
+        key = (rel, name)
+        if key in effects:
+            return effects[key]
+        effects[key] = ""  # a cycle adds nothing
+        facts = graph.get(rel) or {}
+        calls, local, own = facts.get("functions", {}).get(name, ([], [], []))
+        found = own[0] if own else ""
+        if not found and depth < MAX_DEPTH:
+            for module, callee in [(q.rpartition(".")[0], q.rpartition(".")[2]) for q in calls] + [(None, n) for n in local]:
+                there = rel if module is None else file_of(module) if module else None
+                resolved = resolve(there, callee) if there is not None else None
+                if resolved is not None:
+                    inner = effect(resolved[0], resolved[1], depth + 1)
+                    if inner:
+                        where = "" if resolved[0] == rel else f" ({resolved[0]})"
+                        if " in " not in inner:
+                            found = f"{inner} in {resolved[1]}(){where}"
+                        else:  # the file of the function it is in, once
+                            found = inner if inner.endswith(".py)") else f"{inner}{where}"
+                        break
+        effects[key] = found
+        return found
+
+    for rel in order:  # the functions of the files add-retry looks at whose retry would repeat something
+        facts = graph.get(rel)
+        if facts and wanted(rel):
+            for name in facts["functions"]:
+                found = effect(rel, name, 0)
+                if found and not facts["functions"][name][2]:  # what it calls, not its own body (add-retry sees that)
+                    reached.setdefault(rel, {}).setdefault(name, ["", "", ""])[2] = found
     for rel, functions in reached.items():
         for name, entry in functions.items():
+            if not entry[0]:
+                continue  # not reached from start-up: only its effects are known
             word = re.compile(rf"\b{re.escape(name)}\b")
             on_path = path_files[(rel, name)]
             for other in others:

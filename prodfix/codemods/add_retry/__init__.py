@@ -162,8 +162,8 @@ ROUTE_DECORATORS = frozenset({"get", "post", "put", "patch", "delete", "route", 
 
 # calls a retry would repeat: mail, user creation, writes
 SIDE_EFFECT_CALLS = frozenset({
-    "send_mail", "send_email", "send_message", "send_mass_mail", "create_user", "create_superuser",
-    "commit", "insert_one", "insert_many", "publish", "basic_publish",
+    "send_mail", "send_email", "send_message", "send_mass_mail", "mail_admins", "create_user", "create_superuser",
+    "commit", "insert_one", "insert_many", "publish", "basic_publish", "write_text", "write_bytes",
 })
 
 def _selects_one(expr: ast.expr) -> bool:

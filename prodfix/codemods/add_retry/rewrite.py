@@ -354,6 +354,8 @@ class _Analyzer(cst.CSTVisitor):
                     function.side_effect = f"{dotted or attr}()"
         elif last_name in SIDE_EFFECT_CALLS and function is not None and function.side_effect is None:
             function.side_effect = f"{last_name}()"
+        elif dotted == "open" and function is not None and function.side_effect is None and _opens_for_writing(node):
+            function.side_effect = "open() for writing"
         if function is None:
             if kinds and not self._stack:  # module level, not a class body
                 self.module_connects.append((node, dotted or "a connection"))
@@ -382,6 +384,14 @@ class _Analyzer(cst.CSTVisitor):
             if func.value.value in ("self", "cls") and self._classes:
                 return f"{self._classes[-1][0]}.{func.attr.value}"
         return None
+
+
+def _opens_for_writing(call: cst.Call) -> bool:
+    mode = call.args[1].value if len(call.args) > 1 and call.args[1].keyword is None else next(
+        (a.value for a in call.args if a.keyword is not None and a.keyword.value == "mode"), None
+    )
+    text = string_value(mode) if mode is not None else None
+    return text is not None and re.search(r"[wax]", text) is not None
 
 
 def _is_main_test(test: cst.BaseExpression) -> bool:
@@ -517,9 +527,9 @@ def _startup_paths(analyzer: "_Analyzer", reach: dict | None = None) -> dict[str
     each with the calls that lead there, when no other file off that path names it."""
     by_name = {f.qualname: f for f in analyzer.functions}
     sources: list[tuple[str, _Function]] = []
-    for name, (calls, shared) in sorted((reach or {}).items()):
+    for name, (calls, shared, _) in sorted((reach or {}).items()):
         function = by_name.get(name)
-        if function is not None and not shared:
+        if function is not None and calls and not shared:
             sources.append((calls + " ->", function))  # the calls up to this function
     for function in analyzer.functions:
         name = function.node.name.value
@@ -592,11 +602,11 @@ def _choose(codemod, analyzer: "_Analyzer", file: FileContext, reporter: Reporte
         )
         if reason is None and listed:
             reason = "listed in targets"
-        shared = (reach or {}).get(function.qualname, ("", ""))[1]
+        reached, shared, deeper = (reach or {}).get(function.qualname, ("", "", ""))
         if shared and function.qualname not in paths and not listed:
             reporter.report(
                 function.node,
-                f"{function.qualname}() connects at start-up ({reach[function.qualname][0]}) but {shared} also "
+                f"{function.qualname}() connects at start-up ({reached}) but {shared} also "
                 "names it and may call it per request; left alone",
                 "note",
             )
@@ -617,10 +627,11 @@ def _choose(codemod, analyzer: "_Analyzer", file: FileContext, reporter: Reporte
         if skip:
             reporter.report(function.node, f"{function.qualname}(): {skip}; left alone", "note")
             continue
-        if function.side_effect is not None and not listed:
+        side_effect = function.side_effect or _deeper_effect(function, by_name) or deeper or None
+        if side_effect is not None and not listed:
             reporter.report(
                 function.node,
-                f"{function.qualname}() connects at start-up ({reason}) but also calls {function.side_effect}, "
+                f"{function.qualname}() connects at start-up ({reason}) but also calls {side_effect}, "
                 "which a retry would repeat; left alone",
                 "note",
             )
@@ -957,6 +968,21 @@ def _writes(node: cst.CSTNode) -> str | None:
     finder = _Writes()
     node.visit(finder)
     return finder.found
+
+
+def _deeper_effect(function: _Function, by_name: dict, depth: int = 0, seen: set | None = None) -> str | None:
+    """A call a retry would repeat in what the function calls in this file, any depth:
+    "send_mail() in notify()"."""
+    seen = set() if seen is None else seen
+    for callee in sorted(function.callees):
+        target = by_name.get(callee)
+        if target is None or callee in seen or target.node is None or depth > 6:
+            continue
+        seen.add(callee)
+        found = target.side_effect or _deeper_effect(target, by_name, depth + 1, seen)
+        if found:
+            return found if " in " in found else f"{found} in {callee}()"
+    return None
 
 
 def _own_retry(function: _Function, callers: dict[str, set[str]] | None = None, by_name: dict | None = None) -> str | None:
