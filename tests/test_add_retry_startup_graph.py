@@ -193,3 +193,19 @@ def test_a_function_a_package_re_exports_is_followed(git_repo: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert "+++ b/app/db/session.py" in out.stdout and out.stdout.count("+@retry(") == 1
     assert "lifespan: lifespan() (app/main.py) -> startup() -> prepare() (app/db/session.py) -> create_models() -> engine.begin()" in _check(git_repo)
+
+
+def test_a_lifespan_registered_by_the_application_s_own_manager_is_an_entry_point() -> None:
+    """``@lifespan_manager.register @asynccontextmanager async def register_init(app)``
+    (fastapi_best_architecture): a lifespan by its shape, not its name."""
+    from prodfix.engine.startup_graph import file_facts
+
+    source = (
+        "from contextlib import asynccontextmanager\n\nfrom app.db import create_tables\n\n\n"
+        "@manager.register\n@asynccontextmanager\nasync def register_init(app):\n    await create_tables()\n    yield\n"
+    )
+    assert file_facts(source, "app/core/registrar.py")["entries"] == [
+        ["lifespan: register_init() (app/core/registrar.py)", ["app.db.create_tables"], []]
+    ]
+    not_a_lifespan = source.replace("(app)", "(path)")
+    assert file_facts(not_a_lifespan, "app/core/registrar.py")["entries"] == []

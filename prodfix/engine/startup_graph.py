@@ -33,7 +33,7 @@ from prodfix.globs import TEST_PATH
 # ENTRY_TEXT's alternatives, literal: ``any(word in text ...)`` is the same test at half the cost
 ENTRY_WORDS = (
     "lifespan", "on_event", "add_event_handler", "on_startup", "create_app", "make_app", "AppConfig", "worker_init",
-    "worker_process_init", "__main__", "on_starting", "post_fork", "when_ready", "def handle",
+    "worker_process_init", "__main__", "on_starting", "post_fork", "when_ready", "def handle", "asynccontextmanager",
 )
 ENTRY_TEXT = re.compile("|".join(re.escape(word) for word in ENTRY_WORDS))
 APP_FACTORIES = frozenset({"create_app", "make_app", "build_app", "app_factory", "get_app"})
@@ -192,7 +192,7 @@ def _entries(file: _File, tree: ast.Module, nodes: list[ast.AST]) -> list[tuple[
                 label = "startup event handler"
             if len(parts) >= 2 and parts[-1] == "connect" and parts[-2] in CELERY_SIGNALS:
                 label = f"Celery {parts[-2]} signal"
-        if label is None and name == "lifespan":
+        if label is None and (name == "lifespan" or _lifespan_shape(fn)):
             label = "lifespan"
         if label is None and name in APP_FACTORIES:
             label = "app factory"
@@ -215,6 +215,18 @@ def _entries(file: _File, tree: ast.Module, nodes: list[ast.AST]) -> list[tuple[
     return out
 
 
+def _lifespan_shape(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """``@asynccontextmanager async def anything(app: FastAPI)``: a lifespan, however it is
+    registered (as add-retry's rewrite reads it)."""
+    if not isinstance(fn, ast.AsyncFunctionDef) or not any(_name(d).endswith("asynccontextmanager") for d in fn.decorator_list):
+        return False
+    params = [*fn.args.posonlyargs, *fn.args.args]
+    if not params:
+        return False
+    annotation = _name(params[0].annotation) if params[0].annotation is not None else ""
+    return params[0].arg in ("app", "application") or annotation.split(".")[-1] in ("FastAPI", "Starlette")
+
+
 def may_enter(text: str, rel: str) -> bool:
     """Whether the file may hold a start-up entry point: it holds the words ``_entries`` needs
     to find one (``__main__``; AppConfig and ready; a lifespan; on_event/add_event_handler;
@@ -224,6 +236,7 @@ def may_enter(text: str, rel: str) -> bool:
     if not (
         "__main__" in text
         or "lifespan" in text
+        or "asynccontextmanager" in text
         or "_event" in text
         or "on_startup" in text
         or "AppConfig" in text and "ready" in text

@@ -20,7 +20,8 @@ Which functions (sync or async, module level or methods) -- both must hold:
    signal, a gunicorn hook (``on_starting``, ``post_fork``, ``when_ready``...) in
    ``gunicorn*.py``, a script's ``if __name__ == "__main__":`` block; or its name matches
    ``name_patterns`` (``init_*``, ``connect*``, ``setup_*``...); or it is listed in ``targets``
-   (``path.py:qualname``). The finding names the entry point and the calls that lead to the
+   (``path.py:qualname``). A lifespan is also any ``@asynccontextmanager async def f(app)``,
+   however the application registers it. The finding names the entry point and the calls that lead to the
    connection (``lifespan: lifespan() -> prepare() -> create_models() -> engine.begin()``).
 
 What it adds, closest to the ``def`` (under framework decorators)::
@@ -44,6 +45,8 @@ What it leaves alone (reported): code with its own retry (a tenacity, backoff, r
 ``retry*`` decorator, ``Retrying(...)`` run as a loop, a loop that sleeps after catching an
 exception or in a function taking ``attempts``/``retries``/``tries``, or a caller in the file
 that calls it in such a loop: ``wait_for_db()``), generators, functions
+that catch the connection error themselves and carry on (``except ConnectionError: log``,
+no ``raise``: a retry would never see it), functions
 taking a request or session (per-request work), start-up functions that another function of
 the file which is not start-up code (a request handler, a task) also calls, start-up functions
 that also send mail or write (``send_mail``, ``create_user``, ``commit``...: a retry would

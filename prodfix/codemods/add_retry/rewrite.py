@@ -72,6 +72,7 @@ class _Function:
     connect_call: str | None = None  # the first call that connects, as written
     side_effect: str | None = None  # a call a retry would repeat (mail, writes)
     is_route: bool = False  # a request handler: what it calls is per-request code
+    handles: str | None = None  # its connection is in a try whose handler swallows the error
 
 
 class _ImportPlan:
@@ -146,6 +147,8 @@ class _Analyzer(cst.CSTVisitor):
         self.sites: dict[tuple[str, int], tuple[str, set[str]]] = {}
         self.wraps: list = []  # the _Wrap of each site moved into a retried function
         self._main_ids: dict[int, int] = {}
+        self._guarded: dict[int, str] = {}  # id of a try's body -> the handler that swallows its errors
+        self._guards: list[str] = []
         self._main_index = 0
         self.path = path
 
@@ -225,7 +228,7 @@ class _Analyzer(cst.CSTVisitor):
             elif name == "handle" and re.search(r"(?:^|/)management/commands/[^/]+\.py$", self.path):
                 function.entry = f"manage.py {self.path.rsplit('/', 1)[-1][:-3]} command"
         elif not self._stack:
-            if name == "lifespan":
+            if name == "lifespan" or _lifespan_shape(node):
                 function.entry = "lifespan"
             elif name in APP_FACTORIES:
                 function.entry = "app factory"
@@ -257,6 +260,21 @@ class _Analyzer(cst.CSTVisitor):
 
     def visit_Lambda(self, node: cst.Lambda) -> bool:
         return False
+
+    def visit_Try(self, node: cst.Try) -> None:
+        for handler in node.handlers:
+            swallowed = _swallows(handler)
+            if swallowed is not None:
+                self._guarded[id(node.body)] = swallowed
+                break
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        if id(node) in self._guarded:
+            self._guards.append(self._guarded[id(node)])
+
+    def leave_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        if id(node) in self._guarded:
+            self._guards.pop()
 
     def visit_Yield(self, node: cst.Yield) -> None:
         if self._current is not None:
@@ -365,6 +383,8 @@ class _Analyzer(cst.CSTVisitor):
             self._site("main", self._main_index, dotted, kinds)
         if kinds and function.connect_call is None:
             function.connect_call = f"{dotted}()" if dotted else "a connection"
+        if kinds and self._guards and function.handles is None:
+            function.handles = self._guards[-1]
         function.kinds |= kinds
         function.mongo_created |= mongo_created
         function.mongo_command |= mongo_command
@@ -384,6 +404,57 @@ class _Analyzer(cst.CSTVisitor):
             if func.value.value in ("self", "cls") and self._classes:
                 return f"{self._classes[-1][0]}.{func.attr.value}"
         return None
+
+
+# what a handler catches that includes a refused connection
+_CONNECTION_ERRORS = frozenset({
+    "Exception", "BaseException", "OSError", "ConnectionError", "TimeoutError", "ConnectionRefusedError",
+    "OperationalError", "InterfaceError", "DBAPIError", "SQLAlchemyError", "DatabaseError", "Error", "RedisError",
+    "RedisConnectionError", "PostgresError", "CannotConnectNowError", "ConnectionFailure", "ServerSelectionTimeoutError",
+    "AMQPConnectionError", "NoBrokersAvailable", "KafkaConnectionError", "PyMongoError",
+})
+
+
+def _swallows(handler: cst.ExceptHandler) -> str | None:
+    """``except redis.exceptions.ConnectionError: log(...)`` (no raise): the handler the
+    connection error ends in, as written; None when it catches something else or raises."""
+    types = [] if handler.type is None else (
+        [e.value for e in handler.type.elements] if isinstance(handler.type, cst.Tuple) else [handler.type]
+    )
+    names = [cst.helpers.get_full_name_for_node(t) or "" for t in types]
+    if types and not any(n.rsplit(".", 1)[-1] in _CONNECTION_ERRORS for n in names):
+        return None
+    finder = _RaiseFinder()
+    handler.body.visit(finder)
+    if finder.raises:
+        return None
+    return f"except {', '.join(names)}" if names else "a bare except"
+
+
+class _RaiseFinder(cst.CSTVisitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.raises = False
+
+    def visit_Raise(self, node: cst.Raise) -> None:
+        self.raises = True
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+
+def _lifespan_shape(node: cst.FunctionDef) -> bool:
+    """``@asynccontextmanager async def anything(app: FastAPI)``: a lifespan, however the
+    application registers it (``lifespan_manager.register``, a list of lifespans...)."""
+    if node.asynchronous is None or not any(
+        (cst.helpers.get_full_name_for_node(d.decorator) or "").endswith("asynccontextmanager") for d in node.decorators
+    ):
+        return False
+    params = [*node.params.posonly_params, *node.params.params]
+    if not params:
+        return False
+    annotation = cst.helpers.get_full_name_for_node(params[0].annotation.annotation) if params[0].annotation else ""
+    return params[0].name.value in ("app", "application") or (annotation or "").split(".")[-1] in ("FastAPI", "Starlette")
 
 
 def _opens_for_writing(call: cst.Call) -> bool:
@@ -620,6 +691,14 @@ def _choose(codemod, analyzer: "_Analyzer", file: FileContext, reporter: Reporte
                 function.node,
                 f"{function.qualname}() connects at start-up ({reason}) but {', '.join(o + '()' for o in others)} "
                 "also calls it, which is not start-up code; left alone",
+                "note",
+            )
+            continue
+        if function.handles is not None and not listed:
+            reporter.report(
+                function.node,
+                f"{function.qualname}() connects at start-up ({reason}) but handles a failed connection itself "
+                f"({function.handles}): a retry would never see the error; left alone",
                 "note",
             )
             continue
