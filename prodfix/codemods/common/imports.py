@@ -111,6 +111,8 @@ def _insert_import(module: cst.Module, new: cst.SimpleStatementLine, top: str, g
     in_stdlib = top in stdlib
     section = [i for i in range(start, end) if first_imported_top(body[i]) is not None
                and (first_imported_top(body[i]) in stdlib) == in_stdlib]
+    if not in_stdlib:
+        section = _group_of(body, section, top)
     position = next((i for i in section if goes_before(body[i])), None)
     if position is None:
         position = section[-1] + 1 if section else (start if in_stdlib else end)
@@ -136,6 +138,23 @@ def _insert_import(module: cst.Module, new: cst.SimpleStatementLine, top: str, g
             )
     body.insert(position, new)
     return module.with_changes(body=body)
+
+
+def _group_of(body: list, section: list[int], top: str) -> list[int]:
+    """The lines of the non-stdlib section the import joins. When blank lines split it into
+    groups (isort's third-party, then first-party, then local), the group that already imports
+    from the same package, else the first one: a new import names a third-party package
+    (``tenacity``, ``sqlalchemy.exc``), which goes before the project's own modules."""
+    groups: list[list[int]] = []
+    for i in section:
+        if not groups or i != groups[-1][-1] + 1 or any(line.comment is None for line in body[i].leading_lines):
+            groups.append([i])
+        else:
+            groups[-1].append(i)
+    if len(groups) < 2:
+        return section
+    same = [g for g in groups if any(first_imported_top(body[i]) == top for i in g)]
+    return same[0] if same else groups[0]
 
 
 def add_plain_import(module: cst.Module, name: str) -> cst.Module:
