@@ -400,3 +400,13 @@ def test_a_retry_that_would_repeat_what_a_helper_does_is_reported() -> None:
         "send_mail() in notify_start(), which a retry would repeat; left alone",
         "open() for writing, which a retry would repeat; left alone",
     ]
+
+
+def test_a_check_its_base_class_retries_has_its_own_retry() -> None:
+    source = (Path(__file__).parent / "fixtures/add_retry/own_retry_inherited.py").read_text()
+    result = run_codemod("add-retry", source)
+    assert not result.changed
+    assert [f.message for f in result.findings] == [
+        f"{name}._check() has its own retry (ServiceCheck.check() calls it in a loop that sleeps after an error); left alone"
+        for name in ("PortCheck", "DatabaseCheck")
+    ]

@@ -147,6 +147,7 @@ class _Analyzer(cst.CSTVisitor):
         self.sites: dict[tuple[str, int], tuple[str, set[str]]] = {}
         self.wraps: list = []  # the _Wrap of each site moved into a retried function
         self._main_ids: dict[int, int] = {}
+        self.class_bases: dict[str, list[str]] = {}  # class -> the names of its bases
         self._guarded: dict[int, str] = {}  # id of a try's body -> the handler that swallows its errors
         self._guards: list[str] = []
         self._main_index = 0
@@ -172,6 +173,7 @@ class _Analyzer(cst.CSTVisitor):
         self._stack.append(None)
         self._names.append(node.name.value)
         self._classes.append((".".join(self._names), [cst.helpers.get_full_name_for_node(b.value) or "" for b in node.bases]))
+        self.class_bases[self._classes[-1][0]] = [b.rsplit(".", 1)[-1] for b in self._classes[-1][1]]
         self.scopes.enter()
 
     def leave_ClassDef(self, node: cst.ClassDef) -> None:
@@ -652,7 +654,7 @@ def _choose(codemod, analyzer: "_Analyzer", file: FileContext, reporter: Reporte
         if not function.kinds and not (function.mongo_created and function.mongo_command):
             continue
         name = function.node.name.value
-        own_retry = _own_retry(function, callers, by_name)
+        own_retry = _own_retry(function, callers, by_name, analyzer.class_bases)
         if own_retry:
             reporter.report(function.node, f"{function.qualname}() has its own retry ({own_retry}); left alone", "note")
             continue
@@ -1064,17 +1066,31 @@ def _deeper_effect(function: _Function, by_name: dict, depth: int = 0, seen: set
     return None
 
 
-def _own_retry(function: _Function, callers: dict[str, set[str]] | None = None, by_name: dict | None = None) -> str | None:
+def _own_retry(
+    function: _Function, callers: dict[str, set[str]] | None = None, by_name: dict | None = None,
+    bases: dict[str, list[str]] | None = None,
+) -> str | None:
     if function.has_retry_decorator:
         return "a retry decorator"
     if function.has_retry_loop:
         return "a loop that sleeps after an error"
     if function.retry_call is not None:
         return function.retry_call
-    for caller in sorted((callers or {}).get(function.qualname, ())):
-        other = (by_name or {}).get(caller)
-        if other is not None and function.qualname in other.retried_callees:
-            return f"{'the __main__ block' if caller == '__main__' else caller + '()'} calls it in a loop that sleeps after an error"
+    # the names a call may reach it by: its own, or a base class's method it overrides
+    # (``self._check()`` in ``ServiceCheck.check``'s loop runs ``PortCheck._check``)
+    names = [function.qualname]
+    cls, _, method = function.qualname.rpartition(".")
+    todo = list((bases or {}).get(cls, ())) if cls else []
+    while todo and len(names) < 10:
+        base = todo.pop(0)
+        names.append(f"{base}.{method}")
+        todo.extend((bases or {}).get(base, ()))
+    for name in names:
+        for caller in sorted((callers or {}).get(name, ())):
+            other = (by_name or {}).get(caller)
+            if other is not None and name in other.retried_callees:
+                where = "the __main__ block" if caller == "__main__" else f"{caller}()"
+                return f"{where} calls it in a loop that sleeps after an error"
     return None
 
 
