@@ -118,6 +118,11 @@ def _insert_import(module: cst.Module, new: cst.SimpleStatementLine, top: str, g
         position = section[-1] + 1 if section else (start if in_stdlib else end)
     if not section and not in_stdlib and position == end and end > start:
         new = new.with_changes(leading_lines=[cst.EmptyLine()])  # a new third-party section
+    if position != start and position < len(body) and section and position == section[0] and body[position].leading_lines:
+        # First in its group, after the lines of another section: it takes over the blank
+        # (and comment) lines that separate the two
+        new = new.with_changes(leading_lines=body[position].leading_lines)
+        body[position] = body[position].with_changes(leading_lines=[])
     if position == start and position < len(body):
         following = body[position]
         if start == end:
