@@ -410,3 +410,20 @@ def test_a_check_its_base_class_retries_has_its_own_retry() -> None:
         f"{name}._check() has its own retry (ServiceCheck.check() calls it in a loop that sleeps after an error); left alone"
         for name in ("PortCheck", "DatabaseCheck")
     ]
+
+
+def test_a_function_that_waits_with_its_own_helper_first_has_its_own_retry() -> None:
+    source = (Path(__file__).parent / "fixtures/add_retry/waits_first.py").read_text()
+    result = run_codemod("add-retry", source)
+    assert not result.changed
+    assert [f.message for f in result.findings][-1] == (
+        "init_tables() has its own retry (it waits for the connection with _wait_for_db_connection() first); left alone"
+    )
+
+
+def test_test_modules_are_left_alone_without_a_word() -> None:
+    source = "from sqlalchemy import create_engine\n\nengine = create_engine('postgresql://db/t')\n\n\ndef init_db():\n    engine.connect()\n"
+    for path in ("tests/conftest.py", "app/tests/test_db.py", "tests.py", "conftest.py"):
+        result = run_codemod("add-retry", source, path=path)
+        assert not result.changed and not result.findings, path
+    assert run_codemod("add-retry", source, path="app/db.py").changed

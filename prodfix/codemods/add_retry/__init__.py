@@ -41,12 +41,13 @@ engines that let socket errors through), never ``Exception``, referred to the wa
 imports things; the module logger is reused or added (shared with print-to-logging); and
 ``tenacity>=8`` is declared in the project's dependency manifest.
 
-What it leaves alone (reported): code with its own retry (a tenacity, backoff, retrying or any
-``retry*`` decorator, ``Retrying(...)`` run as a loop, a loop that sleeps after catching an
-exception or in a function taking ``attempts``/``retries``/``tries``, or a caller in the file
-that calls it in such a loop: ``wait_for_db()``), generators, functions
-that catch the connection error themselves and carry on (``except ConnectionError: log``,
-no ``raise``: a retry would never see it), functions
+What it leaves alone: test modules (``TEST_PATH``), without a word. Reported: code with its
+own retry (a tenacity, backoff, retrying or any ``retry*`` decorator, ``Retrying(...)`` run
+as a loop, a loop that sleeps after catching an exception or in a function taking
+``attempts``/``retries``/``tries``, a caller in the file that calls it in such a loop:
+``wait_for_db()``, or such a helper that it calls first, waiting for the database before it
+connects), generators, functions that catch the connection error themselves and carry on
+(``except ConnectionError: log``, no ``raise``: a retry would never see it), functions
 taking a request or session (per-request work), start-up functions that another function of
 the file which is not start-up code (a request handler, a task) also calls, start-up functions
 that also send mail or write (``send_mail``, ``create_user``, ``commit``...: a retry would
@@ -84,6 +85,7 @@ from dataclasses import dataclass
 
 from prodfix.codemods.base import Codemod, Rationale
 from prodfix.codemods.options import count, duration, function_targets, words
+from prodfix.globs import TEST_PATH
 
 DEPENDENCY = "tenacity>=8"
 
@@ -237,6 +239,10 @@ class AddRetry(Codemod):
             "create_pool*",
         ))
         targets: tuple[str, ...] = function_targets(())  # "path/to/module.py:function" or ":Class.method"
+
+    def skips(self, source: str, path: str) -> bool:
+        """Tests: their set-up runs under the test runner, never at the application's start-up."""
+        return TEST_PATH.search(path) is not None
 
     def wants(self, source: str, path: str, project=None) -> bool:
         if self.skips(source, path):

@@ -1076,6 +1076,12 @@ def _own_retry(
         return "a loop that sleeps after an error"
     if function.retry_call is not None:
         return function.retry_call
+    for callee in sorted(function.once_callees):  # it waits for the database first: wait_for_db(); connect
+        waiter = (by_name or {}).get(callee)
+        if waiter is not None and waiter is not function and (waiter.kinds or waiter.mongo_created) and (
+            waiter.has_retry_loop or waiter.has_retry_decorator or waiter.retry_call
+        ):
+            return f"it waits for the connection with {callee}() first"
     # the names a call may reach it by: its own, or a base class's method it overrides
     # (``self._check()`` in ``ServiceCheck.check``'s loop runs ``PortCheck._check``)
     names = [function.qualname]
