@@ -141,6 +141,7 @@ def test_cached_start_up_facts_of_the_wrong_shape_are_not_trusted() -> None:
         [], "x", 0, {"imports": {}}, {**good, "imports": {"db": 1}}, {**good, "functions": {"f": [["a"]]}},
         {**good, "functions": {"f": [["a"], [None], []]}}, {**good, "entries": [["label", ["a"]]]},
         {**good, "functions": {"f": [[], []]}},  # cached before the effects were part of the facts
+        {**good, "functions": {"f": [[], [], []]}}, {**good, "entries": [["label", [], []]]},  # or the retry loops
         {**good, "entries": [[1, [], []]]}, {**good, "extra": 1},
     ):
         assert not _valid_facts([[], {}, startup, False]), startup
@@ -205,7 +206,29 @@ def test_a_lifespan_registered_by_the_application_s_own_manager_is_an_entry_poin
         "@manager.register\n@asynccontextmanager\nasync def register_init(app):\n    await create_tables()\n    yield\n"
     )
     assert file_facts(source, "app/core/registrar.py")["entries"] == [
-        ["lifespan: register_init() (app/core/registrar.py)", ["app.db.create_tables"], []]
+        ["lifespan: register_init() (app/core/registrar.py)", ["app.db.create_tables"], [], []]
     ]
     not_a_lifespan = source.replace("(app)", "(path)")
     assert file_facts(not_a_lifespan, "app/core/registrar.py")["entries"] == []
+
+
+def test_a_connection_another_module_retries_has_its_own_retry(git_repo: Path) -> None:
+    prestart = (
+        "import time\n\nfrom app import db\n\n\nif __name__ == '__main__':\n    for _ in range(30):\n"
+        "        try:\n            db.prepare()\n            break\n        except OSError:\n            time.sleep(1)\n"
+    )
+    sync_db = DB.replace("async def", "def").replace("await ", "").replace("async with", "with")
+    _repo(git_repo, {"app/__init__.py": "", "app/prestart.py": prestart, "app/db.py": sync_db, "app/models.py": "Base = None\n"})
+    out = subprocess.run([prodfix_exe(), "diff", "--select", "add-retry", "--no-cache"], cwd=git_repo, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == ""
+    assert (
+        "create_models() has its own retry (__main__ block (app/prestart.py) retries it, in a loop that sleeps after an error)"
+    ) in _check(git_repo)
+
+
+def test_what_a_loop_at_the_top_of_an_entry_point_calls_is_not_its_start_up() -> None:
+    from prodfix.engine.startup_graph import file_facts
+
+    source = "from app import db\n\nif __name__ == '__main__':\n    db.prepare()\n    while True:\n        db.process()\n"
+    assert file_facts(source, "scripts/worker.py")["entries"] == [["__main__ block (scripts/worker.py)", ["app.db.prepare"], [], []]]

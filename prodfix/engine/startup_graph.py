@@ -105,6 +105,8 @@ class _File:
         local: list[str] = []
         functions, imports = self.functions, self.imports
         for stmt in body:
+            if isinstance(stmt, _LOOPS):
+                continue  # a loop at the top of the body is a loop too
             for node in _walk_outside_loops(stmt):
                 if type(node) is ast.Call:
                     func = node.func  # type: ignore[attr-defined]
@@ -116,8 +118,32 @@ class _File:
                         local.append(func.id)
         return out, local
 
+    def retried(self, body: list[ast.stmt]) -> list[str]:
+        """What the statements call inside a loop that retries (it catches an exception and
+        sleeps): qualified names of imported things, plain names of the file's functions."""
+        out: list[str] = []
+        functions, imports = self.functions, self.imports
+        loops = [n for stmt in body for n in _walk_outside_loops(stmt, keep_loops=True) if isinstance(n, _LOOPS)]
+        for loop in loops:
+            nodes = list(ast.walk(loop))
+            if not any(isinstance(n, ast.ExceptHandler) for n in nodes) or not any(
+                isinstance(n, ast.Call) and _name(n.func).rpartition(".")[2] == "sleep" for n in nodes
+            ):
+                continue
+            for node in nodes:
+                if type(node) is ast.Call:
+                    dotted = _name(node.func)  # type: ignore[attr-defined]
+                    head, _, rest = dotted.partition(".")
+                    if head in imports and imports[head] != head:
+                        out.append(imports[head] + (f".{rest}" if rest else ""))
+                    elif not rest and head in functions:
+                        out.append(head)
+        return out
 
-_NOT_FOLLOWED = (ast.For, ast.AsyncFor, ast.While, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+
+_LOOPS = (ast.For, ast.AsyncFor, ast.While)
+_NOT_NESTED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+_NOT_FOLLOWED = (*_LOOPS, *_NOT_NESTED)
 
 
 _BLOCKS = (ast.stmt, ast.excepthandler, ast.match_case)
@@ -136,15 +162,19 @@ def _statements(tree: ast.Module) -> list[ast.AST]:
     return found
 
 
-def _walk_outside_loops(node: ast.AST) -> list[ast.AST]:
+def _walk_outside_loops(node: ast.AST, keep_loops: bool = False) -> list[ast.AST]:
     """``ast.walk`` that does not enter loops, nested defs, classes or lambdas (depth first,
-    last child first), as a list."""
+    last child first), as a list; ``keep_loops``: the loops themselves are in it (not what
+    they hold)."""
     found = []
     todo = [node]
-    pop, push, add, skip = todo.pop, todo.append, found.append, _NOT_FOLLOWED
+    pop, push, add = todo.pop, todo.append, found.append
+    skip = _NOT_NESTED if keep_loops else _NOT_FOLLOWED
     while todo:
         current = pop()
         add(current)
+        if keep_loops and current is not node and isinstance(current, _LOOPS):
+            continue
         for name in current._fields:
             value = getattr(current, name, None)
             if value.__class__ is list:
@@ -254,7 +284,7 @@ def file_facts(text: str, rel: str, enters: bool | None = None) -> dict:
     """What the start-up graph needs from one file, JSON-ready: ``{}`` when Python cannot
     parse it, else {"imports": {bound name: qualified}, "functions": {top-level function:
     [[qualified imported calls], [calls of the file's top-level functions], [a call a retry
-    would repeat: "send_mail()"]]}, "entries":
+    would repeat: "send_mail()"], [what it calls in a loop that retries]]}, "entries":
     [[label, imported calls, local calls] of each entry point]} (entries only where
     ``may_enter``: elsewhere the file is only a place start-up calls lead to)."""
     try:
@@ -269,8 +299,8 @@ def file_facts(text: str, rel: str, enters: bool | None = None) -> dict:
         entries = _entries(file, tree, walk(tree) if named else [])
     return {
         "imports": file.imports,
-        "functions": {name: [*file.calls(fn.body), _effects(fn)] for name, fn in file.functions.items()},
-        "entries": [[label, *file.calls(body)] for label, body in entries],
+        "functions": {name: [*file.calls(fn.body), _effects(fn), file.retried(fn.body)] for name, fn in file.functions.items()},
+        "entries": [[label, *file.calls(body), file.retried(body)] for label, body in entries],
     }
 
 
@@ -310,9 +340,9 @@ def valid_file_facts(facts: object) -> bool:
     imports, functions, entries = facts["imports"], facts["functions"], facts["entries"]
     return (
         isinstance(imports, dict) and all(isinstance(v, str) for v in imports.values())
-        and isinstance(functions, dict) and all(_valid_calls(v, 3) for v in functions.values())
+        and isinstance(functions, dict) and all(_valid_calls(v, 4) for v in functions.values())
         and isinstance(entries, list)
-        and all(isinstance(e, list) and len(e) == 3 and isinstance(e[0], str) and _valid_calls(e[1:]) for e in entries)
+        and all(isinstance(e, list) and len(e) == 4 and isinstance(e[0], str) and _valid_calls(e[1:], 3) for e in entries)
     )
 
 
@@ -340,7 +370,8 @@ def assemble(
     relevant: Callable[[str], bool] | None = None,
 ) -> dict[str, dict[str, list[str]]]:
     """rel -> {function: [path of calls ("" when start-up does not reach it), "" or the file
-    off the path that also names it, "" or a call a retry would repeat in what it calls]},
+    off the path that also names it, "" or a call a retry would repeat in what it calls, "" or
+    the caller that calls it in a loop that retries]},
     from the per-file facts (``graph``: rel -> ``scan_file``'s answer, for the files of
     ``order``, the graph's files in the repository's order). A file that start-up calls lead
     into but which names no entry point is parsed here (``graph`` is updated: the caller may
@@ -415,7 +446,7 @@ def assemble(
     for rel in order:
         facts = graph.get(rel)
         if facts:
-            for label, calls, local in facts["entries"]:
+            for label, calls, local, _ in facts["entries"]:
                 queue.append((rel, calls, local, [label], {rel}, 0))
     while queue:
         here, calls, local, path, files, depth = queue.popleft()
@@ -438,9 +469,9 @@ def assemble(
             seen.add((rel, name))
             step = f"{name}()" if rel == here else f"{name}() ({rel})"
             if rel != here:
-                reached.setdefault(rel, {})[name] = [" -> ".join([*path, step]), "", ""]
+                reached.setdefault(rel, {})[name] = [" -> ".join([*path, step]), "", "", ""]
                 path_files[(rel, name)] = {*files, *via, rel}
-            target_calls, target_local, _ = target["functions"][name]
+            target_calls, target_local = target["functions"][name][:2]
             queue.append((rel, target_calls, target_local, [*path, step], {*files, *via, rel}, depth + 1))
     reached = {rel: functions for rel, functions in reached.items() if wanted(rel)}
     others = [rel for rel in order if not _is_test(rel)] if reached else []
@@ -455,7 +486,7 @@ def assemble(
             return effects[key]
         effects[key] = ""  # a cycle adds nothing
         facts = graph.get(rel) or {}
-        calls, local, own = facts.get("functions", {}).get(name, ([], [], []))
+        calls, local, own = facts.get("functions", {}).get(name, ([], [], [], []))[:3]
         found = own[0] if own else ""
         if not found and depth < MAX_DEPTH:
             for module, callee in [(q.rpartition(".")[0], q.rpartition(".")[2]) for q in calls] + [(None, n) for n in local]:
@@ -473,13 +504,42 @@ def assemble(
         effects[key] = found
         return found
 
+    # what a retry loop calls has its own retry: "wait_for_db() (app/prestart.py)"
+    for rel in order:
+        facts = graph.get(rel)
+        if not facts:
+            continue
+        loops = [(f"{name}()", f[3]) for name, f in facts["functions"].items()]
+        loops += [(e[0].split(": ", 1)[-1].rsplit(" (", 1)[0] if ": " in e[0] else e[0].split(" (")[0], e[3]) for e in facts["entries"]]
+        for caller, retried in loops:
+            # what the loop calls, and what that calls (a few levels), retries with it
+            todo = [(rel, qualified, 0) for qualified in retried]
+            done: set[tuple[str, str]] = set()
+            while todo:
+                here, qualified, depth = todo.pop(0)
+                module, _, callee = qualified.rpartition(".")
+                there = here if not module else file_of(module)
+                resolved = resolve(there, callee) if there is not None else None
+                if resolved is None or resolved[:2] in done or depth >= MAX_DEPTH:
+                    continue
+                done.add(resolved[:2])
+                if wanted(resolved[0]):
+                    entry = reached.setdefault(resolved[0], {}).setdefault(resolved[1], ["", "", "", ""])
+                    entry.extend([""] * (4 - len(entry)))
+                    if not entry[3]:
+                        entry[3] = caller if resolved[0] == rel else f"{caller} ({rel})"
+                calls, local = resolved[2]["functions"][resolved[1]][:2]
+                todo += [(resolved[0], q, depth + 1) for q in calls] + [(resolved[0], n, depth + 1) for n in local]
+    for functions in reached.values():
+        for entry in functions.values():
+            entry.extend([""] * (4 - len(entry)))
     for rel in order:  # the functions of the files add-retry looks at whose retry would repeat something
         facts = graph.get(rel)
         if facts and wanted(rel):
             for name in facts["functions"]:
                 found = effect(rel, name, 0)
                 if found and not facts["functions"][name][2]:  # what it calls, not its own body (add-retry sees that)
-                    reached.setdefault(rel, {}).setdefault(name, ["", "", ""])[2] = found
+                    reached.setdefault(rel, {}).setdefault(name, ["", "", "", ""])[2] = found
     for rel, functions in reached.items():
         for name, entry in functions.items():
             if not entry[0]:

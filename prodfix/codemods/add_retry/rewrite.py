@@ -600,7 +600,7 @@ def _startup_paths(analyzer: "_Analyzer", reach: dict | None = None) -> dict[str
     each with the calls that lead there, when no other file off that path names it."""
     by_name = {f.qualname: f for f in analyzer.functions}
     sources: list[tuple[str, _Function]] = []
-    for name, (calls, shared, _) in sorted((reach or {}).items()):
+    for name, (calls, shared, *_) in sorted((reach or {}).items()):
         function = by_name.get(name)
         if function is not None and calls and not shared:
             sources.append((calls + " ->", function))  # the calls up to this function
@@ -655,6 +655,9 @@ def _choose(codemod, analyzer: "_Analyzer", file: FileContext, reporter: Reporte
             continue
         name = function.node.name.value
         own_retry = _own_retry(function, callers, by_name, analyzer.class_bases)
+        retried_by = ((reach or {}).get(function.qualname) or ("", "", "", ""))[3]
+        if own_retry is None and retried_by:
+            own_retry = f"{retried_by} retries it, in a loop that sleeps after an error"
         if own_retry:
             reporter.report(function.node, f"{function.qualname}() has its own retry ({own_retry}); left alone", "note")
             continue
@@ -675,7 +678,7 @@ def _choose(codemod, analyzer: "_Analyzer", file: FileContext, reporter: Reporte
         )
         if reason is None and listed:
             reason = "listed in targets"
-        reached, shared, deeper = (reach or {}).get(function.qualname, ("", "", ""))
+        reached, shared, deeper, retried_by = (reach or {}).get(function.qualname, ("", "", "", ""))
         if shared and function.qualname not in paths and not listed:
             reporter.report(
                 function.node,
