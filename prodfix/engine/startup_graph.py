@@ -292,6 +292,9 @@ def file_facts(text: str, rel: str, enters: bool | None = None) -> dict:
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return {}
     file = _File(rel, tree, _module_of(rel), _statements(tree))
+    # substring tests first: most files neither sleep (no retry loop) nor mail, publish or write
+    sleeps = "sleep" in text
+    effects = "open" in text or any(word in text for word in EFFECT_CALLS)
     entries: list[tuple[str, list[ast.stmt]]] = []
     if may_enter(text, rel) if enters is None else enters:
         # the calls that register a function by name: only where the text names them
@@ -299,8 +302,11 @@ def file_facts(text: str, rel: str, enters: bool | None = None) -> dict:
         entries = _entries(file, tree, walk(tree) if named else [])
     return {
         "imports": file.imports,
-        "functions": {name: [*file.calls(fn.body), _effects(fn), file.retried(fn.body)] for name, fn in file.functions.items()},
-        "entries": [[label, *file.calls(body), file.retried(body)] for label, body in entries],
+        "functions": {
+            name: [*file.calls(fn.body), _effects(fn) if effects else [], file.retried(fn.body) if sleeps else []]
+            for name, fn in file.functions.items()
+        },
+        "entries": [[label, *file.calls(body), file.retried(body) if sleeps else []] for label, body in entries],
     }
 
 
@@ -397,26 +403,30 @@ def assemble(
             modules[module] = hits[0] if len(hits) == 1 else None
         return modules[module]
 
-    def load(rel: str, name: str) -> dict:
+    def load(rel: str, name: str, parse: bool = True) -> dict:
         """The facts of the file ``rel``; {} when it has none and cannot define ``name`` (or
-        import it: a package's ``__init__.py`` re-exporting it)."""
+        import it: a package's ``__init__.py`` re-exporting it), or is not parsed yet and
+        ``parse`` is False."""
         facts = graph.get(rel)
+        if facts is None and not parse:
+            return {}
         if facts is None:
             text = text_of(rel)
             if re.search(rf"def[\s\\]+{re.escape(name)}\b", text) is None and (
-                re.search(rf"import\b[^\n]*\b{re.escape(name)}\b|^[ \t]+{re.escape(name)}\b", text, re.MULTILINE) is None
+                not rel.endswith("__init__.py")  # a package re-exports what its modules define
+                or re.search(rf"import\b[^\n]*\b{re.escape(name)}\b|^[ \t]+{re.escape(name)}\b", text, re.MULTILINE) is None
             ):
-                return {}  # no def of that name, no import of it: not worth a parse yet
+                return {}  # no def of that name, no re-export of it: not worth a parse yet
             facts = graph[rel] = file_facts(text, rel)
         return facts
 
-    def resolve(rel: str, name: str) -> tuple[str, str, dict, list[str]] | None:
+    def resolve(rel: str, name: str, parse: bool = True) -> tuple[str, str, dict, list[str]] | None:
         """Where ``name`` of the module ``rel`` is defined: (file, name, its facts, the files
         that re-export it on the way), following ``from .session import init_db`` in a
         package's ``__init__.py`` (or any module) a few times."""
         via: list[str] = []
         for _ in range(MAX_DEPTH):
-            target = load(rel, name)
+            target = load(rel, name, parse)
             if not target:
                 return None
             if name in target["functions"]:
@@ -491,7 +501,8 @@ def assemble(
         if not found and depth < MAX_DEPTH:
             for module, callee in [(q.rpartition(".")[0], q.rpartition(".")[2]) for q in calls] + [(None, n) for n in local]:
                 there = rel if module is None else file_of(module) if module else None
-                resolved = resolve(there, callee) if there is not None else None
+                # only the files the graph has read: effects are not worth a parse of their own
+                resolved = resolve(there, callee, parse=False) if there is not None else None
                 if resolved is not None:
                     inner = effect(resolved[0], resolved[1], depth + 1)
                     if inner:
