@@ -427,3 +427,17 @@ def test_test_modules_are_left_alone_without_a_word() -> None:
         result = run_codemod("add-retry", source, path=path)
         assert not result.changed and not result.findings, path
     assert run_codemod("add-retry", source, path="app/db.py").changed
+
+
+def test_an_import_time_statement_that_also_writes_is_an_unsafe_fix() -> None:
+    source = (
+        "from sqlalchemy import create_engine, text\n\nengine = create_engine('postgresql://db/app')\n\n"
+        "with engine.begin() as conn:\n    conn.execute(text(\"INSERT INTO audit (event) VALUES ('started')\"))\n"
+    )
+    kept = run_codemod("add-retry", source)
+    assert not kept.changed
+    assert [f.kind for f in kept.findings] == ["unsafe-fix"]
+    assert "and also runs INSERT INTO: in a function with @retry, a failure after that write runs it again" in kept.findings[0].message
+    made = run_codemod("add-retry", source, unsafe=True)
+    assert "def _connect():\n    with engine.begin() as conn:" in made.new_text and made.new_text.endswith("\n\n_connect()\n")
+    assert [f.kind for f in made.findings] == ["fix"]
