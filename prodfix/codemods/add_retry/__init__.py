@@ -18,7 +18,8 @@ Which functions (sync or async, module level or methods) -- both must hold:
    ``app.on_startup``, an app factory (``create_app``...), Django's ``AppConfig.ready()``, a
    ``manage.py`` command's ``handle()``, a Celery ``worker_init``/``worker_process_init``
    signal, a gunicorn hook (``on_starting``, ``post_fork``, ``when_ready``...) in
-   ``gunicorn*.py``, a script's ``if __name__ == "__main__":`` block; or its name matches
+   ``gunicorn*.py``, a script's ``if __name__ == "__main__":`` block, the module's own
+   statements at import time (``run_migrations()`` at the bottom of a settings module); or its name matches
    ``name_patterns`` (``init_*``, ``connect*``, ``setup_*``...); or it is listed in ``targets``
    (``path.py:qualname``). A lifespan is also any ``@asynccontextmanager async def f(app)``,
    however the application registers it. The finding names the entry point and the calls that lead to the

@@ -139,6 +139,8 @@ class _Analyzer(cst.CSTVisitor):
         self._top_ids: dict[int, int] = {}
         self._decorators = 0  # inside a decorator: names are read around the def
         self._classes: list[tuple[str, list[str]]] = []  # enclosing classes: (name, base names)
+        self.module_block = _Function(node=None, qualname="<module>", top_index=0)  # type: ignore[arg-type]
+        self.module_block.entry = "import time"  # the calls module-level statements make
         self.main_block: _Function | None = None  # the calls of `if __name__ == "__main__":`
         self.main_if: cst.If | None = None
         self.module_connects: list[tuple[cst.CSTNode, str]] = []  # connections at import time
@@ -376,6 +378,12 @@ class _Analyzer(cst.CSTVisitor):
             function.side_effect = f"{last_name}()"
         elif dotted == "open" and function is not None and function.side_effect is None and _opens_for_writing(node):
             function.side_effect = "open() for writing"
+        if function is None and not self._stack:  # import time: what module-level statements call
+            callee = self._callee(func)
+            top = self.module.body[self._top_index] if hasattr(self, "module") else None
+            if callee is not None and not isinstance(top, (cst.For, cst.While)):
+                self.module_block.callees.add(callee)
+                self.module_block.once_callees.add(callee)
         if function is None:
             if kinds and not self._stack:  # module level, not a class body
                 self.module_connects.append((node, dotted or "a connection"))
@@ -614,6 +622,8 @@ def _startup_paths(analyzer: "_Analyzer", reach: dict | None = None) -> dict[str
             sources.append(("startup handler", function))
     if analyzer.main_block is not None:
         sources.append(("__main__ block", analyzer.main_block))
+    if analyzer.module_block.once_callees:
+        sources.append(("import time", analyzer.module_block))
     paths: dict[str, list[str]] = {}
     queue: list[tuple[_Function, list[str]]] = []
     for label, function in sources:
@@ -638,13 +648,14 @@ def _choose(codemod, analyzer: "_Analyzer", file: FileContext, reporter: Reporte
     reach = (getattr(file.project, "startup", None) or {}).get(file.path) if file.project is not None else None
     paths = _startup_paths(analyzer, reach)
     callers: dict[str, set[str]] = {}
-    for function in [*analyzer.functions, *([analyzer.main_block] if analyzer.main_block else [])]:
+    for function in [*analyzer.functions, *([analyzer.main_block] if analyzer.main_block else []), analyzer.module_block]:
         for callee in function.callees:
             callers.setdefault(callee, set()).add(function.qualname)
     by_name = {f.qualname: f for f in analyzer.functions}
     if analyzer.main_block is not None:
         by_name["__main__"] = analyzer.main_block
-    startup: set[str] = {"__main__", *paths}  # callers that do not make a function per-request
+    by_name["<module>"] = analyzer.module_block
+    startup: set[str] = {"__main__", "<module>", *paths}  # callers that do not make a function per-request
     for function in analyzer.functions:
         name = function.node.name.value
         if function.startup_reason or any(fnmatch.fnmatchcase(name, p) for p in codemod.options.name_patterns):
@@ -666,7 +677,7 @@ def _choose(codemod, analyzer: "_Analyzer", file: FileContext, reporter: Reporte
             label, *steps = paths[function.qualname]
             if label.endswith(" ->"):  # from another module: the label ends with the first step
                 steps = steps[1:]
-            calls = " -> ".join([*(f"{s}()" for s in steps if s != "__main__"), function.connect_call or "a connection"])
+            calls = " -> ".join([*(f"{s}()" for s in steps if s not in ("__main__", "<module>")), function.connect_call or "a connection"])
             reason = f"{label} {calls}" if label.endswith(" ->") else f"{label}: {calls}"
         if reason is None and function.startup_reason is not None:
             reason = function.startup_reason
@@ -1098,7 +1109,7 @@ def _own_retry(
         for caller in sorted((callers or {}).get(name, ())):
             other = (by_name or {}).get(caller)
             if other is not None and name in other.retried_callees:
-                where = "the __main__ block" if caller == "__main__" else f"{caller}()"
+                where = {"__main__": "the __main__ block", "<module>": "module-level code"}.get(caller, f"{caller}()")
                 return f"{where} calls it in a loop that sleeps after an error"
     return None
 
