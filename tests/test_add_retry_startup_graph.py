@@ -232,3 +232,35 @@ def test_what_a_loop_at_the_top_of_an_entry_point_calls_is_not_its_start_up() ->
 
     source = "from app import db\n\nif __name__ == '__main__':\n    db.prepare()\n    while True:\n        db.process()\n"
     assert file_facts(source, "scripts/worker.py")["entries"] == [["__main__ block (scripts/worker.py)", ["app.db.prepare"], [], []]]
+
+
+def test_a_helper_main_py_calls_at_import_time_is_start_up_code(git_repo: Path) -> None:
+    main = "from fastapi import FastAPI\n\nfrom app.db import create_db\n\napp = FastAPI()\n\ncreate_db()\n"
+    db = (
+        "from sqlalchemy import create_engine\n\nfrom app.models import Base\n\n"
+        "engine = create_engine('postgresql://app@db/app')\n\n\ndef create_db():\n    Base.metadata.create_all(bind=engine)\n"
+    )
+    _repo(git_repo, {"app/__init__.py": "", "app/main.py": main, "app/db.py": db, "app/models.py": "Base = None\n"})
+    out = subprocess.run([prodfix_exe(), "diff", "--select", "add-retry", "--no-cache"], cwd=git_repo, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("+@retry(") == 1 and " def create_db():" in out.stdout
+    assert "import time (app/main.py) -> create_db() (app/db.py) -> Base.metadata.create_all()" in _check(git_repo)
+
+
+def test_what_a_module_calls_at_import_time_is_an_entry_point_only_for_names_worth_it() -> None:
+    from prodfix.engine.startup_graph import file_facts, may_enter
+
+    assert may_enter("from app.db import create_db\n\ncreate_db()\n", "app/main.py")
+    assert not may_enter("from django.contrib import admin\n\nadmin.site.register(X)\nregister(Y)\nprint(1)\n", "app/admin.py")
+    facts = file_facts("from app.db import create_db\n\ncreate_db()\n\nfor x in []:\n    loop_only()\n", "app/main.py")
+    assert facts["entries"] == [["import time (app/main.py)", ["app.db.create_db"], [], []]]
+
+
+def test_what_a_view_defined_inside_the_app_factory_calls_is_not_start_up() -> None:
+    from prodfix.engine.startup_graph import file_facts
+
+    source = (
+        "from flask import Flask\n\nfrom app import db\n\n\ndef create_app():\n    app = Flask(__name__)\n"
+        "    db.init()\n\n    @app.route('/')\n    def index():\n        return db.query()\n\n    return app\n"
+    )
+    assert file_facts(source, "app/__init__.py")["entries"] == [["app factory: create_app() (app/__init__.py)", ["flask.Flask", "app.db.init"], [], []]]

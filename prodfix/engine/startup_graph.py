@@ -105,8 +105,8 @@ class _File:
         local: list[str] = []
         functions, imports = self.functions, self.imports
         for stmt in body:
-            if isinstance(stmt, _LOOPS):
-                continue  # a loop at the top of the body is a loop too
+            if isinstance(stmt, _NOT_FOLLOWED):
+                continue  # a loop or a def at the top of the body too: a view an app factory defines
             for node in _walk_outside_loops(stmt):
                 if type(node) is ast.Call:
                     func = node.func  # type: ignore[attr-defined]
@@ -123,7 +123,10 @@ class _File:
         sleeps): qualified names of imported things, plain names of the file's functions."""
         out: list[str] = []
         functions, imports = self.functions, self.imports
-        loops = [n for stmt in body for n in _walk_outside_loops(stmt, keep_loops=True) if isinstance(n, _LOOPS)]
+        loops = [
+            n for stmt in body if not isinstance(stmt, _NOT_NESTED)
+            for n in _walk_outside_loops(stmt, keep_loops=True) if isinstance(n, _LOOPS)
+        ]
         for loop in loops:
             nodes = list(ast.walk(loop))
             if not any(isinstance(n, ast.ExceptHandler) for n in nodes) or not any(
@@ -242,6 +245,9 @@ def _entries(file: _File, tree: ast.Module, nodes: list[ast.AST]) -> list[tuple[
                     out.append((f"manage.py command: {stmt.name}.handle() ({file.rel})", item.body))
     if file.main:
         out.append((f"__main__ block ({file.rel})", file.main))
+    at_import = _import_time(tree)
+    if at_import:
+        out.append((f"import time ({file.rel})", at_import))
     return out
 
 
@@ -255,6 +261,26 @@ def _lifespan_shape(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
         return False
     annotation = _name(params[0].annotation) if params[0].annotation is not None else ""
     return params[0].arg in ("app", "application") or annotation.split(".")[-1] in ("FastAPI", "Starlette")
+
+
+# a call at the start of a line, by a bare name: ``create_db()`` at the bottom of main.py runs
+# at import time; the names most files call so (registrations, logging set-up) do not count
+_MODULE_CALL = re.compile(r"^([A-Za-z_]\w*)\(", re.MULTILINE)
+_COMMON_CALLS = frozenset({"print", "register", "include", "fileConfig", "setup", "main", "exit", "warn", "patch"})
+
+
+def _calls_at_import(text: str) -> bool:
+    return any(name not in _COMMON_CALLS for name in _MODULE_CALL.findall(text))
+
+
+def _import_time(tree: ast.Module) -> list[ast.stmt]:
+    """The module's own statements that run at import time (not defs, classes, imports,
+    loops or its ``__main__`` block)."""
+    return [
+        stmt for stmt in tree.body
+        if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom, *_LOOPS))
+        and not (isinstance(stmt, ast.If) and _is_main(stmt.test))
+    ]
 
 
 def may_enter(text: str, rel: str) -> bool:
@@ -275,9 +301,10 @@ def may_enter(text: str, rel: str) -> bool:
         and any(name in text for name in APP_FACTORIES) and _APP_FACTORY_DEF.search(text) is not None
         or _COMMAND_FILE.search(rel) is not None and "handle" in text
         or _GUNICORN_FILE.search(rel.rsplit("/", 1)[-1]) is not None
+        or _calls_at_import(text)
     ):
         return False
-    return any(word in text for word in ENTRY_WORDS)
+    return any(word in text for word in ENTRY_WORDS) or _calls_at_import(text)
 
 
 def file_facts(text: str, rel: str, enters: bool | None = None) -> dict:
