@@ -441,3 +441,13 @@ def test_an_import_time_statement_that_also_writes_is_an_unsafe_fix() -> None:
     made = run_codemod("add-retry", source, unsafe=True)
     assert "def _connect():\n    with engine.begin() as conn:" in made.new_text and made.new_text.endswith("\n\n_connect()\n")
     assert [f.kind for f in made.findings] == ["fix"]
+
+
+def test_alembic_env_py_is_left_to_the_command_that_runs_it() -> None:
+    source = (Path(__file__).parent / "fixtures/add_retry/alembic_env.py").read_text()
+    result = run_codemod("add-retry", source, path="migrations/env.py")
+    assert not result.changed
+    assert [f.message for f in result.findings] == [
+        "run_migrations_online() connects when alembic runs its env.py; left alone: the retry belongs where the "
+        "migration is started (command.upgrade(), the prestart script)"
+    ]

@@ -42,7 +42,8 @@ engines that let socket errors through), never ``Exception``, referred to the wa
 imports things; the module logger is reused or added (shared with print-to-logging); and
 ``tenacity>=8`` is declared in the project's dependency manifest.
 
-What it leaves alone: test modules (``TEST_PATH``), without a word. Reported: code with its
+What it leaves alone: test modules (``TEST_PATH``), without a word. Reported: alembic's
+``env.py`` (it runs inside an alembic command; the retry belongs where that starts), code with its
 own retry (a tenacity, backoff, retrying or any ``retry*`` decorator, ``Retrying(...)`` run
 as a loop, a loop that sleeps after catching an exception or in a function taking
 ``attempts``/``retries``/``tries``, a caller in the file that calls it in such a loop:

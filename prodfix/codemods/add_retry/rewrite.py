@@ -660,11 +660,23 @@ def _choose(codemod, analyzer: "_Analyzer", file: FileContext, reporter: Reporte
         name = function.node.name.value
         if function.startup_reason or any(fnmatch.fnmatchcase(name, p) for p in codemod.options.name_patterns):
             startup.add(function.qualname)
+    # alembic's env.py runs inside an alembic command: the retry belongs where that starts
+    alembic_env = file.path.rsplit("/", 1)[-1] == "env.py" and re.search(
+        r"^from[ \t]+alembic[ \t]+import[^\n]*\bcontext\b", file.source, re.MULTILINE
+    ) is not None
     chosen = []
     for function in analyzer.functions:
         if not function.kinds and not (function.mongo_created and function.mongo_command):
             continue
         name = function.node.name.value
+        if alembic_env:
+            reporter.report(
+                function.node,
+                f"{function.qualname}() connects when alembic runs its env.py; left alone: the retry belongs "
+                "where the migration is started (command.upgrade(), the prestart script)",
+                "note",
+            )
+            continue
         own_retry = _own_retry(function, callers, by_name, analyzer.class_bases)
         retried_by = ((reach or {}).get(function.qualname) or ("", "", "", ""))[3]
         if own_retry is None and retried_by:
@@ -743,7 +755,7 @@ def _choose(codemod, analyzer: "_Analyzer", file: FileContext, reporter: Reporte
         function.startup_reason = reason
         function.writes = writes is not None
         chosen.append(function)
-    analyzer.wraps = _module_wraps(analyzer, file, reporter)
+    analyzer.wraps = [] if alembic_env else _module_wraps(analyzer, file, reporter)
     main = analyzer.main_block
     if main is not None and main.kinds and not any(w.block == "main" for w in analyzer.wraps) and not any(
         block == "main" for block, _ in analyzer.sites
