@@ -88,7 +88,7 @@ def test_start_up_facts_scanned_in_workers_equal_a_serial_computation(tmp_path: 
     from prodfix.engine.discovery import discover
     from prodfix.engine.plan import make_plan
     from prodfix.engine.runner import MIN_ITEMS_FOR_MAP
-    from prodfix.engine.startup_graph import file_facts, scan_file, startup_reach
+    from prodfix.engine.startup_graph import NO_ENTRY, file_facts, scan_file, startup_reach
 
     views = "from app.db import prepare\n\n\nasync def reset(request):\n    await prepare()\n"
     apps = (
@@ -124,6 +124,7 @@ def test_start_up_facts_scanned_in_workers_equal_a_serial_computation(tmp_path: 
             expected = scan_file(text.encode(), rel)
             if expected is None and rel == "app/db.py":  # start-up leads into it: parsed by the plan
                 expected = file_facts(text, rel)
+            expected = NO_ENTRY if expected is None else expected
             assert cached[rel][1][2] == expected, rel
         assert make_plan([tmp_path], select=["add-retry"], cache=True, jobs=jobs).project.startup == serial  # from the cache
         shutil.rmtree(tmp_path / ".prodfix_cache")  # the serial scan (jobs=1) starts cold too
@@ -135,8 +136,13 @@ def test_cached_start_up_facts_of_the_wrong_shape_are_not_trusted() -> None:
 
     good = file_facts(MAIN, "app/main.py")
     assert good["entries"] and _valid_facts([[], {}, good, False])
-    for startup in (None, False, {}):
+    from prodfix.engine.startup_graph import NO_ENTRY
+
+    for startup in (NO_ENTRY, False, {}):
         assert _valid_facts([[], {}, startup, False])
+    # what an older prodfix cached for a file it took for one without an entry point (import-time
+    # calls and @asynccontextmanager lifespans count now): scanned again
+    assert not _valid_facts([[], {}, None, False])
     for startup in (
         [], "x", 0, {"imports": {}}, {**good, "imports": {"db": 1}}, {**good, "functions": {"f": [["a"]]}},
         {**good, "functions": {"f": [["a"], [None], []]}}, {**good, "entries": [["label", ["a"]]]},

@@ -363,10 +363,15 @@ def _effects(fn: ast.AST) -> list[str]:
     return []
 
 
+# What the facts cache holds for a file that cannot hold an entry point (``scan_file``'s None);
+# named by the version of the rule: an entry from an older rule (None) is scanned again.
+NO_ENTRY = "no entry point (2: import-time calls, @asynccontextmanager lifespans)"
+
+
 def valid_file_facts(facts: object) -> bool:
-    """The shape ``file_facts`` returns (a cache entry is untrusted input), or None (the file
-    names no entry point and was not parsed) or False (not part of the graph: too large)."""
-    if facts is None or facts is False or facts == {}:
+    """The shape ``file_facts`` returns (a cache entry is untrusted input), or NO_ENTRY (the
+    file names no entry point and was not parsed) or False (not part of the graph: too large)."""
+    if facts is False or facts == {} or facts == NO_ENTRY:
         return True
     if not (isinstance(facts, dict) and facts.keys() == {"imports", "functions", "entries"}):
         return False
