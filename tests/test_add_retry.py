@@ -327,3 +327,127 @@ def test_a_helper_request_handlers_also_call_is_left_alone() -> None:
         "check_cache() connects at start-up (lifespan: lifespan() -> prepare() -> check_cache() -> client.ping()) "
         "but health() also calls it, which is not start-up code; left alone"
     ]
+
+
+# --- connections at import time ---------------------------------------------------------------
+
+IMPORT_TIME = """\
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+cache = redis.Redis(host="127.0.0.1", port=PORT, protocol=2, retry=Retry(NoBackoff(), 0))
+cache.ping()
+"""
+
+
+@pytest.mark.parametrize("failures", [0, 3])
+def test_a_module_that_connects_at_import_time_now_imports(failures: int) -> None:
+    server = FlakyRedis(failures)
+    try:
+        source = f"PORT = {server.port}\n" + IMPORT_TIME
+        result = run_codemod("add-retry", source, options=OPTIONS)
+        assert [f.message.split(" with @retry")[0] for f in result.findings] == [
+            "cache.ping() connects at import time without a retry: moved into _ping(), called in its place,"
+        ]
+        exec(compile(result.new_text, "settings.py", "exec"), {"__name__": "settings"})  # the import
+        assert server.connections == failures + 1
+    finally:
+        server.close()
+
+
+def test_import_time_connections_that_cannot_move_are_reported() -> None:
+    source = (Path(__file__).parent / "fixtures/add_retry/module_level_keep.py").read_text()
+    result = run_codemod("add-retry", source)
+    assert not result.changed
+    assert [(f.line, f.message.split(" connects ")[1].split(". Move")[0]) for f in result.findings] == [
+        (11, "at import time, without a retry; not changed: it binds SERVER_VERSION at module level, which other code may read"),
+        (15, "at import time and has its own retry (a loop that sleeps after an error); left alone"),
+        (22, "at import time, without a retry; not changed: it is inside a try block"),
+        (28, "at import time, without a retry; not changed: it also calls send_mail(), which a retry would repeat"),
+        (32, "at import time, without a retry; not changed: it shares its line with other statements"),
+        (34, "at import time, without a retry; not changed: probe is used after it"),
+    ]
+
+
+def test_the_exceptions_retried_are_connection_errors_never_exception() -> None:
+    from prodfix.codemods.add_retry import EXCEPTIONS
+
+    source = "import {0}\n\n\ndef init_x():\n    {0}.connect()\n"
+    for kind, names in EXCEPTIONS.items():
+        assert all(q.rpartition(".")[2] not in ("Exception", "BaseException") for q, _ in names), kind
+    for module in ("psycopg2", "psycopg", "asyncpg", "pymysql"):
+        result = run_codemod("add-retry", source.format(module))
+        line = next(x for x in result.new_text.splitlines() if "retry_if_exception_type" in x)
+        assert "Exception," not in line and "Exception))" not in line, line
+
+
+def test_start_up_that_already_retries_says_so() -> None:
+    source = (Path(__file__).parent / "fixtures/add_retry/own_retry_helpers.py").read_text()
+    result = run_codemod("add-retry", source)
+    assert not result.changed
+    assert [f.message for f in result.findings] == [
+        "check_db() has its own retry (wait_for_db() calls it in a loop that sleeps after an error); left alone",
+        "ping_until_ready() has its own retry (a loop that sleeps after an error); left alone",
+        "warm_up() has its own retry (AsyncRetrying()); left alone",
+    ]
+
+
+def test_a_retry_that_would_repeat_what_a_helper_does_is_reported() -> None:
+    source = (Path(__file__).parent / "fixtures/add_retry/side_effects_deep.py").read_text()
+    result = run_codemod("add-retry", source)
+    assert [f.message.split(" but also calls ")[-1] for f in result.findings if f.kind == "note"] == [
+        "send_mail() in notify_start(), which a retry would repeat; left alone",
+        "open() for writing, which a retry would repeat; left alone",
+    ]
+
+
+def test_a_check_its_base_class_retries_has_its_own_retry() -> None:
+    source = (Path(__file__).parent / "fixtures/add_retry/own_retry_inherited.py").read_text()
+    result = run_codemod("add-retry", source)
+    assert not result.changed
+    assert [f.message for f in result.findings] == [
+        f"{name}._check() has its own retry (ServiceCheck.check() calls it in a loop that sleeps after an error); left alone"
+        for name in ("PortCheck", "DatabaseCheck")
+    ]
+
+
+def test_a_function_that_waits_with_its_own_helper_first_has_its_own_retry() -> None:
+    source = (Path(__file__).parent / "fixtures/add_retry/waits_first.py").read_text()
+    result = run_codemod("add-retry", source)
+    assert not result.changed
+    assert [f.message for f in result.findings][-1] == (
+        "init_tables() has its own retry (it waits for the connection with _wait_for_db_connection() first); left alone"
+    )
+
+
+def test_test_modules_are_left_alone_without_a_word() -> None:
+    source = "from sqlalchemy import create_engine\n\nengine = create_engine('postgresql://db/t')\n\n\ndef init_db():\n    engine.connect()\n"
+    for path in ("tests/conftest.py", "app/tests/test_db.py", "tests.py", "conftest.py"):
+        result = run_codemod("add-retry", source, path=path)
+        assert not result.changed and not result.findings, path
+    assert run_codemod("add-retry", source, path="app/db.py").changed
+
+
+def test_an_import_time_statement_that_also_writes_is_an_unsafe_fix() -> None:
+    source = (
+        "from sqlalchemy import create_engine, text\n\nengine = create_engine('postgresql://db/app')\n\n"
+        "with engine.begin() as conn:\n    conn.execute(text(\"INSERT INTO audit (event) VALUES ('started')\"))\n"
+    )
+    kept = run_codemod("add-retry", source)
+    assert not kept.changed
+    assert [f.kind for f in kept.findings] == ["unsafe-fix"]
+    assert "and also runs INSERT INTO: in a function with @retry, a failure after that write runs it again" in kept.findings[0].message
+    made = run_codemod("add-retry", source, unsafe=True)
+    assert "def _connect():\n    with engine.begin() as conn:" in made.new_text and made.new_text.endswith("\n\n_connect()\n")
+    assert [f.kind for f in made.findings] == ["fix"]
+
+
+def test_alembic_env_py_is_left_to_the_command_that_runs_it() -> None:
+    source = (Path(__file__).parent / "fixtures/add_retry/alembic_env.py").read_text()
+    result = run_codemod("add-retry", source, path="migrations/env.py")
+    assert not result.changed
+    assert [f.message for f in result.findings] == [
+        "run_migrations_online() connects when alembic runs its env.py; left alone: the retry belongs where the "
+        "migration is started (command.upgrade(), the prestart script)"
+    ]

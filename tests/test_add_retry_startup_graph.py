@@ -88,7 +88,7 @@ def test_start_up_facts_scanned_in_workers_equal_a_serial_computation(tmp_path: 
     from prodfix.engine.discovery import discover
     from prodfix.engine.plan import make_plan
     from prodfix.engine.runner import MIN_ITEMS_FOR_MAP
-    from prodfix.engine.startup_graph import file_facts, scan_file, startup_reach
+    from prodfix.engine.startup_graph import NO_ENTRY, file_facts, scan_file, startup_reach
 
     views = "from app.db import prepare\n\n\nasync def reset(request):\n    await prepare()\n"
     apps = (
@@ -124,6 +124,7 @@ def test_start_up_facts_scanned_in_workers_equal_a_serial_computation(tmp_path: 
             expected = scan_file(text.encode(), rel)
             if expected is None and rel == "app/db.py":  # start-up leads into it: parsed by the plan
                 expected = file_facts(text, rel)
+            expected = NO_ENTRY if expected is None else expected
             assert cached[rel][1][2] == expected, rel
         assert make_plan([tmp_path], select=["add-retry"], cache=True, jobs=jobs).project.startup == serial  # from the cache
         shutil.rmtree(tmp_path / ".prodfix_cache")  # the serial scan (jobs=1) starts cold too
@@ -135,11 +136,18 @@ def test_cached_start_up_facts_of_the_wrong_shape_are_not_trusted() -> None:
 
     good = file_facts(MAIN, "app/main.py")
     assert good["entries"] and _valid_facts([[], {}, good, False])
-    for startup in (None, False, {}):
+    from prodfix.engine.startup_graph import NO_ENTRY
+
+    for startup in (NO_ENTRY, False, {}):
         assert _valid_facts([[], {}, startup, False])
+    # what an older prodfix cached for a file it took for one without an entry point (import-time
+    # calls and @asynccontextmanager lifespans count now): scanned again
+    assert not _valid_facts([[], {}, None, False])
     for startup in (
         [], "x", 0, {"imports": {}}, {**good, "imports": {"db": 1}}, {**good, "functions": {"f": [["a"]]}},
-        {**good, "functions": {"f": [["a"], [None]]}}, {**good, "entries": [["label", ["a"]]]},
+        {**good, "functions": {"f": [["a"], [None], []]}}, {**good, "entries": [["label", ["a"]]]},
+        {**good, "functions": {"f": [[], []]}},  # cached before the effects were part of the facts
+        {**good, "functions": {"f": [[], [], []]}}, {**good, "entries": [["label", [], []]]},  # or the retry loops
         {**good, "entries": [[1, [], []]]}, {**good, "extra": 1},
     ):
         assert not _valid_facts([[], {}, startup, False]), startup
@@ -157,3 +165,108 @@ def test_tests_are_never_start_up_code() -> None:
     assert scan_file(source, "app/run.py") not in (False, None)
     for rel in ("tests/test_db.py", "app/tests/helpers.py", "app/tests.py", "test_db.py", "conftest.py", "db_test.py"):
         assert scan_file(source, rel) is False, rel
+
+
+def test_a_side_effect_in_another_module_keeps_the_connection_undecorated(git_repo: Path) -> None:
+    users = (
+        "from django.contrib.auth import get_user_model\n\n\n"
+        "def create_admin():\n    get_user_model().objects.create_user('admin')\n\n\n"
+        "def ensure_admin():\n    create_admin()\n"
+    )
+    db = DB.replace(
+        "async def prepare():\n    await create_models()\n",
+        "async def prepare():\n    await create_models()\n\n\nasync def seed():\n    ensure_admin()\n"
+        "    async with engine.begin() as conn:\n        await conn.run_sync(Base.metadata.create_all)\n",
+    ).replace("from app.models import Base\n", "from app.models import Base\nfrom app.users import ensure_admin\n")
+    main = MAIN.replace("    await db.prepare()\n", "    await db.prepare()\n    await db.seed()\n")
+    _repo(git_repo, {"app/__init__.py": "", "app/main.py": main, "app/db.py": db, "app/users.py": users, "app/models.py": "Base = None\n"})
+    out = subprocess.run([prodfix_exe(), "diff", "--select", "add-retry", "--no-cache"], cwd=git_repo, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("+@retry(") == 1 and " async def create_models():" in out.stdout  # seed() is not decorated
+    assert (
+        "seed() connects at start-up (lifespan: lifespan() (app/main.py) -> startup() -> seed() (app/db.py) -> "
+        "engine.begin()) but also calls create_user() in create_admin() (app/users.py), which a retry would repeat"
+    ) in _check(git_repo)
+
+
+def test_a_function_a_package_re_exports_is_followed(git_repo: Path) -> None:
+    main = MAIN.replace("from app import db\n", "from app.db import prepare\n").replace("await db.prepare()", "await prepare()")
+    package = "from .session import prepare\n\n__all__ = [\"prepare\"]\n"
+    _repo(git_repo, {
+        "app/__init__.py": "", "app/main.py": main, "app/db/__init__.py": package, "app/db/session.py": DB,
+        "app/models.py": "Base = None\n",
+    })
+    out = subprocess.run([prodfix_exe(), "diff", "--select", "add-retry", "--no-cache"], cwd=git_repo, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "+++ b/app/db/session.py" in out.stdout and out.stdout.count("+@retry(") == 1
+    assert "lifespan: lifespan() (app/main.py) -> startup() -> prepare() (app/db/session.py) -> create_models() -> engine.begin()" in _check(git_repo)
+
+
+def test_a_lifespan_registered_by_the_application_s_own_manager_is_an_entry_point() -> None:
+    """``@lifespan_manager.register @asynccontextmanager async def register_init(app)``
+    (fastapi_best_architecture): a lifespan by its shape, not its name."""
+    from prodfix.engine.startup_graph import file_facts
+
+    source = (
+        "from contextlib import asynccontextmanager\n\nfrom app.db import create_tables\n\n\n"
+        "@manager.register\n@asynccontextmanager\nasync def register_init(app):\n    await create_tables()\n    yield\n"
+    )
+    assert file_facts(source, "app/core/registrar.py")["entries"] == [
+        ["lifespan: register_init() (app/core/registrar.py)", ["app.db.create_tables"], [], []]
+    ]
+    not_a_lifespan = source.replace("(app)", "(path)")
+    assert file_facts(not_a_lifespan, "app/core/registrar.py")["entries"] == []
+
+
+def test_a_connection_another_module_retries_has_its_own_retry(git_repo: Path) -> None:
+    prestart = (
+        "import time\n\nfrom app import db\n\n\nif __name__ == '__main__':\n    for _ in range(30):\n"
+        "        try:\n            db.prepare()\n            break\n        except OSError:\n            time.sleep(1)\n"
+    )
+    sync_db = DB.replace("async def", "def").replace("await ", "").replace("async with", "with")
+    _repo(git_repo, {"app/__init__.py": "", "app/prestart.py": prestart, "app/db.py": sync_db, "app/models.py": "Base = None\n"})
+    out = subprocess.run([prodfix_exe(), "diff", "--select", "add-retry", "--no-cache"], cwd=git_repo, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == ""
+    assert (
+        "create_models() has its own retry (__main__ block (app/prestart.py) retries it, in a loop that sleeps after an error)"
+    ) in _check(git_repo)
+
+
+def test_what_a_loop_at_the_top_of_an_entry_point_calls_is_not_its_start_up() -> None:
+    from prodfix.engine.startup_graph import file_facts
+
+    source = "from app import db\n\nif __name__ == '__main__':\n    db.prepare()\n    while True:\n        db.process()\n"
+    assert file_facts(source, "scripts/worker.py")["entries"] == [["__main__ block (scripts/worker.py)", ["app.db.prepare"], [], []]]
+
+
+def test_a_helper_main_py_calls_at_import_time_is_start_up_code(git_repo: Path) -> None:
+    main = "from fastapi import FastAPI\n\nfrom app.db import create_db\n\napp = FastAPI()\n\ncreate_db()\n"
+    db = (
+        "from sqlalchemy import create_engine\n\nfrom app.models import Base\n\n"
+        "engine = create_engine('postgresql://app@db/app')\n\n\ndef create_db():\n    Base.metadata.create_all(bind=engine)\n"
+    )
+    _repo(git_repo, {"app/__init__.py": "", "app/main.py": main, "app/db.py": db, "app/models.py": "Base = None\n"})
+    out = subprocess.run([prodfix_exe(), "diff", "--select", "add-retry", "--no-cache"], cwd=git_repo, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("+@retry(") == 1 and " def create_db():" in out.stdout
+    assert "import time (app/main.py) -> create_db() (app/db.py) -> Base.metadata.create_all()" in _check(git_repo)
+
+
+def test_what_a_module_calls_at_import_time_is_an_entry_point_only_for_names_worth_it() -> None:
+    from prodfix.engine.startup_graph import file_facts, may_enter
+
+    assert may_enter("from app.db import create_db\n\ncreate_db()\n", "app/main.py")
+    assert not may_enter("from django.contrib import admin\n\nadmin.site.register(X)\nregister(Y)\nprint(1)\n", "app/admin.py")
+    facts = file_facts("from app.db import create_db\n\ncreate_db()\n\nfor x in []:\n    loop_only()\n", "app/main.py")
+    assert facts["entries"] == [["import time (app/main.py)", ["app.db.create_db"], [], []]]
+
+
+def test_what_a_view_defined_inside_the_app_factory_calls_is_not_start_up() -> None:
+    from prodfix.engine.startup_graph import file_facts
+
+    source = (
+        "from flask import Flask\n\nfrom app import db\n\n\ndef create_app():\n    app = Flask(__name__)\n"
+        "    db.init()\n\n    @app.route('/')\n    def index():\n        return db.query()\n\n    return app\n"
+    )
+    assert file_facts(source, "app/__init__.py")["entries"] == [["app factory: create_app() (app/__init__.py)", ["flask.Flask", "app.db.init"], [], []]]

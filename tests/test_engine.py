@@ -12,6 +12,7 @@ from prodfix.codemods.print_to_logging import PrintToLogging
 from prodfix.engine.pipeline import process_source
 from prodfix.engine.runner import run_files
 from prodfix.engine.source import decode_source
+from prodfix.engine.startup_graph import NO_ENTRY
 
 
 def test_parallel_results_are_identical_and_in_path_order(tmp_path: Path) -> None:
@@ -84,7 +85,7 @@ def test_project_facts_from_a_partly_stale_or_corrupt_cache_are_those_of_a_fresh
         assert cached.project.modules.votes == fresh.project.modules.votes
         assert set(cached.digests) == {rel for _, rel in cached.files}
         rewritten = json.loads(facts.read_text())["entries"]
-        assert rewritten["app/m010.py"][1] == [[["app", 1]], {}, None, False]  # scanned again, then cached (no start-up, no logging set-up)
+        assert rewritten["app/m010.py"][1] == [[["app", 1]], {}, NO_ENTRY, False]  # scanned again, then cached (no start-up, no logging set-up)
         assert rewritten[f"app/m{jobs:03d}.py"][1][1] == {"Api": ["sync", "close"]}
 
 

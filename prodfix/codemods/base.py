@@ -79,7 +79,8 @@ class ProjectContext:
     # not a fact but a run setting every codemod reads the same way: whether fixes marked unsafe
     # are made (--unsafe-fixes, or unsafe-fixes in the configuration); see Reporter.unsafe_fix
     unsafe_fixes: bool = False
-    # engine.startup_graph: rel -> {function: [calls from start-up, shared]}, for the files add-retry wants
+    # engine.startup_graph: rel -> {function: [calls from start-up, shared, a call a retry would
+    # repeat in what it calls, the caller that retries it]}, for the files add-retry wants
     startup: Any = None
     logging: Any = None  # engine.logging_setup.LoggingFacts: which records the logging set-up shows
     entry_points: Any = None  # engine.project_tools.EntryPoints: the console scripts' functions

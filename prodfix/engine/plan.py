@@ -28,7 +28,7 @@ from prodfix.engine import logging_setup, project_tools
 from prodfix.engine.vendored import VENDORED_DIRS, project_licence
 from prodfix.engine.profile import OFF, Phases
 from prodfix.engine.runner import scan_chunksize, scan_pool
-from prodfix.engine.startup_graph import assemble, reader, scan_file, valid_file_facts
+from prodfix.engine.startup_graph import NO_ENTRY, assemble, reader, scan_file, valid_file_facts
 
 
 class PlanError(Exception):
@@ -214,10 +214,10 @@ def _startup(root: Path, graphed: list[Codemod], scanned: dict[str, list], store
     themselves are parsed here (and their facts cached), and only the functions reached in
     files the codemods that need the graph would look at are searched for in other files."""
     text_of = reader(root)
-    graph = {rel: facts[2] for rel, facts in scanned.items()}
+    graph = {rel: None if facts[2] == NO_ENTRY else facts[2] for rel, facts in scanned.items()}
     reach = assemble(list(scanned), graph, text_of, lambda rel: any(c.wants(text_of(rel), rel) for c in graphed))
     for rel, facts in scanned.items():
-        if graph[rel] is not facts[2]:  # parsed on demand: cache it with the file's other facts
+        if facts[2] == NO_ENTRY and graph[rel] is not None:  # parsed on demand: cache it with the file's other facts
             facts[2] = graph[rel]
             if store is not None and rel in digests:
                 store.put(rel, digests[rel], facts)
@@ -251,14 +251,15 @@ def _logging_setup_of(data: bytes, rel: str) -> dict | None:
 
 def _file_facts(data: bytes, rel: str) -> list:
     """[[(import, count)...], {class: [mode, close method]}, start-up facts, the logging set-up
-    it makes] of one file, JSON-ready (the start-up facts: ``startup_graph.scan_file``, None for
-    most files; the set-up: ``logging_setup.scan_file``, False for most files)."""
+    it makes] of one file, JSON-ready (the start-up facts: ``startup_graph.scan_file``, NO_ENTRY
+    for most files; the set-up: ``logging_setup.scan_file``, False for most files)."""
     setup = _logging_setup_of(data, rel)
     text = data.decode("utf-8", errors="replace")
     counts: Counter[str] = Counter()
     count_imports(text, counts)
     classes = {name: list(mode) for name, mode in file_class_modes(text).items()}
-    return [sorted(counts.items()), classes, scan_file(data, rel, text), setup if setup is not None else False]
+    startup = scan_file(data, rel, text)
+    return [sorted(counts.items()), classes, NO_ENTRY if startup is None else startup, setup if setup is not None else False]
 
 
 def _valid_facts(facts: object) -> bool:

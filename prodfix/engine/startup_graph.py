@@ -33,7 +33,7 @@ from prodfix.globs import TEST_PATH
 # ENTRY_TEXT's alternatives, literal: ``any(word in text ...)`` is the same test at half the cost
 ENTRY_WORDS = (
     "lifespan", "on_event", "add_event_handler", "on_startup", "create_app", "make_app", "AppConfig", "worker_init",
-    "worker_process_init", "__main__", "on_starting", "post_fork", "when_ready", "def handle",
+    "worker_process_init", "__main__", "on_starting", "post_fork", "when_ready", "def handle", "asynccontextmanager",
 )
 ENTRY_TEXT = re.compile("|".join(re.escape(word) for word in ENTRY_WORDS))
 APP_FACTORIES = frozenset({"create_app", "make_app", "build_app", "app_factory", "get_app"})
@@ -105,6 +105,8 @@ class _File:
         local: list[str] = []
         functions, imports = self.functions, self.imports
         for stmt in body:
+            if isinstance(stmt, _NOT_FOLLOWED):
+                continue  # a loop or a def at the top of the body too: a view an app factory defines
             for node in _walk_outside_loops(stmt):
                 if type(node) is ast.Call:
                     func = node.func  # type: ignore[attr-defined]
@@ -116,8 +118,35 @@ class _File:
                         local.append(func.id)
         return out, local
 
+    def retried(self, body: list[ast.stmt]) -> list[str]:
+        """What the statements call inside a loop that retries (it catches an exception and
+        sleeps): qualified names of imported things, plain names of the file's functions."""
+        out: list[str] = []
+        functions, imports = self.functions, self.imports
+        loops = [
+            n for stmt in body if not isinstance(stmt, _NOT_NESTED)
+            for n in _walk_outside_loops(stmt, keep_loops=True) if isinstance(n, _LOOPS)
+        ]
+        for loop in loops:
+            nodes = list(ast.walk(loop))
+            if not any(isinstance(n, ast.ExceptHandler) for n in nodes) or not any(
+                isinstance(n, ast.Call) and _name(n.func).rpartition(".")[2] == "sleep" for n in nodes
+            ):
+                continue
+            for node in nodes:
+                if type(node) is ast.Call:
+                    dotted = _name(node.func)  # type: ignore[attr-defined]
+                    head, _, rest = dotted.partition(".")
+                    if head in imports and imports[head] != head:
+                        out.append(imports[head] + (f".{rest}" if rest else ""))
+                    elif not rest and head in functions:
+                        out.append(head)
+        return out
 
-_NOT_FOLLOWED = (ast.For, ast.AsyncFor, ast.While, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+
+_LOOPS = (ast.For, ast.AsyncFor, ast.While)
+_NOT_NESTED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+_NOT_FOLLOWED = (*_LOOPS, *_NOT_NESTED)
 
 
 _BLOCKS = (ast.stmt, ast.excepthandler, ast.match_case)
@@ -136,15 +165,19 @@ def _statements(tree: ast.Module) -> list[ast.AST]:
     return found
 
 
-def _walk_outside_loops(node: ast.AST) -> list[ast.AST]:
+def _walk_outside_loops(node: ast.AST, keep_loops: bool = False) -> list[ast.AST]:
     """``ast.walk`` that does not enter loops, nested defs, classes or lambdas (depth first,
-    last child first), as a list."""
+    last child first), as a list; ``keep_loops``: the loops themselves are in it (not what
+    they hold)."""
     found = []
     todo = [node]
-    pop, push, add, skip = todo.pop, todo.append, found.append, _NOT_FOLLOWED
+    pop, push, add = todo.pop, todo.append, found.append
+    skip = _NOT_NESTED if keep_loops else _NOT_FOLLOWED
     while todo:
         current = pop()
         add(current)
+        if keep_loops and current is not node and isinstance(current, _LOOPS):
+            continue
         for name in current._fields:
             value = getattr(current, name, None)
             if value.__class__ is list:
@@ -192,7 +225,7 @@ def _entries(file: _File, tree: ast.Module, nodes: list[ast.AST]) -> list[tuple[
                 label = "startup event handler"
             if len(parts) >= 2 and parts[-1] == "connect" and parts[-2] in CELERY_SIGNALS:
                 label = f"Celery {parts[-2]} signal"
-        if label is None and name == "lifespan":
+        if label is None and (name == "lifespan" or _lifespan_shape(fn)):
             label = "lifespan"
         if label is None and name in APP_FACTORIES:
             label = "app factory"
@@ -212,7 +245,42 @@ def _entries(file: _File, tree: ast.Module, nodes: list[ast.AST]) -> list[tuple[
                     out.append((f"manage.py command: {stmt.name}.handle() ({file.rel})", item.body))
     if file.main:
         out.append((f"__main__ block ({file.rel})", file.main))
+    at_import = _import_time(tree)
+    if at_import:
+        out.append((f"import time ({file.rel})", at_import))
     return out
+
+
+def _lifespan_shape(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """``@asynccontextmanager async def anything(app: FastAPI)``: a lifespan, however it is
+    registered (as add-retry's rewrite reads it)."""
+    if not isinstance(fn, ast.AsyncFunctionDef) or not any(_name(d).endswith("asynccontextmanager") for d in fn.decorator_list):
+        return False
+    params = [*fn.args.posonlyargs, *fn.args.args]
+    if not params:
+        return False
+    annotation = _name(params[0].annotation) if params[0].annotation is not None else ""
+    return params[0].arg in ("app", "application") or annotation.split(".")[-1] in ("FastAPI", "Starlette")
+
+
+# a call at the start of a line, by a bare name: ``create_db()`` at the bottom of main.py runs
+# at import time; the names most files call so (registrations, logging set-up) do not count
+_MODULE_CALL = re.compile(r"^([A-Za-z_]\w*)\(", re.MULTILINE)
+_COMMON_CALLS = frozenset({"print", "register", "include", "fileConfig", "setup", "main", "exit", "warn", "patch"})
+
+
+def _calls_at_import(text: str) -> bool:
+    return any(name not in _COMMON_CALLS for name in _MODULE_CALL.findall(text))
+
+
+def _import_time(tree: ast.Module) -> list[ast.stmt]:
+    """The module's own statements that run at import time (not defs, classes, imports,
+    loops or its ``__main__`` block)."""
+    return [
+        stmt for stmt in tree.body
+        if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom, *_LOOPS))
+        and not (isinstance(stmt, ast.If) and _is_main(stmt.test))
+    ]
 
 
 def may_enter(text: str, rel: str) -> bool:
@@ -224,6 +292,7 @@ def may_enter(text: str, rel: str) -> bool:
     if not (
         "__main__" in text
         or "lifespan" in text
+        or "asynccontextmanager" in text
         or "_event" in text
         or "on_startup" in text
         or "AppConfig" in text and "ready" in text
@@ -232,15 +301,17 @@ def may_enter(text: str, rel: str) -> bool:
         and any(name in text for name in APP_FACTORIES) and _APP_FACTORY_DEF.search(text) is not None
         or _COMMAND_FILE.search(rel) is not None and "handle" in text
         or _GUNICORN_FILE.search(rel.rsplit("/", 1)[-1]) is not None
+        or _calls_at_import(text)
     ):
         return False
-    return any(word in text for word in ENTRY_WORDS)
+    return any(word in text for word in ENTRY_WORDS) or _calls_at_import(text)
 
 
 def file_facts(text: str, rel: str, enters: bool | None = None) -> dict:
     """What the start-up graph needs from one file, JSON-ready: ``{}`` when Python cannot
     parse it, else {"imports": {bound name: qualified}, "functions": {top-level function:
-    [[qualified imported calls], [calls of the file's top-level functions]]}, "entries":
+    [[qualified imported calls], [calls of the file's top-level functions], [a call a retry
+    would repeat: "send_mail()"], [what it calls in a loop that retries]]}, "entries":
     [[label, imported calls, local calls] of each entry point]} (entries only where
     ``may_enter``: elsewhere the file is only a place start-up calls lead to)."""
     try:
@@ -248,6 +319,9 @@ def file_facts(text: str, rel: str, enters: bool | None = None) -> dict:
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return {}
     file = _File(rel, tree, _module_of(rel), _statements(tree))
+    # substring tests first: most files neither sleep (no retry loop) nor mail, publish or write
+    sleeps = "sleep" in text
+    effects = "open" in text or any(word in text for word in EFFECT_CALLS)
     entries: list[tuple[str, list[ast.stmt]]] = []
     if may_enter(text, rel) if enters is None else enters:
         # the calls that register a function by name: only where the text names them
@@ -255,30 +329,64 @@ def file_facts(text: str, rel: str, enters: bool | None = None) -> dict:
         entries = _entries(file, tree, walk(tree) if named else [])
     return {
         "imports": file.imports,
-        "functions": {name: list(file.calls(fn.body)) for name, fn in file.functions.items()},
-        "entries": [[label, *file.calls(body)] for label, body in entries],
+        "functions": {
+            name: [*file.calls(fn.body), _effects(fn) if effects else [], file.retried(fn.body) if sleeps else []]
+            for name, fn in file.functions.items()
+        },
+        "entries": [[label, *file.calls(body), file.retried(body) if sleeps else []] for label, body in entries],
     }
 
 
+# calls a retry would repeat: mail, users, rows, messages (add-retry's SIDE_EFFECT_CALLS and writes)
+EFFECT_CALLS = frozenset({
+    "send_mail", "send_email", "send_message", "send_mass_mail", "mail_admins", "create_user", "create_superuser",
+    "insert_one", "insert_many", "publish", "basic_publish", "write_text", "write_bytes",
+})
+_WRITE_MODES = re.compile(r"[wax]")
+
+
+def _effects(fn: ast.AST) -> list[str]:
+    """The calls in a function a retry would repeat (at most one: the first), as written:
+    ``send_mail()``, ``create_user()``, ``open()`` for writing."""
+    for node in ast.walk(fn):
+        if type(node) is ast.Call:
+            func = node.func  # type: ignore[attr-defined]
+            last = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            if last in EFFECT_CALLS:
+                return [f"{last}()"]
+            if last == "open" and isinstance(func, ast.Name):
+                mode = node.args[1] if len(node.args) > 1 else next(  # type: ignore[attr-defined]
+                    (k.value for k in node.keywords if k.arg == "mode"), None  # type: ignore[attr-defined]
+                )
+                if isinstance(mode, ast.Constant) and isinstance(mode.value, str) and _WRITE_MODES.search(mode.value):
+                    return ["open() for writing"]
+    return []
+
+
+# What the facts cache holds for a file that cannot hold an entry point (``scan_file``'s None);
+# named by the version of the rule: an entry from an older rule (None) is scanned again.
+NO_ENTRY = "no entry point (2: import-time calls, @asynccontextmanager lifespans)"
+
+
 def valid_file_facts(facts: object) -> bool:
-    """The shape ``file_facts`` returns (a cache entry is untrusted input), or None (the file
-    names no entry point and was not parsed) or False (not part of the graph: too large)."""
-    if facts is None or facts is False or facts == {}:
+    """The shape ``file_facts`` returns (a cache entry is untrusted input), or NO_ENTRY (the
+    file names no entry point and was not parsed) or False (not part of the graph: too large)."""
+    if facts is False or facts == {} or facts == NO_ENTRY:
         return True
     if not (isinstance(facts, dict) and facts.keys() == {"imports", "functions", "entries"}):
         return False
     imports, functions, entries = facts["imports"], facts["functions"], facts["entries"]
     return (
         isinstance(imports, dict) and all(isinstance(v, str) for v in imports.values())
-        and isinstance(functions, dict) and all(_valid_calls(v) for v in functions.values())
+        and isinstance(functions, dict) and all(_valid_calls(v, 4) for v in functions.values())
         and isinstance(entries, list)
-        and all(isinstance(e, list) and len(e) == 3 and isinstance(e[0], str) and _valid_calls(e[1:]) for e in entries)
+        and all(isinstance(e, list) and len(e) == 4 and isinstance(e[0], str) and _valid_calls(e[1:], 3) for e in entries)
     )
 
 
-def _valid_calls(value: object) -> bool:
+def _valid_calls(value: object, size: int = 2) -> bool:
     return (
-        isinstance(value, list) and len(value) == 2
+        isinstance(value, list) and len(value) == size
         and all(isinstance(names, list) and all(isinstance(n, str) for n in names) for names in value)
     )
 
@@ -299,7 +407,9 @@ def assemble(
     text_of: Callable[[str], str],
     relevant: Callable[[str], bool] | None = None,
 ) -> dict[str, dict[str, list[str]]]:
-    """rel -> {function: [path of calls, "" or the file off the path that also names it]},
+    """rel -> {function: [path of calls ("" when start-up does not reach it), "" or the file
+    off the path that also names it, "" or a call a retry would repeat in what it calls, "" or
+    the caller that calls it in a loop that retries]},
     from the per-file facts (``graph``: rel -> ``scan_file``'s answer, for the files of
     ``order``, the graph's files in the repository's order). A file that start-up calls lead
     into but which names no entry point is parsed here (``graph`` is updated: the caller may
@@ -325,15 +435,44 @@ def assemble(
             modules[module] = hits[0] if len(hits) == 1 else None
         return modules[module]
 
-    def load(rel: str, name: str) -> dict:
-        """The facts of the file ``rel``; {} when it has none and cannot define ``name``."""
+    def load(rel: str, name: str, parse: bool = True) -> dict:
+        """The facts of the file ``rel``; {} when it has none and cannot define ``name`` (or
+        import it: a package's ``__init__.py`` re-exporting it), or is not parsed yet and
+        ``parse`` is False."""
         facts = graph.get(rel)
+        if facts is None and not parse:
+            return {}
         if facts is None:
             text = text_of(rel)
-            if re.search(rf"def[\s\\]+{re.escape(name)}\b", text) is None:
-                return {}  # no def of that name: not worth a parse yet
+            if re.search(rf"def[\s\\]+{re.escape(name)}\b", text) is None and (
+                not rel.endswith("__init__.py")  # a package re-exports what its modules define
+                or re.search(rf"import\b[^\n]*\b{re.escape(name)}\b|^[ \t]+{re.escape(name)}\b", text, re.MULTILINE) is None
+            ):
+                return {}  # no def of that name, no re-export of it: not worth a parse yet
             facts = graph[rel] = file_facts(text, rel)
         return facts
+
+    def resolve(rel: str, name: str, parse: bool = True) -> tuple[str, str, dict, list[str]] | None:
+        """Where ``name`` of the module ``rel`` is defined: (file, name, its facts, the files
+        that re-export it on the way), following ``from .session import init_db`` in a
+        package's ``__init__.py`` (or any module) a few times."""
+        via: list[str] = []
+        for _ in range(MAX_DEPTH):
+            target = load(rel, name, parse)
+            if not target:
+                return None
+            if name in target["functions"]:
+                return rel, name, target, via
+            qualified = target["imports"].get(name)
+            if qualified is None:
+                return None
+            module, _, imported = qualified.rpartition(".")
+            found = file_of(module) if module else None
+            if found is None or found == rel:
+                return None
+            via.append(rel)
+            rel, name = found, imported
+        return None
 
     relevance: dict[str, bool] = {}
 
@@ -349,7 +488,7 @@ def assemble(
     for rel in order:
         facts = graph.get(rel)
         if facts:
-            for label, calls, local in facts["entries"]:
+            for label, calls, local, _ in facts["entries"]:
                 queue.append((rel, calls, local, [label], {rel}, 0))
     while queue:
         here, calls, local, path, files, depth = queue.popleft()
@@ -363,22 +502,91 @@ def assemble(
                 continue
             if depth + 1 >= MAX_DEPTH and rel != here and not wanted(rel):
                 continue  # it would be reported nowhere and followed no further: no need to parse it
-            target = load(rel, name)
-            if not target or name not in target["functions"]:
+            found = resolve(rel, name)
+            if found is None:
                 continue
+            rel, name, target, via = found
             if (rel, name) in seen:
                 continue
             seen.add((rel, name))
             step = f"{name}()" if rel == here else f"{name}() ({rel})"
             if rel != here:
-                reached.setdefault(rel, {})[name] = [" -> ".join([*path, step]), ""]
-                path_files[(rel, name)] = {*files, rel}
-            target_calls, target_local = target["functions"][name]
-            queue.append((rel, target_calls, target_local, [*path, step], {*files, rel}, depth + 1))
+                reached.setdefault(rel, {})[name] = [" -> ".join([*path, step]), "", "", ""]
+                path_files[(rel, name)] = {*files, *via, rel}
+            target_calls, target_local = target["functions"][name][:2]
+            queue.append((rel, target_calls, target_local, [*path, step], {*files, *via, rel}, depth + 1))
     reached = {rel: functions for rel, functions in reached.items() if wanted(rel)}
     others = [rel for rel in order if not _is_test(rel)] if reached else []
+
+    effects: dict[tuple[str, str], str] = {}
+
+    def effect(rel: str, name: str, depth: int) -> str:
+        """A call a retry of ``name`` would repeat, in it or in what it calls (other modules
+        too, a few levels): "send_mail() in notify() (app/mail.py)", or ""."""
+        key = (rel, name)
+        if key in effects:
+            return effects[key]
+        effects[key] = ""  # a cycle adds nothing
+        facts = graph.get(rel) or {}
+        calls, local, own = facts.get("functions", {}).get(name, ([], [], [], []))[:3]
+        found = own[0] if own else ""
+        if not found and depth < MAX_DEPTH:
+            for module, callee in [(q.rpartition(".")[0], q.rpartition(".")[2]) for q in calls] + [(None, n) for n in local]:
+                there = rel if module is None else file_of(module) if module else None
+                # only the files the graph has read: effects are not worth a parse of their own
+                resolved = resolve(there, callee, parse=False) if there is not None else None
+                if resolved is not None:
+                    inner = effect(resolved[0], resolved[1], depth + 1)
+                    if inner:
+                        where = "" if resolved[0] == rel else f" ({resolved[0]})"
+                        if " in " not in inner:
+                            found = f"{inner} in {resolved[1]}(){where}"
+                        else:  # the file of the function it is in, once
+                            found = inner if inner.endswith(".py)") else f"{inner}{where}"
+                        break
+        effects[key] = found
+        return found
+
+    # what a retry loop calls has its own retry: "wait_for_db() (app/prestart.py)"
+    for rel in order:
+        facts = graph.get(rel)
+        if not facts:
+            continue
+        loops = [(f"{name}()", f[3]) for name, f in facts["functions"].items()]
+        loops += [(e[0].split(": ", 1)[-1].rsplit(" (", 1)[0] if ": " in e[0] else e[0].split(" (")[0], e[3]) for e in facts["entries"]]
+        for caller, retried in loops:
+            # what the loop calls, and what that calls (a few levels), retries with it
+            todo = [(rel, qualified, 0) for qualified in retried]
+            done: set[tuple[str, str]] = set()
+            while todo:
+                here, qualified, depth = todo.pop(0)
+                module, _, callee = qualified.rpartition(".")
+                there = here if not module else file_of(module)
+                resolved = resolve(there, callee) if there is not None else None
+                if resolved is None or resolved[:2] in done or depth >= MAX_DEPTH:
+                    continue
+                done.add(resolved[:2])
+                if wanted(resolved[0]):
+                    entry = reached.setdefault(resolved[0], {}).setdefault(resolved[1], ["", "", "", ""])
+                    entry.extend([""] * (4 - len(entry)))
+                    if not entry[3]:
+                        entry[3] = caller if resolved[0] == rel else f"{caller} ({rel})"
+                calls, local = resolved[2]["functions"][resolved[1]][:2]
+                todo += [(resolved[0], q, depth + 1) for q in calls] + [(resolved[0], n, depth + 1) for n in local]
+    for functions in reached.values():
+        for entry in functions.values():
+            entry.extend([""] * (4 - len(entry)))
+    for rel in order:  # the functions of the files add-retry looks at whose retry would repeat something
+        facts = graph.get(rel)
+        if facts and wanted(rel):
+            for name in facts["functions"]:
+                found = effect(rel, name, 0)
+                if found and not facts["functions"][name][2]:  # what it calls, not its own body (add-retry sees that)
+                    reached.setdefault(rel, {}).setdefault(name, ["", "", "", ""])[2] = found
     for rel, functions in reached.items():
         for name, entry in functions.items():
+            if not entry[0]:
+                continue  # not reached from start-up: only its effects are known
             word = re.compile(rf"\b{re.escape(name)}\b")
             on_path = path_files[(rel, name)]
             for other in others:

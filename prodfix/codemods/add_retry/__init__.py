@@ -7,6 +7,7 @@ orchestrator enters a restart loop.
 Which functions (sync or async, module level or methods) -- both must hold:
 
 1. the body itself connects: ``engine.connect()``/``engine.begin()``, ``metadata.create_all``,
+   Flask-SQLAlchemy's ``db.create_all()``,
    ``conn.run_sync(...create_all)``, ``psycopg2/psycopg/asyncpg/pymysql.connect``,
    ``asyncpg.create_pool``, a Redis ``ping()``, ``MongoClient(...)`` followed by a command,
    ``aio_pika.connect(_robust)``, ``pika.BlockingConnection``, kafka producers, ``SELECT 1``
@@ -17,9 +18,11 @@ Which functions (sync or async, module level or methods) -- both must hold:
    ``app.on_startup``, an app factory (``create_app``...), Django's ``AppConfig.ready()``, a
    ``manage.py`` command's ``handle()``, a Celery ``worker_init``/``worker_process_init``
    signal, a gunicorn hook (``on_starting``, ``post_fork``, ``when_ready``...) in
-   ``gunicorn*.py``, a script's ``if __name__ == "__main__":`` block; or its name matches
+   ``gunicorn*.py``, a script's ``if __name__ == "__main__":`` block, the module's own
+   statements at import time (``run_migrations()`` at the bottom of a settings module); or its name matches
    ``name_patterns`` (``init_*``, ``connect*``, ``setup_*``...); or it is listed in ``targets``
-   (``path.py:qualname``). The finding names the entry point and the calls that lead to the
+   (``path.py:qualname``). A lifespan is also any ``@asynccontextmanager async def f(app)``,
+   however the application registers it. The finding names the entry point and the calls that lead to the
    connection (``lifespan: lifespan() -> prepare() -> create_models() -> engine.begin()``).
 
 What it adds, closest to the ``def`` (under framework decorators)::
@@ -32,17 +35,43 @@ What it adds, closest to the ``def`` (under framework decorators)::
         reraise=True,
     )
 
-The exceptions come from the libraries the function uses, referred to the way the module
+The exceptions are the connection errors of the driver the function uses (SQLAlchemy's
+OperationalError/InterfaceError, redis' ConnectionError/TimeoutError, psycopg's, pymysql's...,
+with the built-in ConnectionError/TimeoutError, or OSError for drivers and async SQLAlchemy
+engines that let socket errors through), never ``Exception``, referred to the way the module
 imports things; the module logger is reused or added (shared with print-to-logging); and
 ``tenacity>=8`` is declared in the project's dependency manifest.
 
-What it leaves alone (reported): code with its own retry (a tenacity, backoff, retrying or any
-``retry*`` decorator, a loop that sleeps after catching an exception), generators, functions
+What it leaves alone: test modules (``TEST_PATH``), without a word. Reported: alembic's
+``env.py`` (it runs inside an alembic command; the retry belongs where that starts), code with its
+own retry (a tenacity, backoff, retrying or any ``retry*`` decorator, ``Retrying(...)`` run
+as a loop, a loop that sleeps after catching an exception or in a function taking
+``attempts``/``retries``/``tries``, a caller in the file that calls it in such a loop:
+``wait_for_db()``, or such a helper that it calls first, waiting for the database before it
+connects), generators, functions that catch the connection error themselves and carry on
+(``except ConnectionError: log``, no ``raise``: a retry would never see it), functions
 taking a request or session (per-request work), start-up functions that another function of
 the file which is not start-up code (a request handler, a task) also calls, start-up functions
 that also send mail or write (``send_mail``, ``create_user``, ``commit``...: a retry would
-repeat it), and connections made at import time or in a ``__main__`` block (moving them into
-a function is the maintainer's call). Calls into other modules are not followed.
+repeat it). Calls into other modules are followed by the project's start-up graph
+(``engine/startup_graph.py``); a function another module also names is left alone.
+
+Connections at import time (a settings module running ``command.upgrade(cfg, "head")``,
+``metadata.create_all()``, ``engine.connect()``; the same in a ``__main__`` block): the
+statement moves into a function decorated with @retry, called in its place::
+
+    @retry(...)
+    def _migrate():
+        command.upgrade(Config("alembic.ini"), "head")
+
+
+    _migrate()
+
+(``conn = engine.connect()`` becomes ``def _connect(): return engine.connect()`` and
+``conn = _connect()``). Only when that is clearly the same code: one statement on its line,
+after the imports, binding no name but a ``with ... as`` name nothing else reads, with no
+``global``/``return``/``del``/walrus, nothing a retry would repeat; otherwise reported, as is
+a connection inside a loop, ``try`` or ``if`` at module level.
 
 Unsafe fix (made only with ``--unsafe-fixes``; ``check`` lists it as a suggestion): a function
 that also writes (SQL ``INSERT``/``UPDATE``/``DELETE``, an ORM ``add``/``merge``, a Redis write,
@@ -58,6 +87,7 @@ from dataclasses import dataclass
 
 from prodfix.codemods.base import Codemod, Rationale
 from prodfix.codemods.options import count, duration, function_targets, words
+from prodfix.globs import TEST_PATH
 
 DEPENDENCY = "tenacity>=8"
 
@@ -107,11 +137,22 @@ EXCEPTIONS: dict[str, list[tuple[str, str | None]]] = {
 }
 
 # Drivers that surface refused connections as plain OSError subclasses.
-OSERROR_KINDS = frozenset({"asyncpg", "socket", "aio_pika", "aiokafka", "generic"})
+# (SQLAlchemy's async drivers: asyncpg's ConnectionRefusedError or socket.gaierror is raised
+# as it is, not wrapped in OperationalError, see sqlalchemy/connectors/asyncio.py)
+OSERROR_KINDS = frozenset({"asyncpg", "socket", "aio_pika", "aiokafka", "generic", "sqlalchemy_async"})
 
 TENACITY_NAMES = ("retry", "stop_after_attempt", "wait_exponential", "retry_if_exception_type", "before_sleep_log")
 
 RETRY_DECORATOR_PACKAGES = ("tenacity", "backoff", "retrying")
+
+# retries run as calls: ``for attempt in Retrying(...)``, ``backoff.on_exception(...)(connect)()``
+RETRY_CALLS = frozenset({
+    "tenacity.Retrying", "tenacity.AsyncRetrying", "tenacity.retry", "backoff.on_exception", "backoff.on_predicate",
+    "retrying.Retrying", "retrying.retry",
+})
+
+# a loop that sleeps in a function taking one of these counts its attempts: its own retry
+RETRY_PARAMS = frozenset({"attempts", "max_attempts", "retries", "max_retries", "tries", "max_tries", "retry", "timeout"})
 
 REQUEST_PARAMS = frozenset({"request", "req", "session", "db_session", "websocket"})
 
@@ -128,8 +169,8 @@ ROUTE_DECORATORS = frozenset({"get", "post", "put", "patch", "delete", "route", 
 
 # calls a retry would repeat: mail, user creation, writes
 SIDE_EFFECT_CALLS = frozenset({
-    "send_mail", "send_email", "send_message", "send_mass_mail", "create_user", "create_superuser",
-    "commit", "insert_one", "insert_many", "publish", "basic_publish",
+    "send_mail", "send_email", "send_message", "send_mass_mail", "mail_admins", "create_user", "create_superuser",
+    "commit", "insert_one", "insert_many", "publish", "basic_publish", "write_text", "write_bytes",
 })
 
 def _selects_one(expr: ast.expr) -> bool:
@@ -201,6 +242,10 @@ class AddRetry(Codemod):
         ))
         targets: tuple[str, ...] = function_targets(())  # "path/to/module.py:function" or ":Class.method"
 
+    def skips(self, source: str, path: str) -> bool:
+        """Tests: their set-up runs under the test runner, never at the application's start-up."""
+        return TEST_PATH.search(path) is not None
+
     def wants(self, source: str, path: str, project=None) -> bool:
         if self.skips(source, path):
             return False
@@ -221,7 +266,7 @@ class AddRetry(Codemod):
             receiver = _dotted(call.func.value).lower()
             if name in ("connect", "begin") and "engine" in receiver.split(".")[-1]:
                 return True
-            if (name == "create_all" and receiver.endswith("metadata")) or name == "run_sync":
+            if (name == "create_all" and (receiver.endswith("metadata") or receiver.split(".")[-1] == "db")) or name == "run_sync":
                 return True
             if (name == "ping" and not call.args) or (name == "execute" and call.args and _selects_one(call.args[0])):
                 return True

@@ -22,13 +22,15 @@ from prodfix.codemods.add_retry import (  # the declaration: options, prefilters
     MONGO_CLIENTS,
     OSERROR_KINDS,
     REQUEST_PARAMS,
+    RETRY_CALLS,
     RETRY_DECORATOR_PACKAGES,
+    RETRY_PARAMS,
     TENACITY_NAMES,
     AddRetry,
 )
 from prodfix.codemods.base import FileContext, Reporter
 from prodfix.codemods.common.import_refs import ModuleNames
-from prodfix.codemods.common.imports import add_plain_import, sorting_for
+from prodfix.codemods.common.imports import add_plain_import, import_block, sorting_for
 from prodfix.codemods.common.logger import (
     add_logger,
     choose_logger_name,
@@ -58,6 +60,8 @@ class _Function:
     mongo_command: bool = False
     has_retry_decorator: bool = False
     has_retry_loop: bool = False
+    retry_call: str | None = None  # a retry it runs itself: ``for attempt in Retrying(...)``
+    retried_callees: set[str] = field(default_factory=set)  # called in its loop that retries
     is_generator: bool = False
     callees: set[str] = field(default_factory=set)  # calls in the body, by qualname in this file
     once_callees: set[str] = field(default_factory=set)  # the callees called outside loops
@@ -69,6 +73,7 @@ class _Function:
     connect_call: str | None = None  # the first call that connects, as written
     side_effect: str | None = None  # a call a retry would repeat (mail, writes)
     is_route: bool = False  # a request handler: what it calls is per-request code
+    handles: str | None = None  # its connection is in a try whose handler swallows the error
 
 
 class _ImportPlan:
@@ -135,9 +140,20 @@ class _Analyzer(cst.CSTVisitor):
         self._top_ids: dict[int, int] = {}
         self._decorators = 0  # inside a decorator: names are read around the def
         self._classes: list[tuple[str, list[str]]] = []  # enclosing classes: (name, base names)
+        self.module_block = _Function(node=None, qualname="<module>", top_index=0)  # type: ignore[arg-type]
+        self.module_block.entry = "import time"  # the calls module-level statements make
         self.main_block: _Function | None = None  # the calls of `if __name__ == "__main__":`
         self.main_if: cst.If | None = None
         self.module_connects: list[tuple[cst.CSTNode, str]] = []  # connections at import time
+        # statements of the module or of its __main__ block that connect, by (block, index):
+        # (the first connecting call as written, the kinds of connection)
+        self.sites: dict[tuple[str, int], tuple[str, set[str]]] = {}
+        self.wraps: list = []  # the _Wrap of each site moved into a retried function
+        self._main_ids: dict[int, int] = {}
+        self.class_bases: dict[str, list[str]] = {}  # class -> the names of its bases
+        self._guarded: dict[int, str] = {}  # id of a try's body -> the handler that swallows its errors
+        self._guards: list[str] = []
+        self._main_index = 0
         self.path = path
 
     def visit_Module(self, node: cst.Module) -> None:
@@ -147,6 +163,9 @@ class _Analyzer(cst.CSTVisitor):
         index = self._top_ids.get(id(node))
         if index is not None:
             self._top_index = index
+        index = self._main_ids.get(id(node))
+        if index is not None:
+            self._main_index = index
         return super().on_visit(node)
 
     @property
@@ -157,6 +176,7 @@ class _Analyzer(cst.CSTVisitor):
         self._stack.append(None)
         self._names.append(node.name.value)
         self._classes.append((".".join(self._names), [cst.helpers.get_full_name_for_node(b.value) or "" for b in node.bases]))
+        self.class_bases[self._classes[-1][0]] = [b.rsplit(".", 1)[-1] for b in self._classes[-1][1]]
         self.scopes.enter()
 
     def leave_ClassDef(self, node: cst.ClassDef) -> None:
@@ -213,7 +233,7 @@ class _Analyzer(cst.CSTVisitor):
             elif name == "handle" and re.search(r"(?:^|/)management/commands/[^/]+\.py$", self.path):
                 function.entry = f"manage.py {self.path.rsplit('/', 1)[-1][:-3]} command"
         elif not self._stack:
-            if name == "lifespan":
+            if name == "lifespan" or _lifespan_shape(node):
                 function.entry = "lifespan"
             elif name in APP_FACTORIES:
                 function.entry = "app factory"
@@ -235,6 +255,8 @@ class _Analyzer(cst.CSTVisitor):
             self.main_block = _Function(node=None, qualname="__main__", top_index=self._top_index)  # type: ignore[arg-type]
             self.main_block.entry = "__main__ block"
             self.main_if = node
+            if isinstance(node.body, cst.IndentedBlock):
+                self._main_ids = {id(stmt): i for i, stmt in enumerate(node.body.body)}
             self._stack.append(self.main_block)
 
     def leave_If(self, node: cst.If) -> None:
@@ -243,6 +265,21 @@ class _Analyzer(cst.CSTVisitor):
 
     def visit_Lambda(self, node: cst.Lambda) -> bool:
         return False
+
+    def visit_Try(self, node: cst.Try) -> None:
+        for handler in node.handlers:
+            swallowed = _swallows(handler)
+            if swallowed is not None:
+                self._guarded[id(node.body)] = swallowed
+                break
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        if id(node) in self._guarded:
+            self._guards.append(self._guarded[id(node)])
+
+    def leave_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        if id(node) in self._guarded:
+            self._guards.pop()
 
     def visit_Yield(self, node: cst.Yield) -> None:
         if self._current is not None:
@@ -272,8 +309,13 @@ class _Analyzer(cst.CSTVisitor):
             return
         finder = _LoopRetryFinder()
         loop.body.visit(finder)
-        if finder.catches and finder.sleeps:
+        params = function.node.params if function.node is not None else None
+        counted = params is not None and any(
+            p.name.value in RETRY_PARAMS for p in [*params.posonly_params, *params.params, *params.kwonly_params]
+        )
+        if finder.sleeps and (finder.catches or counted):  # a loop that waits, then tries again
             function.has_retry_loop = True
+            function.retried_callees |= {c for c in map(self._callee, finder.called) if c is not None}
 
     def visit_Call(self, node: cst.Call) -> None:
         for arg in node.args:  # FastAPI(lifespan=...), Starlette(lifespan=...)
@@ -299,6 +341,8 @@ class _Analyzer(cst.CSTVisitor):
                 if not function.loops:  # a loop's calls are steady work (a worker's main loop)
                     function.once_callees.add(callee)
         qualified = self._qualified(func)
+        if function is not None and function.retry_call is None and qualified & RETRY_CALLS:
+            function.retry_call = f"{cst.helpers.get_full_name_for_node(func)}()"
         for name in qualified:
             if name in CONNECT_CALLS:
                 kinds.add(CONNECT_CALLS[name])
@@ -314,7 +358,7 @@ class _Analyzer(cst.CSTVisitor):
             last = receiver.split(".")[-1]
             if attr in ("connect", "begin") and "engine" in last and not qualified & {"sqlite3.connect"}:
                 kinds.add("sqlalchemy")
-            elif attr == "create_all" and receiver.endswith("metadata"):
+            elif attr == "create_all" and (receiver.endswith("metadata") or last == "db"):  # Flask-SQLAlchemy's db
                 kinds.add("sqlalchemy")
             elif attr == "run_sync" and any(
                 isinstance(a.value, cst.Attribute) and a.value.attr.value == "create_all" for a in node.args
@@ -333,17 +377,34 @@ class _Analyzer(cst.CSTVisitor):
                     function.side_effect = f"{dotted or attr}()"
         elif last_name in SIDE_EFFECT_CALLS and function is not None and function.side_effect is None:
             function.side_effect = f"{last_name}()"
+        elif dotted == "open" and function is not None and function.side_effect is None and _opens_for_writing(node):
+            function.side_effect = "open() for writing"
+        if function is None and not self._stack:  # import time: what module-level statements call
+            callee = self._callee(func)
+            top = self.module.body[self._top_index] if hasattr(self, "module") else None
+            if callee is not None and not isinstance(top, (cst.For, cst.While)):
+                self.module_block.callees.add(callee)
+                self.module_block.once_callees.add(callee)
         if function is None:
             if kinds and not self._stack:  # module level, not a class body
                 self.module_connects.append((node, dotted or "a connection"))
+                self._site("module", self._top_index, dotted, kinds)
             return
+        if kinds and function is self.main_block and not function.loops:
+            self._site("main", self._main_index, dotted, kinds)
         if kinds and function.connect_call is None:
             function.connect_call = f"{dotted}()" if dotted else "a connection"
+        if kinds and self._guards and function.handles is None:
+            function.handles = self._guards[-1]
         function.kinds |= kinds
         function.mongo_created |= mongo_created
         function.mongo_command |= mongo_command
         if mongo_created and function.connect_call is None:
             function.connect_call = f"{dotted}()"
+
+    def _site(self, block: str, index: int, dotted: str, kinds: set[str]) -> None:
+        call, known = self.sites.get((block, index), (f"{dotted or 'a connection'}()", set()))
+        self.sites[(block, index)] = (call, known | kinds)
 
     def _callee(self, func: cst.BaseExpression) -> str | None:
         """The qualname in this file a call may reach: ``helper()``, ``self.helper()``,
@@ -354,6 +415,65 @@ class _Analyzer(cst.CSTVisitor):
             if func.value.value in ("self", "cls") and self._classes:
                 return f"{self._classes[-1][0]}.{func.attr.value}"
         return None
+
+
+# what a handler catches that includes a refused connection
+_CONNECTION_ERRORS = frozenset({
+    "Exception", "BaseException", "OSError", "ConnectionError", "TimeoutError", "ConnectionRefusedError",
+    "OperationalError", "InterfaceError", "DBAPIError", "SQLAlchemyError", "DatabaseError", "Error", "RedisError",
+    "RedisConnectionError", "PostgresError", "CannotConnectNowError", "ConnectionFailure", "ServerSelectionTimeoutError",
+    "AMQPConnectionError", "NoBrokersAvailable", "KafkaConnectionError", "PyMongoError",
+})
+
+
+def _swallows(handler: cst.ExceptHandler) -> str | None:
+    """``except redis.exceptions.ConnectionError: log(...)`` (no raise): the handler the
+    connection error ends in, as written; None when it catches something else or raises."""
+    types = [] if handler.type is None else (
+        [e.value for e in handler.type.elements] if isinstance(handler.type, cst.Tuple) else [handler.type]
+    )
+    names = [cst.helpers.get_full_name_for_node(t) or "" for t in types]
+    if types and not any(n.rsplit(".", 1)[-1] in _CONNECTION_ERRORS for n in names):
+        return None
+    finder = _RaiseFinder()
+    handler.body.visit(finder)
+    if finder.raises:
+        return None
+    return f"except {', '.join(names)}" if names else "a bare except"
+
+
+class _RaiseFinder(cst.CSTVisitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.raises = False
+
+    def visit_Raise(self, node: cst.Raise) -> None:
+        self.raises = True
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+
+def _lifespan_shape(node: cst.FunctionDef) -> bool:
+    """``@asynccontextmanager async def anything(app: FastAPI)``: a lifespan, however the
+    application registers it (``lifespan_manager.register``, a list of lifespans...)."""
+    if node.asynchronous is None or not any(
+        (cst.helpers.get_full_name_for_node(d.decorator) or "").endswith("asynccontextmanager") for d in node.decorators
+    ):
+        return False
+    params = [*node.params.posonly_params, *node.params.params]
+    if not params:
+        return False
+    annotation = cst.helpers.get_full_name_for_node(params[0].annotation.annotation) if params[0].annotation else ""
+    return params[0].name.value in ("app", "application") or (annotation or "").split(".")[-1] in ("FastAPI", "Starlette")
+
+
+def _opens_for_writing(call: cst.Call) -> bool:
+    mode = call.args[1].value if len(call.args) > 1 and call.args[1].keyword is None else next(
+        (a.value for a in call.args if a.keyword is not None and a.keyword.value == "mode"), None
+    )
+    text = string_value(mode) if mode is not None else None
+    return text is not None and re.search(r"[wax]", text) is not None
 
 
 def _is_main_test(test: cst.BaseExpression) -> bool:
@@ -380,6 +500,7 @@ class _LoopRetryFinder(cst.CSTVisitor):
         super().__init__()
         self.catches = False
         self.sleeps = False
+        self.called: list[cst.BaseExpression] = []
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         return False
@@ -391,6 +512,7 @@ class _LoopRetryFinder(cst.CSTVisitor):
         name = cst.helpers.get_full_name_for_node(node.func) or ""
         if name.split(".")[-1] == "sleep":
             self.sleeps = True
+        self.called.append(node.func)
 
 
 class _Decorate(cst.CSTTransformer):
@@ -415,9 +537,10 @@ def transform(codemod: AddRetry, wrapper: MetadataWrapper, file: FileContext, re
     # analysis (several times a parse) only for a module that gets a decorator: the names in
     # use and the module's logger.
     analyzer = _Analyzer(ScopeCursor(build(module_tree(file.tree, module))), file.path)
+    analyzer.module = module
     module.visit(analyzer)
     chosen = _choose(codemod, analyzer, file, reporter)
-    if not chosen:
+    if not chosen and not analyzer.wraps:
         return module
     scopes = wrapper.resolve(ScopeProvider)
     global_scope = scopes[module]
@@ -431,6 +554,8 @@ def transform(codemod: AddRetry, wrapper: MetadataWrapper, file: FileContext, re
     decorators: dict[int, str] = {}
     for function in chosen:
         kinds = function.kinds | ({"mongo"} if function.mongo_created and function.mongo_command else set())
+        if "sqlalchemy" in kinds and function.node.asynchronous is not None:
+            kinds.add("sqlalchemy_async")  # its async drivers' refusals pass through SQLAlchemy as OSError
         exceptions = plan.exceptions(kinds)
         if logger is not None and logger.stdlib and logger.index is not None and logger.index < function.top_index:
             logger_ref = logger.name
@@ -446,7 +571,29 @@ def transform(codemod: AddRetry, wrapper: MetadataWrapper, file: FileContext, re
             f"{_number(codemod.options.max_wait)} s)",
             unsafe=function.writes,
         )
+    wrap_decorators: dict[int, str] = {}
+    taken = names_in_use(set(scopes.values()))
+    for wrap in analyzer.wraps:
+        wrap.name = _wrap_name(wrap.call, taken)
+        if logger is not None and logger.stdlib and logger.index is not None and logger.index < wrap.top_index:
+            logger_ref = logger.name
+        elif logger is None and new_logger is not None:
+            logger_ref = new_logger
+        else:
+            logger_ref = "logging.getLogger(__name__)"
+        wrap_decorators[id(wrap)] = _decorator_source(codemod, plan, plan.exceptions(wrap.kinds), logger_ref, module.default_indent)
+        where = "at import time" if wrap.block == "module" else "in the __main__ block"
+        reporter.report(
+            wrap.stmt,
+            f"{wrap.call} connects {where} without a retry: moved into {wrap.name}(), called in its place, "
+            f"with @retry ({codemod.options.attempts} attempts, exponential backoff up to "
+            f"{_number(codemod.options.max_wait)} s)",
+            unsafe=wrap.writes,
+        )
     new_module = module.visit(_Decorate(decorators))
+    if analyzer.wraps:
+        main_index = analyzer._top_ids.get(id(analyzer.main_if)) if analyzer.main_if is not None else None
+        new_module = _wrap_statements(new_module, analyzer.wraps, wrap_decorators, main_index)
     for source, name, alias in plan.imports:
         reporter.need_import(source, name, alias)
     reporter.need_dependency(DEPENDENCY)
@@ -462,9 +609,9 @@ def _startup_paths(analyzer: "_Analyzer", reach: dict | None = None) -> dict[str
     each with the calls that lead there, when no other file off that path names it."""
     by_name = {f.qualname: f for f in analyzer.functions}
     sources: list[tuple[str, _Function]] = []
-    for name, (calls, shared) in sorted((reach or {}).items()):
+    for name, (calls, shared, *_) in sorted((reach or {}).items()):
         function = by_name.get(name)
-        if function is not None and not shared:
+        if function is not None and calls and not shared:
             sources.append((calls + " ->", function))  # the calls up to this function
     for function in analyzer.functions:
         name = function.node.name.value
@@ -476,6 +623,8 @@ def _startup_paths(analyzer: "_Analyzer", reach: dict | None = None) -> dict[str
             sources.append(("startup handler", function))
     if analyzer.main_block is not None:
         sources.append(("__main__ block", analyzer.main_block))
+    if analyzer.module_block.once_callees:
+        sources.append(("import time", analyzer.module_block))
     paths: dict[str, list[str]] = {}
     queue: list[tuple[_Function, list[str]]] = []
     for label, function in sources:
@@ -500,20 +649,39 @@ def _choose(codemod, analyzer: "_Analyzer", file: FileContext, reporter: Reporte
     reach = (getattr(file.project, "startup", None) or {}).get(file.path) if file.project is not None else None
     paths = _startup_paths(analyzer, reach)
     callers: dict[str, set[str]] = {}
-    for function in [*analyzer.functions, *([analyzer.main_block] if analyzer.main_block else [])]:
+    for function in [*analyzer.functions, *([analyzer.main_block] if analyzer.main_block else []), analyzer.module_block]:
         for callee in function.callees:
             callers.setdefault(callee, set()).add(function.qualname)
-    startup: set[str] = {"__main__", *paths}  # callers that do not make a function per-request
+    by_name = {f.qualname: f for f in analyzer.functions}
+    if analyzer.main_block is not None:
+        by_name["__main__"] = analyzer.main_block
+    by_name["<module>"] = analyzer.module_block
+    startup: set[str] = {"__main__", "<module>", *paths}  # callers that do not make a function per-request
     for function in analyzer.functions:
         name = function.node.name.value
         if function.startup_reason or any(fnmatch.fnmatchcase(name, p) for p in codemod.options.name_patterns):
             startup.add(function.qualname)
+    # alembic's env.py runs inside an alembic command: the retry belongs where that starts
+    alembic_env = file.path.rsplit("/", 1)[-1] == "env.py" and re.search(
+        r"^from[ \t]+alembic[ \t]+import[^\n]*\bcontext\b", file.source, re.MULTILINE
+    ) is not None
     chosen = []
     for function in analyzer.functions:
         if not function.kinds and not (function.mongo_created and function.mongo_command):
             continue
         name = function.node.name.value
-        own_retry = _own_retry(function)
+        if alembic_env:
+            reporter.report(
+                function.node,
+                f"{function.qualname}() connects when alembic runs its env.py; left alone: the retry belongs "
+                "where the migration is started (command.upgrade(), the prestart script)",
+                "note",
+            )
+            continue
+        own_retry = _own_retry(function, callers, by_name, analyzer.class_bases)
+        retried_by = ((reach or {}).get(function.qualname) or ("", "", "", ""))[3]
+        if own_retry is None and retried_by:
+            own_retry = f"{retried_by} retries it, in a loop that sleeps after an error"
         if own_retry:
             reporter.report(function.node, f"{function.qualname}() has its own retry ({own_retry}); left alone", "note")
             continue
@@ -522,7 +690,7 @@ def _choose(codemod, analyzer: "_Analyzer", file: FileContext, reporter: Reporte
             label, *steps = paths[function.qualname]
             if label.endswith(" ->"):  # from another module: the label ends with the first step
                 steps = steps[1:]
-            calls = " -> ".join([*(f"{s}()" for s in steps if s != "__main__"), function.connect_call or "a connection"])
+            calls = " -> ".join([*(f"{s}()" for s in steps if s not in ("__main__", "<module>")), function.connect_call or "a connection"])
             reason = f"{label} {calls}" if label.endswith(" ->") else f"{label}: {calls}"
         if reason is None and function.startup_reason is not None:
             reason = function.startup_reason
@@ -534,11 +702,11 @@ def _choose(codemod, analyzer: "_Analyzer", file: FileContext, reporter: Reporte
         )
         if reason is None and listed:
             reason = "listed in targets"
-        shared = (reach or {}).get(function.qualname, ("", ""))[1]
+        reached, shared, deeper, retried_by = (reach or {}).get(function.qualname, ("", "", "", ""))
         if shared and function.qualname not in paths and not listed:
             reporter.report(
                 function.node,
-                f"{function.qualname}() connects at start-up ({reach[function.qualname][0]}) but {shared} also "
+                f"{function.qualname}() connects at start-up ({reached}) but {shared} also "
                 "names it and may call it per request; left alone",
                 "note",
             )
@@ -555,14 +723,23 @@ def _choose(codemod, analyzer: "_Analyzer", file: FileContext, reporter: Reporte
                 "note",
             )
             continue
+        if function.handles is not None and not listed:
+            reporter.report(
+                function.node,
+                f"{function.qualname}() connects at start-up ({reason}) but handles a failed connection itself "
+                f"({function.handles}): a retry would never see the error; left alone",
+                "note",
+            )
+            continue
         skip = _skip_reason(function)
         if skip:
             reporter.report(function.node, f"{function.qualname}(): {skip}; left alone", "note")
             continue
-        if function.side_effect is not None and not listed:
+        side_effect = function.side_effect or _deeper_effect(function, by_name) or deeper or None
+        if side_effect is not None and not listed:
             reporter.report(
                 function.node,
-                f"{function.qualname}() connects at start-up ({reason}) but also calls {function.side_effect}, "
+                f"{function.qualname}() connects at start-up ({reason}) but also calls {side_effect}, "
                 "which a retry would repeat; left alone",
                 "note",
             )
@@ -579,15 +756,11 @@ def _choose(codemod, analyzer: "_Analyzer", file: FileContext, reporter: Reporte
         function.startup_reason = reason
         function.writes = writes is not None
         chosen.append(function)
-    for node, call in analyzer.module_connects:
-        reporter.report(
-            node,
-            f"{call}() connects at import time, without a retry; not changed: move it into a start-up "
-            "function (or one decorated with @retry) and call that",
-            "note",
-        )
+    analyzer.wraps = [] if alembic_env else _module_wraps(analyzer, file, reporter)
     main = analyzer.main_block
-    if main is not None and main.kinds:
+    if main is not None and main.kinds and not any(w.block == "main" for w in analyzer.wraps) and not any(
+        block == "main" for block, _ in analyzer.sites
+    ):
         reporter.report(
             analyzer.main_if,
             f"the __main__ block connects ({main.connect_call}) without a retry; not changed: move the "
@@ -595,6 +768,282 @@ def _choose(codemod, analyzer: "_Analyzer", file: FileContext, reporter: Reporte
             "note",
         )
     return chosen
+
+
+@dataclass
+class _Wrap:
+    """A statement run at import time (module level or a ``__main__`` block) that connects:
+    moved into a function decorated with @retry, called in its place."""
+
+    block: str  # "module" or "main"
+    index: int  # in the block
+    top_index: int  # of the top-level statement holding it
+    stmt: cst.BaseStatement
+    call: str
+    kinds: set[str]
+    returns: bool  # ``name = <connect>``: the function returns the value
+    writes: bool = False
+    name: str = ""
+
+
+_MIGRATE_CALLS = frozenset({"upgrade", "downgrade", "stamp", "run_migrations"})
+_BLOCK_NAMES = {cst.For: "it runs in a loop", cst.While: "it runs in a loop", cst.Try: "it is inside a try block", cst.If: "it is inside an if block"}
+
+
+def _module_wraps(analyzer: "_Analyzer", file: FileContext, reporter: Reporter) -> list[_Wrap]:
+    """The import-time statements that connect and can move into a retried function as they
+    are; the others are reported, with the reason."""
+    module = analyzer.module
+    _, imports_end = import_block(module.body)
+    wraps: list[_Wrap] = []
+    for (block, index), (call, kinds) in sorted(analyzer.sites.items()):
+        if block == "module":
+            body, top_index, where = module.body, index, "at import time"
+        else:
+            assert analyzer.main_if is not None and isinstance(analyzer.main_if.body, cst.IndentedBlock)
+            body, top_index, where = analyzer.main_if.body.body, analyzer._top_ids[id(analyzer.main_if)], "in the __main__ block"
+        stmt = body[index]
+        if reporter.suppressed(stmt):
+            continue
+        own = _LoopRetryFinder()
+        stmt.visit(own)
+        if own.catches and own.sleeps:
+            reporter.report(stmt, f"{call} connects {where} and has its own retry (a loop that sleeps after an error); left alone", "note")
+            continue
+        refusal, returns = _wrap_refusal(stmt, module, top_index < imports_end)
+        if refusal is None:
+            effect = _SideEffects()
+            stmt.visit(effect)
+            if effect.found:
+                refusal = f"it also calls {effect.found}, which a retry would repeat"
+        if refusal is not None:
+            reporter.report(
+                stmt,
+                f"{call} connects {where}, without a retry; not changed: {refusal}. Move it into a start-up "
+                "function decorated with @retry and call that",
+                "note",
+            )
+            continue
+        writes = _writes(stmt)
+        if writes is not None and not reporter.unsafe_fix(
+            stmt,
+            f"{call} connects {where} and also {writes}: in a function with @retry, a failure after that "
+            "write runs it again and writes twice",
+        ):
+            continue
+        wraps.append(_Wrap(block, index, top_index, stmt, call, kinds, returns, writes is not None))
+    return wraps
+
+
+class _Bindings(cst.CSTVisitor):
+    """Names a statement binds (other than its ``with ... as`` names) and whether it holds
+    anything that cannot move into a function (global, return, yield, del, walrus)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bound: list[str] = []
+        self.immovable: str | None = None
+
+    def _targets(self, target: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Name):
+            self.bound.append(target.value)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._targets(element.value)
+        elif isinstance(target, cst.StarredElement):
+            self._targets(target.value)
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self._targets(node.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._targets(node.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._targets(node.target)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._targets(node.target)
+
+    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+        if node.name is not None:
+            self._targets(node.name.name)
+
+    def visit_Import(self, node: cst.Import) -> None:
+        for alias in node.names:
+            self.bound.append(alias.evaluated_alias or alias.evaluated_name.split(".")[0])
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        if isinstance(node.names, cst.ImportStar):
+            self.immovable = "import *"
+            return
+        for alias in node.names:
+            self.bound.append(alias.evaluated_alias or alias.evaluated_name)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        self.bound.append(node.name.value)
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        self.bound.append(node.name.value)
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_CompFor(self, node: cst.CompFor) -> bool:
+        return True  # a comprehension's names are its own
+
+    def _refuse(self, what: str) -> None:
+        self.immovable = self.immovable or what
+
+    def visit_Global(self, node: cst.Global) -> None:
+        self._refuse("global")
+
+    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
+        self._refuse("nonlocal")
+
+    def visit_Return(self, node: cst.Return) -> None:
+        self._refuse("return")
+
+    def visit_Yield(self, node: cst.Yield) -> None:
+        self._refuse("yield")
+
+    def visit_Await(self, node: cst.Await) -> None:
+        self._refuse("await")
+
+    def visit_Del(self, node: cst.Del) -> None:
+        self._refuse("del")
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self._refuse("an assignment expression")
+
+
+class _Reads(cst.CSTVisitor):
+    """Whether any of ``names`` occurs in the module outside ``skip``."""
+
+    def __init__(self, names: set[str], skip: cst.CSTNode) -> None:
+        super().__init__()
+        self.names = names
+        self.skip = skip
+        self.found: str | None = None
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if node is self.skip or self.found is not None:
+            return False
+        if isinstance(node, cst.Name) and node.value in self.names:
+            self.found = node.value
+        return True
+
+
+def _wrap_refusal(stmt: cst.BaseStatement, module: cst.Module, before_imports: bool) -> tuple[str | None, bool]:
+    """(Why the statement cannot move into a function as it is, or None; whether the function
+    returns its value: ``name = <connection>``)."""
+    if before_imports:
+        return "it runs before the module's imports end", False
+    returns = False
+    as_names: list[str] = []
+    if isinstance(stmt, cst.SimpleStatementLine):
+        if len(stmt.body) != 1:
+            return "it shares its line with other statements", False
+        small = stmt.body[0]
+        if isinstance(small, (cst.Assign, cst.AnnAssign)) and small.value is not None:
+            returns = True
+            checked: cst.CSTNode = small.value
+        elif isinstance(small, cst.Expr):
+            checked = small
+        else:
+            return "it is not a call or an assignment", False
+    elif isinstance(stmt, cst.With) and stmt.asynchronous is None:
+        for item in stmt.items:
+            if item.asname is not None:
+                if not isinstance(item.asname.name, cst.Name):
+                    return "its with statement binds more than a name", False
+                as_names.append(item.asname.name.value)
+        checked = stmt
+    else:
+        return _BLOCK_NAMES.get(type(stmt), "it is part of a compound statement"), False
+    bindings = _Bindings()
+    checked.visit(bindings)
+    if bindings.immovable:
+        return f"it holds {bindings.immovable}, which does not move into a function", False
+    if bindings.bound and not returns:
+        names = ", ".join(sorted(set(bindings.bound)))
+        return f"it binds {names} at module level, which other code may read", False
+    if as_names:
+        reads = _Reads(set(as_names), stmt)
+        module.visit(reads)
+        if reads.found is not None:
+            return f"{reads.found} is used after it", False
+    return None, returns
+
+
+class _SideEffects(cst.CSTVisitor):
+    """The first call a retry would repeat (mail, user creation, a commit)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: str | None = None
+
+    def visit_Call(self, node: cst.Call) -> None:
+        name = cst.helpers.get_full_name_for_node(node.func) or ""
+        if self.found is None and name.rsplit(".", 1)[-1] in SIDE_EFFECT_CALLS:
+            self.found = f"{name}()"
+
+
+def _wrap_name(call: str, taken: set[str]) -> str:
+    last = call[:-2].rsplit(".", 1)[-1]
+    base = "_migrate" if last in _MIGRATE_CALLS else "_create_all" if last == "create_all" else "_ping" if last == "ping" else "_connect"
+    name, n = base, 2
+    while name in taken:
+        name, n = f"{base}_{n}", n + 1
+    taken.add(name)
+    return name
+
+
+def _wrap_statements(module: cst.Module, wraps: list[_Wrap], decorators: dict[int, str], main_index: int | None) -> cst.Module:
+    """Each wrapped statement becomes ``@retry(...) def _name(): <stmt>`` and ``_name()`` (or
+    ``name = _name()``), in place, by index: the blocks have the statements the analysis saw."""
+    by_block: dict[str, dict[int, _Wrap]] = {}
+    for wrap in wraps:
+        by_block.setdefault(wrap.block, {})[wrap.index] = wrap
+
+    def rebuild(body, chosen: dict[int, _Wrap], blank: int) -> list:
+        out = []
+        for index, stmt in enumerate(body):
+            wrap = chosen.get(index)
+            if wrap is None:
+                out.append(stmt)
+                continue
+            decorator = cst.parse_module(decorators[id(wrap)] + "def _(): pass\n").body[0].decorators[0]  # type: ignore[attr-defined]
+            lines = list(stmt.leading_lines)
+            while lines and lines[0].comment is None:
+                lines.pop(0)
+            before = [cst.EmptyLine(indent=False)] * (blank if index > 0 else 0)
+            call = cst.Call(cst.Name(wrap.name))
+            if wrap.returns:
+                small = stmt.body[0]
+                inner = cst.SimpleStatementLine([cst.Return(small.value)])
+                after = stmt.with_changes(body=[small.with_changes(value=call)], leading_lines=[cst.EmptyLine(indent=False)] * blank)
+            else:
+                inner = stmt.with_changes(leading_lines=[])
+                after = cst.SimpleStatementLine([cst.Expr(call)], leading_lines=[cst.EmptyLine(indent=False)] * blank)
+            out.append(cst.FunctionDef(
+                name=cst.Name(wrap.name), params=cst.Parameters(), body=cst.IndentedBlock([inner]),
+                decorators=[decorator], leading_lines=[*before, *lines],
+            ))
+            out.append(after)
+        return out
+
+    body = list(module.body)
+    if "main" in by_block and main_index is not None:
+        main_if = body[main_index]
+        body[main_index] = main_if.with_changes(
+            body=main_if.body.with_changes(body=rebuild(main_if.body.body, by_block["main"], 1))
+        )
+    if "module" in by_block:
+        body = rebuild(body, by_block["module"], 2)
+    return module.with_changes(body=body)
 
 
 # A start-up function that also writes is not idempotent: a retry repeats what ran before the failure.
@@ -629,11 +1078,52 @@ def _writes(node: cst.CSTNode) -> str | None:
     return finder.found
 
 
-def _own_retry(function: _Function) -> str | None:
+def _deeper_effect(function: _Function, by_name: dict, depth: int = 0, seen: set | None = None) -> str | None:
+    """A call a retry would repeat in what the function calls in this file, any depth:
+    "send_mail() in notify()"."""
+    seen = set() if seen is None else seen
+    for callee in sorted(function.callees):
+        target = by_name.get(callee)
+        if target is None or callee in seen or target.node is None or depth > 6:
+            continue
+        seen.add(callee)
+        found = target.side_effect or _deeper_effect(target, by_name, depth + 1, seen)
+        if found:
+            return found if " in " in found else f"{found} in {callee}()"
+    return None
+
+
+def _own_retry(
+    function: _Function, callers: dict[str, set[str]] | None = None, by_name: dict | None = None,
+    bases: dict[str, list[str]] | None = None,
+) -> str | None:
     if function.has_retry_decorator:
         return "a retry decorator"
     if function.has_retry_loop:
         return "a loop that sleeps after an error"
+    if function.retry_call is not None:
+        return function.retry_call
+    for callee in sorted(function.once_callees):  # it waits for the database first: wait_for_db(); connect
+        waiter = (by_name or {}).get(callee)
+        if waiter is not None and waiter is not function and (waiter.kinds or waiter.mongo_created) and (
+            waiter.has_retry_loop or waiter.has_retry_decorator or waiter.retry_call
+        ):
+            return f"it waits for the connection with {callee}() first"
+    # the names a call may reach it by: its own, or a base class's method it overrides
+    # (``self._check()`` in ``ServiceCheck.check``'s loop runs ``PortCheck._check``)
+    names = [function.qualname]
+    cls, _, method = function.qualname.rpartition(".")
+    todo = list((bases or {}).get(cls, ())) if cls else []
+    while todo and len(names) < 10:
+        base = todo.pop(0)
+        names.append(f"{base}.{method}")
+        todo.extend((bases or {}).get(base, ()))
+    for name in names:
+        for caller in sorted((callers or {}).get(name, ())):
+            other = (by_name or {}).get(caller)
+            if other is not None and name in other.retried_callees:
+                where = {"__main__": "the __main__ block", "<module>": "module-level code"}.get(caller, f"{caller}()")
+                return f"{where} calls it in a loop that sleeps after an error"
     return None
 
 
