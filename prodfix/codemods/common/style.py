@@ -46,5 +46,7 @@ class Style:
     magic_trailing_comma: bool = True  # black/ruff: a trailing comma keeps a bracket exploded
     indent: str = "    "
     imports: ImportStyle = field(default_factory=ImportStyle)
+    # the formatter's target versions as black spells them ("py38"); () lets black infer them
+    target_versions: tuple[str, ...] = ()
     # (what, where it was read) for `prodfix config`, e.g. ("line length 119", "pyproject.toml [tool.black]")
     sources: tuple[tuple[str, str], ...] = ()
