@@ -24,6 +24,7 @@ import functools
 import importlib.util
 import io
 import itertools
+import os
 import re
 import shutil
 import subprocess
@@ -35,6 +36,7 @@ _DOTTED = re.compile(r"[A-Za-z_][\w.]*\Z")
 _TARGET = re.compile(r"([A-Za-z_][\w.]*) = ")
 _FROM = re.compile(r"from (\.*[\w.]*) import ([^()]+)\Z")
 _NAME = re.compile(r"[A-Za-z_]\w*(?: as [A-Za-z_]\w*)?\Z")
+_WITH = re.compile(r"(?:async )?with (?=[A-Za-z_])")
 _KEYWORD = re.compile(r"(?:[A-Za-z_]\w*=)?")
 FORMATTER_TIMEOUT = 20  # seconds for one `ruff format --range` of one file
 
@@ -154,16 +156,25 @@ def split_line(line: str, kind: str, style: Style) -> list[str] | None:
     code = line.rstrip("\r\n")
     indent = code[: len(code) - len(code.lstrip(" "))]
     code = code[len(indent) :]
-    if not code.isascii() or "\\" in code or "\t" in indent or kind not in ("Expr", "Assign", "Return", "decorator", "element", "ImportFrom"):
+    if not code.isascii() or "\\" in code or "\t" in indent or kind not in ("Expr", "Assign", "Return", "decorator", "element", "ImportFrom", "header"):
         return None
     tokens = _tokens(code)
     if tokens is None:
         return None
     if kind == "ImportFrom":
         return _split_import(code, tokens, indent, ending, style)
-    comma = ""
+    comma = ""  # what follows the closing bracket, kept after it
     if kind == "element" and tokens[-1].string == ",":  # one item of an exploded bracket
         tokens, comma, code = tokens[:-1], ",", code[: tokens[-1].start[1]].rstrip()
+    elif kind == "header":  # `with f(...) as name:`, one context manager
+        with_as = _WITH.match(code)
+        if with_as is None or len(tokens) < 3:
+            return None
+        cut = -3 if tokens[-3].string == "as" else -1
+        if cut == -3 and not (tokens[-2].type == tokenize.NAME and tokens[-1].string == ":"):
+            return None
+        comma = code[tokens[cut].start[1] - (1 if cut == -3 else 0) :]
+        tokens, code = tokens[:cut], code[: tokens[cut].start[1]].rstrip()
     # the statement must end with the ")" that closes its first bracket: `<head>(<args>)`
     brackets = [t for t in tokens if t.type == tokenize.OP and t.string in "()[]{}"]
     if not brackets or brackets[0].string != "(" or tokens[-1].string != ")" or _match(tokens, brackets[0]) is not tokens[-1]:
@@ -177,6 +188,9 @@ def split_line(line: str, kind: str, style: Style) -> list[str] | None:
         prefix, head = "@", head[1:] if head.startswith("@") else None
     elif kind == "Return":
         prefix, head = "return ", head[7:] if head.startswith("return ") else None
+    elif kind == "header":
+        prefix = with_as.group(0)
+        head = head[len(prefix) :]
     elif kind in ("Assign", "element"):
         match = (_TARGET if kind == "Assign" else _KEYWORD).match(head)
         if match is None:
@@ -308,48 +322,41 @@ def _split_args(tokens, opening, closing, code: str) -> list[tuple[str, str]] | 
 
 
 def formatter_fingerprint(style: Style, format_mode: str) -> str:
-    """What the result cache must know about the formatter: which one would run, and its version."""
+    """What the result cache must know about the formatter: which one would run, and which
+    installation (its file's path, size and time: a stat, not an import or a subprocess, since
+    a warm run computes this key)."""
     if format_mode != "auto" or style.formatter is None:
         return "format=off"
-    return f"format={style.formatter}:{_black_version() if style.formatter == 'black' else _ruff_version()}"
+    return f"format={style.formatter}:{_black_installed() if style.formatter == 'black' else _ruff_installed()}"
+
+
+def _stamp(path: str | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return f"{path}:{st.st_size}:{st.st_mtime_ns}"
 
 
 @functools.cache
-def _black_version() -> str | None:
-    if importlib.util.find_spec("black") is None:
-        return None
-    from importlib import metadata
-
-    try:
-        version = metadata.version("black")
-    except metadata.PackageNotFoundError:
-        return None
-    major, _, rest = version.partition(".")
-    minor = rest.partition(".")[0]
-    # lines= (--line-ranges) arrived in black 23.11
-    return version if major.isdigit() and minor.isdigit() and (int(major), int(minor)) >= (23, 11) else None
+def _black_installed() -> str | None:
+    spec = importlib.util.find_spec("black")
+    return _stamp(spec.origin) if spec is not None else None
 
 
 @functools.cache
-def _ruff_version() -> str | None:
-    ruff = shutil.which("ruff")
-    if ruff is None:
-        return None
-    try:
-        done = subprocess.run([ruff, "--version"], capture_output=True, text=True, timeout=FORMATTER_TIMEOUT, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    match = re.search(r"(\d+)\.(\d+)\.(\d+)", done.stdout)
-    # format --range arrived in ruff 0.2.1... stable from 0.4
-    return match.group(0) if match and (int(match.group(1)), int(match.group(2))) >= (0, 4) else None
+def _ruff_installed() -> str | None:
+    return _stamp(shutil.which("ruff"))
 
 
 def run_formatter(text: str, ranges: list[tuple[int, int]], style: Style, rel: str, root: str) -> str | None:
     """``text`` with the project's formatter run on the 1-based line ``ranges``, or None when it
     is not installed here or fails."""
-    if style.formatter == "black" and _black_version():
+    if style.formatter == "black" and _black_installed():
         return _black(text, ranges, style)
-    if style.formatter == "ruff" and _ruff_version():
+    if style.formatter == "ruff" and _ruff_installed():
         return _ruff(text, ranges, rel, root)
     return None
 
@@ -365,8 +372,8 @@ def _black(text: str, ranges: list[tuple[int, int]], style: Style) -> str | None
         target_versions={v for v in versions if v is not None},
     )
     try:
-        return black.format_str(text, mode=mode, lines=ranges)
-    except Exception:  # noqa: BLE001 - black's failure on one file leaves that file as prodfix wrote it
+        return black.format_str(text, mode=mode, lines=ranges)  # lines=: black 23.11 and later
+    except Exception:  # noqa: BLE001 - black's failure (or an older black) leaves the file as prodfix wrote it
         return None
 
 
