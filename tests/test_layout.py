@@ -72,7 +72,7 @@ def test_a_one_line_statement_is_split_as_black_splits_it(seed):
              ("decorator", "@{}"), ("Expr", "await {}"), ("Return", "return await {}"),
              ("header", "with {} as handle:"), ("header", "async with {}:")]
         )
-        line = "    " + code.format(gen.call())
+        line = "    " + code.format(gen.call() + gen.rnd.choice(["", "", "", ".json()", ".status_code", ".a().b()"]))
         length = gen.rnd.choice([79, 88, 100, 119])
         if len(line) <= length:
             continue
@@ -92,7 +92,7 @@ def test_an_item_of_an_exploded_call_is_split_as_black_splits_it(seed):
     gen = _Gen(100 + seed)
     certain = 0
     for _ in range(600):
-        item = gen.call()
+        item = gen.call() + gen.rnd.choice(["", "", "", ".json()", ".status_code"])
         if gen.rnd.random() < 0.5:
             item = f"{gen.ident()}={item}"
         length = gen.rnd.choice([79, 88, 100, 119])
@@ -168,3 +168,18 @@ def test_the_formatter_takes_what_the_rules_are_not_certain_of():
 def test_the_formatter_is_part_of_the_cache_key():
     assert layout.formatter_fingerprint(Style(formatter="black"), "auto") != layout.formatter_fingerprint(Style(formatter="black"), "never")
     assert "black" in layout.formatter_fingerprint(Style(formatter="black"), "auto")
+
+
+def test_a_statement_already_on_several_lines_is_laid_out_from_its_joined_form():
+    old = 'def report(order_id, total):\n    print(\n        "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy %s" % order_id, total\n    )\n'
+    new = old.replace("print(", "logger.info(").replace('        "yyy', '        "%s %s", "yyy')
+    out = fit(old, new, Style(line_length=79))
+    assert out == _black(new, 79) and out != new
+    assert "        total,\n" in out
+
+
+def test_a_trailer_after_the_call_stays_on_the_closing_line():
+    line = "        result = requests.get('https://api.github.com/repos/wger-project/wger', timeout=(10, None)).json()\n"
+    got = split_line(line, "Assign", Style(line_length=100))
+    assert got is not None and got[-1] == "        ).json()\n"
+    assert "".join(got) in _black("def f():\n    if x:\n" + line, 100).replace('"', "'")

@@ -28,6 +28,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tokenize
 
 from prodfix.codemods.common.style import Style
@@ -60,27 +61,44 @@ def fit(old_text: str, new_text: str, style: Style, format_mode: str = "never", 
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return new_text
     statements = _statements(tree)
-    replacements: dict[int, list[str]] = {}  # 0-based line -> the lines it becomes
+    replacements: dict[int, tuple[int, list[str]]] = {}  # first 0-based line -> (last, its new lines)
     uncertain: list[tuple[int, int]] = []  # 1-based statement ranges for the formatter
     for index in long:
         span = _statement_at(statements, index + 1)
         if span is None:
             continue
         start, end, kind = span
+        if any(first <= start - 1 <= last for first, (last, _) in replacements.items()):
+            continue  # laid out with an earlier line of the same statement
         split = None
         if start == end == index + 1:
             split = split_line(new_lines[index], kind, style)
-        elif start < index + 1 <= end and _lone_item(new_lines, index):
-            split = split_line(new_lines[index], "element", style)
+        else:
+            # black lays a statement out from its joined form: so does prodfix, then falls back
+            # to the one item (of an exploded bracket) the line is
+            joined = _joined(new_lines[start - 1 : end])
+            split = split_line(joined, kind, style) if joined is not None else None
+            if split is not None:
+                replacements[start - 1] = (end - 1, split)
+                continue
+            if _lone_item(new_lines, index):
+                split = split_line(new_lines[index], "element", style)
         if split is not None:
-            replacements[index] = split
+            replacements[index] = (index, split)
         elif (start, end) not in uncertain:
             uncertain.append((start, end))
     text = new_text
     if replacements:
         out = []
-        for i, line in enumerate(new_lines):
-            out.extend(replacements.get(i, [line]))
+        i = 0
+        while i < len(new_lines):
+            if i in replacements:
+                last, lines = replacements[i]
+                out.extend(lines)
+                i = last + 1
+            else:
+                out.append(new_lines[i])
+                i += 1
         candidate = "".join(out)
         if _same_code(new_text, candidate):
             text = candidate
@@ -90,6 +108,26 @@ def fit(old_text: str, new_text: str, style: Style, format_mode: str = "never", 
         if formatted is not None and _same_code(text, formatted):
             text = formatted
     return text
+
+
+def _joined(lines: list[str]) -> str | None:
+    """A statement's lines as one line, the way black reads it before laying it out: no break
+    after an opening bracket or before a closing one, one space after a comma. None when a
+    break sits anywhere else (an operator, a comment, a string across lines)."""
+    parts = [line.strip() for line in lines]
+    if not parts or any(not part or "#" in part for part in parts):
+        return None
+    indent = lines[0][: len(lines[0]) - len(lines[0].lstrip(" "))]
+    text = parts[0]
+    for part in parts[1:]:
+        if text.endswith(("(", "[", "{")) or part.startswith((")", "]", "}")):
+            text += part
+        elif text.endswith(","):
+            text += " " + part
+        else:
+            return None
+    ending = lines[-1][len(lines[-1].rstrip("\r\n")) :] or "\n"
+    return indent + text + ending
 
 
 def _lone_item(lines: list[str], index: int) -> bool:
@@ -133,11 +171,11 @@ def _statement_at(statements: list[tuple[int, int, str]], line: int) -> tuple[in
     return best
 
 
-def _shift(ranges: list[tuple[int, int]], replacements: dict[int, list[str]]) -> list[tuple[int, int]]:
-    """1-based ranges moved down by the lines the replacements added before them."""
+def _shift(ranges: list[tuple[int, int]], replacements: dict[int, tuple[int, list[str]]]) -> list[tuple[int, int]]:
+    """1-based ranges moved by the lines the replacements added or took away before them."""
 
     def moved(line: int) -> int:
-        return line + sum(len(lines) - 1 for index, lines in replacements.items() if index + 1 < line)
+        return line + sum(len(lines) - (last - first + 1) for first, (last, lines) in replacements.items() if last + 1 < line)
 
     return [(moved(start), moved(end)) for start, end in ranges]
 
@@ -177,8 +215,19 @@ def split_line(line: str, kind: str, style: Style) -> list[str] | None:
         tokens, code = tokens[:cut], code[: tokens[cut].start[1]].rstrip()
     # the statement must end with the ")" that closes its first bracket: `<head>(<args>)`
     brackets = [t for t in tokens if t.type == tokenize.OP and t.string in "()[]{}"]
-    if not brackets or brackets[0].string != "(" or tokens[-1].string != ")" or _match(tokens, brackets[0]) is not tokens[-1]:
+    closing = _match(tokens, brackets[0]) if brackets and brackets[0].string == "(" else None
+    if closing is None:
         return None
+    # one trailer after it may stay on the closing line: `).json()`, `).status_code`
+    after = tokens[tokens.index(closing) + 1 :]
+    if after:
+        shape = [(t.type, t.string) for t in after]
+        if shape[:1] != [(tokenize.OP, ".")] or len(after) not in (2, 4) or after[1].type != tokenize.NAME:
+            return None
+        if len(after) == 4 and [t.string for t in after[2:]] != ["(", ")"]:
+            return None
+        comma = code[closing.end[1] :] + comma
+        tokens, code = tokens[: tokens.index(closing) + 1], code[: closing.end[1]]
     if any(t.type == tokenize.COMMENT for t in tokens):
         return None
     open_col = brackets[0].start[1]
@@ -347,8 +396,15 @@ def _black_installed() -> str | None:
 
 
 @functools.cache
+def _ruff_path() -> str | None:
+    """ruff on PATH, else the one installed beside the Python prodfix runs in (a virtualenv
+    whose bin folder is not on PATH: ``.venv/bin/prodfix`` run by its full path)."""
+    beside = os.path.join(os.path.dirname(sys.executable), "ruff")
+    return shutil.which("ruff") or (beside if os.access(beside, os.X_OK) else None)
+
+
 def _ruff_installed() -> str | None:
-    return _stamp(shutil.which("ruff"))
+    return _stamp(_ruff_path())
 
 
 def run_formatter(text: str, ranges: list[tuple[int, int]], style: Style, rel: str, root: str) -> str | None:
@@ -378,7 +434,7 @@ def _black(text: str, ranges: list[tuple[int, int]], style: Style) -> str | None
 
 
 def _ruff(text: str, ranges: list[tuple[int, int]], rel: str, root: str) -> str | None:
-    ruff = shutil.which("ruff")
+    ruff = _ruff_path()
     if ruff is None:
         return None
     # one range per call (ruff takes one); from the last, so earlier line numbers stay right
