@@ -172,3 +172,10 @@ def test_prodfix_config_prints_what_was_found_and_where(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "line length 119 (pyproject.toml [tool.black])" in done.stdout
     assert "formatter black (pyproject.toml [tool.black])" in done.stdout
+
+
+def test_ruff_com812_asks_for_a_comma_after_every_split_bracket(tmp_path):
+    text = "[tool.ruff]\n[tool.ruff.lint]\nselect = ['E', 'COM']\n"
+    assert read_style(project(tmp_path, {"pyproject.toml": text})).split_commas
+    text = "[tool.ruff]\n[tool.ruff.lint]\nselect = ['ALL']\nignore = ['COM812']\n"
+    assert not read_style(project(tmp_path, {"pyproject.toml": text})).split_commas

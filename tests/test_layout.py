@@ -50,6 +50,9 @@ class _Gen:
             return "*" + self.ident()
         if c < 0.45:
             return "{" + f'"{self.ident()}": {self.atom()}' + "}"
+        if c < 0.55:
+            items = ", ".join(self.atom() for _ in range(self.rnd.randint(2, 5)))
+            return f"({items})" if self.rnd.random() < 0.6 else f"[{items}]"
         return self.atom()
 
     def call(self, depth: int = 0) -> str:
@@ -183,3 +186,13 @@ def test_a_trailer_after_the_call_stays_on_the_closing_line():
     got = split_line(line, "Assign", Style(line_length=100))
     assert got is not None and got[-1] == "        ).json()\n"
     assert "".join(got) in _black("def f():\n    if x:\n" + line, 100).replace('"', "'")
+
+
+def test_with_com812_a_split_call_is_one_item_per_line_with_a_comma():
+    line = "    logger.info(aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb, ccccccccccccccccccccc)\n"
+    got = split_line(line, "Expr", Style(split_commas=True))
+    assert got == [
+        "    logger.info(\n", "        aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa,\n", "        bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb,\n",
+        "        ccccccccccccccccccccc,\n", "    )\n",
+    ]
+    assert _black("def f():\n" + "".join(got), 88) == "def f():\n" + "".join(got)  # the magic comma keeps it

@@ -31,7 +31,7 @@ import re
 from pathlib import Path
 
 from prodfix.codemods.common.style import ImportStyle, Style
-from prodfix.engine.project_tools import _read, _table, _toml
+from prodfix.engine.project_tools import _read, _rules, _table, _toml
 
 DEFAULT_LINE_LENGTH = 88  # black's and ruff's
 FLAKE8_DEFAULT = 79  # pycodestyle's
@@ -167,11 +167,17 @@ def read_style(root: Path) -> Style:
             sources.append((f"line length {line_length}", isort_where))
     if line_length is None:
         line_length = DEFAULT_LINE_LENGTH
+    # ruff's COM812 wants a comma after the last item of every split bracket: then a split
+    # is one item per line (what `ruff check --fix` and the formatter make of it)
+    split_commas = bool(ruff) and _rules(ruff).enabled("COM812")
+    if split_commas:
+        sources.append(("split brackets end with a comma (COM812)", f"{ruff_where} select"))
     for hook in sorted(hooks & {"black", "ruff-format", "ruff", "isort", "flake8"}):
         sources.append((f"pre-commit runs {hook}", ".pre-commit-config.yaml"))
     return Style(
         line_length=line_length, quote=quote, formatter=formatter, magic_trailing_comma=magic,  # type: ignore[arg-type]
         indent=indent, imports=imports, sources=tuple(sources), target_versions=target_versions,
+        split_commas=split_commas,
     )
 
 

@@ -38,6 +38,7 @@ _TARGET = re.compile(r"([A-Za-z_][\w.]*) = ")
 _FROM = re.compile(r"from (\.*[\w.]*) import ([^()]+)\Z")
 _NAME = re.compile(r"[A-Za-z_]\w*(?: as [A-Za-z_]\w*)?\Z")
 _WITH = re.compile(r"(?:async )?with (?=[A-Za-z_])")
+_CLOSING = {"(": ")", "[": "]"}
 _KEYWORD = re.compile(r"(?:[A-Za-z_]\w*=)?")
 FORMATTER_TIMEOUT = 20  # seconds for one `ruff format --range` of one file
 
@@ -215,7 +216,9 @@ def split_line(line: str, kind: str, style: Style) -> list[str] | None:
         tokens, code = tokens[:cut], code[: tokens[cut].start[1]].rstrip()
     # the statement must end with the ")" that closes its first bracket: `<head>(<args>)`
     brackets = [t for t in tokens if t.type == tokenize.OP and t.string in "()[]{}"]
-    closing = _match(tokens, brackets[0]) if brackets and brackets[0].string == "(" else None
+    closing = _match(tokens, brackets[0]) if brackets and brackets[0].string in "([" else None
+    if closing is not None and brackets[0].string == "[" and not (kind == "element" and tokens[0] is brackets[0]):
+        closing = None  # a subscript: not laid out here
     if closing is None:
         return None
     # one trailer after it may stay on the closing line: `).json()`, `).status_code`
@@ -249,38 +252,47 @@ def split_line(line: str, kind: str, style: Style) -> list[str] | None:
         return None
     if head.startswith("await "):
         prefix, head = prefix + "await ", head[6:]
-    if not _DOTTED.match(head):
-        return None
+    opening = brackets[0].string
+    if not _DOTTED.match(head) and not (kind == "element" and head == "" and "await" not in prefix):
+        return None  # an item may be a bracket of its own: `(a, b),`
     body = code[open_col + 1 : len(code) - 1]
     args = _split_args(tokens, brackets[0], tokens[-1], code)
     if not args or _magic_comma(tokens[1:-1]):
         return None
     limit = style.line_length
     inner = indent + style.indent
-    first = f"{indent}{prefix}{head}("
-    last = f"{indent}){comma}"
+    first = f"{indent}{prefix}{head}{opening}"
+    last = f"{indent}{_CLOSING[opening]}{comma}"
     if len(first) > limit:
         return None
     trailing = body.rstrip().endswith(",")
     if trailing and not style.magic_trailing_comma:
         return None
-    if not trailing:
+    # a collection (a bracket of its own, not a call's) with commas is always exploded by black
+    explode = style.split_commas or (head == "" and len(args) > 1)
+    if not trailing and not explode:
         one = inner + ", ".join(text for text, _ in args)
         if len(one) <= limit:
             return [first + ending, one + ending, last + ending]
         if len(args) == 1:
             # one argument: black splits it at its own operators or brackets; certain only for
-            # an argument that has neither (it stays on its line, however long)
-            if args[0][1] != "atom":
-                return None
-            return [first + ending, one + ending, last + ending]
+            # an argument that has neither (it stays on its line, however long), or that is
+            # itself a call or a bracket, split the same way one level in
+            if args[0][1] == "atom":
+                return [first + ending, one + ending, last + ending]
+            inside = split_line(one + ending, "element", style)
+            return [first + ending, *inside, last + ending] if inside is not None else None
     out = [first + ending]
     for text, shape in args:
         if text.startswith("*"):
             return None  # the trailing comma after *args depends on the target versions black infers
         element = f"{inner}{text},"
         if len(element) > limit and shape != "atom":
-            return None
+            inside = split_line(element + ending, "element", style)
+            if inside is None:
+                return None
+            out.extend(inside)
+            continue
         out.append(element + ending)
     out.append(last + ending)
     return out
