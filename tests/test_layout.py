@@ -196,3 +196,13 @@ def test_with_com812_a_split_call_is_one_item_per_line_with_a_comma():
         "        ccccccccccccccccccccc,\n", "    )\n",
     ]
     assert _black("def f():\n" + "".join(got), 88) == "def f():\n" + "".join(got)  # the magic comma keeps it
+
+
+def test_ruff_format_takes_what_the_rules_are_not_certain_of(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[tool.ruff]\nline-length = 60\n")
+    untouched = "x = [aaaaaaaaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbbbbbbbbbbbb, cccccccccccccccccc]\n"
+    old = untouched + "def f():\n    pass\n"
+    new = untouched + "def f():\n    value = first_function(aaaaaaaaaaaaaa) + second(bbbbbbbbbbbbbbbbbbbbbb)\n"
+    out = fit(old, new, Style(formatter="ruff", line_length=60), "auto", "app.py", str(tmp_path))
+    assert out.startswith(untouched)  # over the limit, but not the codemods': not formatted
+    assert out == untouched + "def f():\n    value = first_function(aaaaaaaaaaaaaa) + second(\n        bbbbbbbbbbbbbbbbbbbbbb\n    )\n"
