@@ -206,3 +206,34 @@ def test_ruff_format_takes_what_the_rules_are_not_certain_of(tmp_path):
     out = fit(old, new, Style(formatter="ruff", line_length=60), "auto", "app.py", str(tmp_path))
     assert out.startswith(untouched)  # over the limit, but not the codemods': not formatted
     assert out == untouched + "def f():\n    value = first_function(aaaaaaaaaaaaaa) + second(\n        bbbbbbbbbbbbbbbbbbbbbb\n    )\n"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "length"),
+    [
+        # redash (black, 119): add-timeouts extended calls that were just under the limit
+        (
+            '        r = requests.get(url, headers={"Accept": "application/json"}, auth=HTTPBasicAuth(self.username, self.password))\n',
+            '        r = requests.get(url, headers={"Accept": "application/json"}, auth=HTTPBasicAuth(self.username, self.password), timeout=(10, None))\n',
+            119,
+        ),
+        (
+            '        response = requests.get(url, headers=header, verify=self.configuration.get("verify_ssl", True))\n',
+            '        response = requests.get(url, headers=header, verify=self.configuration.get("verify_ssl", True), timeout=(10, None))\n',
+            119,
+        ),
+        # wger (ruff, 100): a trailer after the extended call
+        (
+            "        result_github_api = requests.get('https://api.github.com/repos/wger-project/wger').json()\n",
+            "        result_github_api = requests.get('https://api.github.com/repos/wger-project/wger', timeout=(10, None)).json()\n",
+            100,
+        ),
+    ],
+)
+def test_lines_from_real_projects_come_out_as_black_makes_them(old, new, length):
+    wrap = "class C:\n    def f(self, url, header):\n"
+    style = Style(line_length=length, quote=None)
+    out = fit(wrap + old, wrap + new, style)
+    mode = black.Mode(line_length=length, string_normalization=False)
+    assert out != wrap + new
+    assert out == black.format_str(wrap + new, mode=mode)
