@@ -237,3 +237,12 @@ def test_lines_from_real_projects_come_out_as_black_makes_them(old, new, length)
     mode = black.Mode(line_length=length, string_normalization=False)
     assert out != wrap + new
     assert out == black.format_str(wrap + new, mode=mode)
+
+
+def test_line_endings_and_tab_indentation_are_kept():
+    old = "def f(order):\r\n    print('Processing order number %s for the customer' % order, 'and more', order)\r\n"
+    new = "def f(order):\r\n    logger.info('Processing order number %s for the customer and more %s', order, order)\r\n"
+    out = fit(old, new, Style(line_length=60))
+    assert out != new and all(line.endswith("\r\n") for line in out.splitlines(keepends=True))
+    tabbed = new.replace("    ", "\t")
+    assert fit(old.replace("    ", "\t"), tabbed, Style(line_length=60)) == tabbed  # not laid out: left as written

@@ -116,7 +116,7 @@ def _joined(lines: list[str]) -> str | None:
     after an opening bracket or before a closing one, one space after a comma. None when a
     break sits anywhere else (an operator, a comment, a string across lines)."""
     parts = [line.strip() for line in lines]
-    if not parts or any(not part or "#" in part for part in parts):
+    if not parts or any(not part or "#" in part for part in parts) or lines[0].startswith("\t"):
         return None
     indent = lines[0][: len(lines[0]) - len(lines[0].lstrip(" "))]
     text = parts[0]
