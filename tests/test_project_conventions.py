@@ -28,9 +28,11 @@ CONFIGS = {
     ),
     "ruff-single": (
         "ruff", 100, "single",
-        "[tool.ruff]\nline-length = 100\n[tool.ruff.format]\nquote-style = 'single'\n"
-        "[tool.ruff.lint]\nselect = ['E', 'F', 'W']\n"
-        "[tool.ruff.lint.isort]\nknown-first-party = ['app']\nlines-after-imports = 2\n",
+        (
+            "[tool.ruff]\nline-length = 100\n[tool.ruff.format]\nquote-style = 'single'\n"
+            "[tool.ruff.lint]\nselect = ['E', 'F', 'W']\n"
+            "[tool.ruff.lint.isort]\nknown-first-party = ['app']\nlines-after-imports = 2\n"
+        ),
     ),
     "flake8-79": ("flake8", 79, None, ""),
 }
@@ -75,19 +77,19 @@ def _failures(root: Path, formatter: str, length: int, files: list[str], quotes:
     out: dict[str, list[str]] = {f: [] for f in files}
     for rel in files:
         if formatter == "black":
-            done = subprocess.run([sys.executable, "-m", "black", "--check", "-q", rel], cwd=root, capture_output=True, text=True)
+            done = subprocess.run([sys.executable, "-m", "black", "--check", "-q", rel], cwd=root, capture_output=True, text=True, check=False)
             if done.returncode:
                 out[rel].append("black")
         if formatter == "ruff":
             preserve = [] if quotes else ["--config", "format.quote-style = 'preserve'"]
-            done = subprocess.run([RUFF, "format", "--check", *preserve, rel], cwd=root, capture_output=True, text=True)
+            done = subprocess.run([RUFF, "format", "--check", *preserve, rel], cwd=root, capture_output=True, text=True, check=False)
             if done.returncode:
                 out[rel].append("ruff format")
         if formatter == "flake8":
             command = [RUFF, "check", "--no-cache", "--isolated", f"--line-length={length}", "--select", "E,W,F", rel]
         else:
             command = [RUFF, "check", "--no-cache", rel]
-        done = subprocess.run(command, cwd=root, capture_output=True, text=True)
+        done = subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)
         if done.returncode:
             out[rel].append(done.stdout)
     return {rel: kinds for rel, kinds in out.items() if kinds}
@@ -109,9 +111,9 @@ def test_changed_files_pass_the_projects_own_checks(name, git_repo: Path) -> Non
     commit_all(git_repo, "project")
     files = ["app/service.py", "app/db.py"]
     assert _failures(git_repo, formatter, length, files) == {}  # accepted before
-    done = subprocess.run([prodfix_exe(), "fix", "--select", "all", "-q"], cwd=git_repo, capture_output=True, text=True)
+    done = subprocess.run([prodfix_exe(), "fix", "--select", "all", "-q"], cwd=git_repo, capture_output=True, text=True, check=False)
     assert done.returncode in (0, 1), done.stderr
-    changed = subprocess.run(["git", "diff", "--name-only"], cwd=git_repo, capture_output=True, text=True).stdout.split()
+    changed = subprocess.run(["git", "diff", "--name-only"], cwd=git_repo, capture_output=True, text=True, check=False).stdout.split()
     assert "app/service.py" in changed
     long_lines = [line for line in (git_repo / "app/service.py").read_text().splitlines() if len(line) > length]
     assert not long_lines
