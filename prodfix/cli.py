@@ -650,6 +650,10 @@ def show_config(paths, select, ignore, exclude, config_file, jobs, quiet, file_t
     if plan.project.modules is not None:
         votes = ", ".join(f"{root or '.'} {n}" for root, n in plan.project.modules.votes) or "configured"
         console.print(f"import root: {', '.join(r or '.' for r in plan.project.modules.roots)} (vote: {votes})")
+    style = plan.project.style
+    console.print(f"conventions: line length {style.line_length}, formatter {style.formatter or 'none'}, format {plan.project.format}")
+    for what, where in style.sources:
+        console.print(f"  {findings_output.escape(what)} ({findings_output.escape(where)})")
     for codemod in registry.CODEMODS:
         console.print(f"\n[bold]{codemod.code} {codemod.name}[/]: {plan.selection.reasons[codemod.name]}")
         for key, value in dataclasses.asdict(plan.config.options_for(codemod)).items():

@@ -7,6 +7,7 @@ Both files take the same keys::
     exclude: ["migrations/**"]        # gitignore-style globs, relative to the project root
     codemods:
       print-to-logging: {logger_name: log}
+    format: auto                      # or never: the project's formatter on the changed lines
 
 The file is found by walking up from the first path given (stopping at the git work tree's
 top), ``--config FILE`` overrides. Every error names the file, the key path and, for YAML, the
@@ -25,14 +26,15 @@ from typing import TYPE_CHECKING, Any
 
 from prodfix.codemods import registry
 from prodfix.codemods.base import Codemod
-from prodfix.codemods.options import check_of
+from prodfix.codemods.options import check_of, choice
 from prodfix.globs import valid_pattern
 
 if TYPE_CHECKING:
     import yaml
 
 CONFIG_NAMES = (".prodfix.yml", ".prodfix.yaml")
-TOP_KEYS = ("select", "ignore", "exclude", "codemods", "unsafe-fixes", "unsafe_fixes")
+TOP_KEYS = ("select", "ignore", "exclude", "codemods", "unsafe-fixes", "unsafe_fixes", "format")
+FORMAT_MODES = ("auto", "never")  # format: auto runs the project's formatter on changed lines
 MAX_BYTES = 1 << 20  # a configuration file larger than 1 MiB is refused unread
 # Values a YAML document may hold once its aliases are expanded: a real configuration has tens.
 # An alias bomb (each line nine aliases of the line before) reaches 9**7 from seven lines.
@@ -51,6 +53,8 @@ class Config:
     exclude: tuple[str, ...] = ()
     options: dict[str, Any] = field(default_factory=dict)  # codemod name -> Options instance
     unsafe_fixes: bool = False  # make the fixes codemods mark unsafe (--unsafe-fixes overrides)
+    # run the project's own formatter on the changed lines when it is installed (engine/layout.py)
+    format: str = choice("auto", FORMAT_MODES)
 
     def options_for(self, codemod: type[Codemod]) -> Any:
         return self.options.get(codemod.name) or codemod.Options()
@@ -231,6 +235,13 @@ def _build(path: Path, data: Any, lines: dict[tuple, int], prefix: str) -> Confi
             if not isinstance(data[key], bool):
                 raise ConfigError(f"{where((key,))}: expected true or false, got {data[key]!r}")
             unsafe_fixes = data[key]
+    format_mode = "auto"
+    if "format" in data:
+        try:
+            check_of(next(f for f in dataclasses.fields(Config) if f.name == "format"))(data["format"])  # type: ignore[misc]
+        except ValueError as exc:
+            raise ConfigError(f"{where(('format',))}: {exc}") from None
+        format_mode = data["format"]
     select = names("select")
     ignore = names("ignore") or ()
     exclude = names("exclude") or ()
@@ -260,7 +271,8 @@ def _build(path: Path, data: Any, lines: dict[tuple, int], prefix: str) -> Confi
             raise ConfigError(f"{where(('codemods', name))}: expected a mapping of options")
         options[codemod.name] = build_options(codemod, raw, lambda k, name=name: where(("codemods", name, *k)))
     return Config(
-        path=path, select=select, ignore=ignore, exclude=exclude, options=options, unsafe_fixes=unsafe_fixes
+        path=path, select=select, ignore=ignore, exclude=exclude, options=options, unsafe_fixes=unsafe_fixes,
+        format=format_mode,
     )
 
 

@@ -210,3 +210,12 @@ def test_a_fifo_or_a_huge_tag_in_the_cache_does_not_hang_or_load(sample_backend:
     os.mkfifo(tag)
     out = subprocess.run([prodfix_exe(), "check"], cwd=sample_backend, capture_output=True, timeout=60)
     assert b"was not made by prodfix" in out.stderr
+
+
+def test_the_projects_conventions_are_part_of_the_key(sample_backend: Path) -> None:
+    first = prodfix(sample_backend, "diff")
+    assert b"+    logger.info(\n" not in first.stdout
+    (sample_backend / "pyproject.toml").write_text("[tool.black]\nline-length = 40\n")
+    commit_all(sample_backend)
+    second = prodfix(sample_backend, "diff")
+    assert b"+    logger.info(\n" in second.stdout  # the same files, laid out for the new limit

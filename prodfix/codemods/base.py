@@ -88,6 +88,9 @@ class ProjectContext:
     licence: str | None = None  # the project's own licence ("MIT"): a file under another is a copy
     # the project's formatter, import-sorter and linter conventions (line length, quotes, isort)
     style: Style = field(default_factory=Style)
+    # a run setting: "auto" runs the project's formatter (style.formatter) on changed lines where
+    # it is installed and prodfix's own layout rules are not certain; "never" (engine/layout.py)
+    format: str = "auto"
 
 
 @dataclass(frozen=True)

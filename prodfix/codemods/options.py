@@ -79,6 +79,16 @@ def count(default: int, *, least: int, most: int) -> Any:
     return _option(default, check)
 
 
+def choice(default: str, values: tuple[str, ...]) -> Any:
+    """One of a few words."""
+
+    def check(value: str) -> None:
+        if value not in values:
+            raise ValueError(f"expected one of {', '.join(values)}, got {_show(value)}")
+
+    return _option(default, check)
+
+
 def _is_name(value: str) -> bool:
     return value.isidentifier() and not keyword.iskeyword(value)
 

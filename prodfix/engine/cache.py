@@ -77,6 +77,12 @@ def namespace(codemods: list[Any], project: Any) -> str:
         if facts is not None:
             h.update(facts.fingerprint().encode())
     h.update(f"licence={project.licence}".encode())  # a file under another licence is left alone
+    style = getattr(project, "style", None)
+    if style is not None:  # a changed line length, quote style or formatter changes the output
+        from prodfix.engine import conventions, layout
+
+        h.update(conventions.fingerprint(style).encode())
+        h.update(layout.formatter_fingerprint(style, getattr(project, "format", "never")).encode())
     return h.hexdigest()
 
 

@@ -36,6 +36,7 @@ from prodfix.codemods.base import Codemod, FileContext, Finding, ProjectContext,
 from prodfix.codemods.common import ast_facts
 from prodfix.codemods.common.suppression import Suppressions
 from prodfix.engine.budget import FileTimeout, paused, time_budget
+from prodfix.engine import layout
 from prodfix.engine.faults import failure_line
 from prodfix.engine.profile import OFF, Phases
 from prodfix.engine.regions import MIN_SAVED, Reduced, reduce
@@ -251,6 +252,9 @@ def _rewrite(
             return None
         new_text = restored
     phases.mark("render")
+    if new_text != full_text:
+        new_text = layout.fit(full_text, new_text, project.style, project.format, rel, project.root)
+        phases.mark("layout")
     if new_text != full_text:
         try:
             result.new_bytes = encode_source(new_text, decoded)

@@ -24,7 +24,7 @@ from prodfix.codemods.common.closable_classes import file_class_modes, qualify
 from prodfix.engine.cache import JsonStore
 from prodfix.engine.results import content_digest
 from prodfix.engine.module_index import build_index, candidate_files, count_imports, module_exports, read_layout, with_exports
-from prodfix.engine import logging_setup, project_tools
+from prodfix.engine import conventions, logging_setup, project_tools
 from prodfix.engine.vendored import VENDORED_DIRS, project_licence
 from prodfix.engine.profile import OFF, Phases
 from prodfix.engine.runner import scan_chunksize, scan_pool
@@ -378,6 +378,7 @@ def make_plan(
             root=str(root), modules=modules, closable_classes=closable, extendable=extendable, startup=startup,
             unsafe_fixes=config.unsafe_fixes if unsafe_fixes is None else unsafe_fixes,
             logging=logging_facts, entry_points=entry_points, lint=lint, licence=project_licence(root),
+            style=conventions.read_style(root), format=config.format,
         ),
         warnings=(*found.warnings, *((warning,) if warning else ())),
         digests=digests,

@@ -44,7 +44,11 @@ class Style:
     quote: Quote | None = None  # None: the project enforces none; follow the file being edited
     formatter: Formatter | None = None  # the formatter the project runs (black or ruff format)
     magic_trailing_comma: bool = True  # black/ruff: a trailing comma keeps a bracket exploded
+    # a split bracket always ends with a comma, one item per line (ruff's COM812 is selected)
+    split_commas: bool = False
     indent: str = "    "
     imports: ImportStyle = field(default_factory=ImportStyle)
+    # the formatter's target versions as black spells them ("py38"); () lets black infer them
+    target_versions: tuple[str, ...] = ()
     # (what, where it was read) for `prodfix config`, e.g. ("line length 119", "pyproject.toml [tool.black]")
     sources: tuple[tuple[str, str], ...] = ()
