@@ -270,9 +270,13 @@ def _call(name: str, *args: cst.BaseExpression) -> cst.Call:
     return cst.Call(func=cst.Name(name), args=[cst.Arg(a) for a in args])
 
 
-def render(pieces: list[Piece], style: Style, quote: str, builtins_ok: bool) -> tuple[str, list[cst.BaseExpression]]:
-    """(format string value, argument expressions) for the given logger style."""
-    has_args = any(isinstance(p, Field) for p in pieces)
+def render(
+    pieces: list[Piece], style: Style, quote: str, builtins_ok: bool, has_args: bool | None = None
+) -> tuple[str, list[cst.BaseExpression]]:
+    """(format string value, argument expressions) for the given logger style. ``has_args``:
+    whether the whole message has arguments (when ``pieces`` are one part of it)."""
+    if has_args is None:
+        has_args = any(isinstance(p, Field) for p in pieces)
     out: list[str] = []
     args: list[cst.BaseExpression] = []
     for piece in pieces:
@@ -310,11 +314,51 @@ def render(pieces: list[Piece], style: Style, quote: str, builtins_ok: bool) -> 
     return "".join(out), args
 
 
+def _render_lines(
+    node: cst.ConcatenatedString, style: Style, builtins_ok: bool, quote: str
+) -> tuple[cst.BaseExpression, list[cst.BaseExpression]] | None:
+    """A message written as literals on several lines (implicit concatenation) stays on those
+    lines, each part rendered on its own in its own quotes: joined into one literal it would
+    outgrow the line the author kept short. None when it is on one line or a part cannot be
+    rendered exactly."""
+    parts: list[cst.BaseExpression] = []
+    gaps: list[cst.BaseParenthesizableWhitespace] = []
+    current: cst.BaseExpression = node
+    while isinstance(current, cst.ConcatenatedString):
+        if current.lpar or current.rpar:
+            return None
+        parts.append(current.left)
+        gaps.append(current.whitespace_between)
+        current = current.right
+    parts.append(current)
+    if not any(isinstance(gap, cst.ParenthesizedWhitespace) for gap in gaps):
+        return None
+    split = [pieces_of(part, style, builtins_ok) for part in parts]
+    has_args = any(isinstance(p, Field) for pieces in split for p in pieces)
+    literals: list[cst.BaseExpression] = []
+    args: list[cst.BaseExpression] = []
+    try:
+        for part, pieces in zip(parts, split):
+            own = quote_of(part)
+            own = own if own in ("'", '"') else quote
+            fmt, part_args = render(pieces, style, own, builtins_ok, has_args)
+            literals.append(make_string(fmt, own))
+            args.extend(part_args)
+    except Unsupported:
+        return None
+    joined = literals[-1]
+    for literal, gap in zip(reversed(literals[:-1]), reversed(gaps)):
+        joined = cst.ConcatenatedString(left=literal, right=joined, whitespace_between=gap)
+    return joined, args
+
+
 def build_message(
-    values: list[cst.BaseExpression], sep: str, style: Style, builtins_ok: bool, quote: str | None = None
+    values: list[cst.BaseExpression], sep: str, style: Style, builtins_ok: bool, quote: str | None = None,
+    keep_lines: bool = False,
 ) -> Message:
     """``quote``: what new literals are written with (codemods.common.quotes.file_quote); by
-    default the quote of the print's own strings."""
+    default the quote of the print's own strings. ``keep_lines``: a message written as
+    literals on several lines keeps them (joined it would not fit on its line)."""
     pieces: list[Piece] = []
     for index, value in enumerate(values):
         if index:
@@ -326,6 +370,10 @@ def build_message(
     if len(values) == 1 and string_value(values[0]) is not None:
         # A plain literal message: keep the literal exactly as written.
         return Message(format=values[0], args=[], text=text)
+    if keep_lines and len(values) == 1 and isinstance(values[0], cst.ConcatenatedString):
+        split = _render_lines(values[0], style, builtins_ok, quote)
+        if split is not None:
+            return Message(format=split[0], args=split[1], text=text)
     try:
         fmt, args = render(pieces, style, quote, builtins_ok)
     except Unsupported:

@@ -27,6 +27,7 @@ from prodfix.codemods.close_resources import (  # the declaration: options, pref
 from prodfix.codemods.common.ast_facts import import_aliases, walk
 from prodfix.codemods.common.ast_scopes import ScopeCursor, build, dotted_name, module_tree
 from prodfix.codemods.common.cleanup import trailing_without_noqa
+from prodfix.codemods.common.quotes import DOUBLE, predominant_quote, string_literal
 from prodfix.codemods.common.closable_classes import class_modes, closed_attributes, inherited_protocol
 
 # Never closed, these get a with block as a safe fix: closing only flushes or finalizes them.
@@ -65,19 +66,33 @@ class _Classes:
         self.inherits = inherited_protocol(tree)
 
 
-def _protocol_methods(mode: str, close: str) -> list[cst.FunctionDef]:
-    if mode == "async":
-        source = (
-            "async def __aenter__(self):\n    return self\n\n"
-            f"async def __aexit__(self, exc_type, exc, tb):\n    await self.{close}()\n"
-        )
+def _protocol_methods(mode: str, close: str, annotated_as: str | None = None) -> list[cst.FunctionDef]:
+    """The methods that make a class a context manager. ``annotated_as``: the return annotation
+    of ``__enter__`` when the class annotates its methods (a project that type-checks its defs,
+    mypy's disallow_untyped_defs, would reject untyped ones), else None."""
+    enter, exit_ = ("async def __aenter__", "async def __aexit__") if mode == "async" else ("def __enter__", "def __exit__")
+    call = f"await self.{close}()" if mode == "async" else f"self.{close}()"
+    if annotated_as is None:
+        source = f"{enter}(self):\n    return self\n\n{exit_}(self, exc_type, exc, tb):\n    {call}\n"
     else:
         source = (
-            "def __enter__(self):\n    return self\n\n"
-            f"def __exit__(self, exc_type, exc, tb):\n    self.{close}()\n"
+            f"{enter}(self) -> {annotated_as}:\n    return self\n\n"
+            f"{exit_}(self, *exc_info: object) -> None:\n    {call}\n"
         )
     methods = list(cst.parse_module(source).body)
     return [m.with_changes(leading_lines=[cst.EmptyLine(indent=False)]) for m in methods]  # type: ignore[misc]
+
+
+def _annotation_for(cls: cst.ClassDef, source: str) -> str | None:
+    """How ``__enter__`` names the class's type when the class annotates its methods' returns:
+    bare under ``from __future__ import annotations``, else a string; None when it does not."""
+    defs = [s for s in cls.body.body if isinstance(s, cst.FunctionDef)]  # type: ignore[union-attr]
+    if not any(d.returns is not None for d in defs):
+        return None
+    name = cls.name.value
+    if re.search(r"^from __future__ import [^\n]*\bannotations\b", source, re.MULTILINE):
+        return name
+    return string_literal(name, predominant_quote(source) or DOUBLE)
 
 
 # --- the rewrite ------------------------------------------------------------------------------
@@ -365,6 +380,7 @@ class _Rewriter(cst.CSTTransformer):
         self.reporter = reporter
         self.classes = classes
         self.project_classes = project_classes
+        self._source = source
         # Only a call by one of these names can be closable (see _closable): an opener's name,
         # a class here with the protocol, a repository class that closes, or a local alias an
         # import binds (``from requests import Session as S``). A def calling none of them is
@@ -459,7 +475,7 @@ class _Rewriter(cst.CSTTransformer):
             (i + 1 for i, s in enumerate(body) if isinstance(s, cst.FunctionDef) and s.name.value == close),
             len(body),
         )
-        body[at:at] = _protocol_methods(mode, close)
+        body[at:at] = _protocol_methods(mode, close, _annotation_for(original, self._source))
         self.changed = True
         pair = "__aenter__/__aexit__" if mode == "async" else "__enter__/__exit__"
         self.reporter.report(original, f"class {original.name.value} owns a client and has {close}(): added {pair}")

@@ -673,6 +673,8 @@ class _Rewriter(cst.CSTTransformer):
         logger, callee = self._choose_logger()
         builtins_ok = all(is_builtin(scope, n) for n in ("format", "repr", "ascii"))
         message = build_message(values, sep, logger.style, builtins_ok, preferred_quote(self.file))
+        if self._outgrows_its_line(values, message):
+            message = build_message(values, sep, logger.style, builtins_ok, preferred_quote(self.file), keep_lines=True)
         self._check_output(values, message.text)
         level, why = self._level(values, stderr)
         pieces = list(text_and_values(values))
@@ -705,6 +707,16 @@ class _Rewriter(cst.CSTTransformer):
         announces = block is not None and ends_colon and level in ("error", "exception", "warning")
         self._announced = (block, block.current, level) if announces else None  # type: ignore[union-attr]
         return new_call, level, why
+
+    def _outgrows_its_line(self, values: list[cst.BaseExpression], message) -> bool:
+        """Whether a message the author wrote as literals on several lines, joined into one
+        literal, would not fit on the line where its first literal starts (black then keeps an
+        implicit concatenation on its lines; joined, it fits and black joins it too)."""
+        if not (len(values) == 1 and isinstance(values[0], cst.ConcatenatedString) and "\n" in _code(values[0])):
+            return False
+        _, column, _ = self.reporter.position(values[0])
+        width = column - 1 + len(_code(message.format)) + (1 if message.args else 0)
+        return width > self.file.project.style.line_length
 
     def _logger_checks(self, call: cst.Call) -> None:
         scope = self._scope(call.func)
@@ -842,6 +854,9 @@ class _Rewriter(cst.CSTTransformer):
                 if shows and not text.strip(" :-,.;"):
                     # only the exception: its message alone, no traceback to repeat it
                     return "error", " (shows the caught exception)"
+                if self._raises_after() and not (self.project.lint is not None and self.project.lint.enabled("TRY400")):
+                    # the exception goes on up with its traceback: a second one here repeats it
+                    return "error", " (the handler raises it again)"
                 level: Level = "error" if self._traceback_logged[-1] else self.options.except_level
                 return level, ""
         if said in ("error", "warning"):
@@ -938,6 +953,24 @@ class _Rewriter(cst.CSTTransformer):
             if block.owner in ("def", "class"):
                 return None
         return None
+
+    def _raises_after(self) -> bool:
+        """Whether a ``raise`` follows the print in its own block (an except body that logs and
+        raises again)."""
+        line = self._line
+        if line is not None:
+            seen = False
+            for small in line.body:
+                if seen and isinstance(small, cst.Raise):
+                    return True
+                seen = seen or small is self._current_expr
+        if not self._blocks:
+            return False
+        block = self._blocks[-1]
+        return any(
+            isinstance(stmt, cst.SimpleStatementLine) and any(isinstance(small, cst.Raise) for small in stmt.body)
+            for stmt in block.body[block.current + 1:]
+        )
 
     def _exit_of(self, small: cst.CSTNode) -> tuple[bool, str] | None:
         """(whether with a failure, what) when the statement ends the process."""
@@ -1160,6 +1193,10 @@ def _callee(call: cst.Call) -> str:
     return cst.helpers.get_full_name_for_node(call.func) or "logger"
 
 
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module([]).code_for_node(node)
+
+
 def _laid_out_like(original: cst.Call, call: cst.Call) -> cst.Call:
     """``call`` laid out like the ``original`` it replaces when that broke the line after its
     parenthesis (a long message keeps its own line; a comment there stays with it)."""
@@ -1167,7 +1204,14 @@ def _laid_out_like(original: cst.Call, call: cst.Call) -> cst.Call:
         return call
     last = original.args[-1]
     args = list(call.args)
-    if isinstance(last.comma, cst.Comma):
+    closing = last.comma.whitespace_after if isinstance(last.comma, cst.Comma) else last.whitespace_after_arg
+    if len(args) > 1 and isinstance(args[0].value, cst.ConcatenatedString) and isinstance(closing, cst.ParenthesizedWhitespace):
+        # a message kept on its lines: one argument a line, with a trailing comma, as black
+        # lays out a call that does not fit on one line
+        between = cst.Comma(whitespace_after=original.whitespace_before_args)
+        args = [a.with_changes(comma=between) for a in args[:-1]]
+        args.append(call.args[-1].with_changes(comma=cst.Comma(whitespace_after=closing)))
+    elif isinstance(last.comma, cst.Comma):
         args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=last.comma.whitespace_after))
     else:
         args[-1] = args[-1].with_changes(whitespace_after_arg=last.whitespace_after_arg)
