@@ -36,7 +36,6 @@ ALSO = ("T201", "S113", "SIM115", "TRY401", "E501")
 # deliberate: when unsure, an import stays (a package's __init__.py may re-export it; ruff does
 # not read type comments)
 ACCEPTED = {
-    ("print_to_logging-cleanup_sys_init_kept", "F401"),
     ("print_to_logging-cleanup_sys_type_comment_kept", "F401"),
 }
 

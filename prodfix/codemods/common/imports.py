@@ -680,8 +680,8 @@ def remove_unused_imports(
     meant), an import line with a ``# noqa`` comment, a name that was not used before the edit
     (``used_before``: that unused import is not this edit's doing), and a name still written in
     a string or comment (a string annotation, a type comment)."""
-    if path is not None and path.rsplit("/", 1)[-1] == "__init__.py":
-        return module
+    if path is not None and path.rsplit("/", 1)[-1] == "__init__.py" and source.split(".")[0] not in sys.stdlib_module_names:
+        return module  # a package may re-export what it imports (never a standard-library module)
     uses = _Uses()
     module.visit(uses)
     used = uses.names

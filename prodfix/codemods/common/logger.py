@@ -8,6 +8,8 @@ is free everywhere in the module.
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 from typing import Literal
 
@@ -123,7 +125,7 @@ def add_logger(module: cst.Module, name: str, logs_as: str = "__name__", sorting
     before a def or class)."""
     module = add_plain_import(module, "logging", sorting)
     body = list(module.body)
-    _, end = import_block(body)
+    end = _after_imports(body)
     argument = "__name__" if logs_as == "__name__" else string_literal(logs_as, quote)
     after = (sorting.style.lines_after_imports if sorting is not None else -1)
     blanks = after if after >= 0 else 1
@@ -142,4 +144,45 @@ def add_logger(module: cst.Module, name: str, logs_as: str = "__name__", sorting
 
 def logger_insert_index(module: cst.Module) -> int:
     """The top-level index the added logger statement will take (before it is added)."""
-    return import_block(module.body)[1]
+    return _after_imports(module.body)
+
+
+def _after_imports(body) -> int:
+    """Where the logger statement goes: after the import block and after the ``try`` / ``if``
+    blocks right below it that import too (``try: from importlib.metadata import version``):
+    an assignment above them would make their imports E402, "not at the top of the file"."""
+    end = import_block(body)[1]
+    index = end
+    while index < len(body):
+        stmt = body[index]
+        if isinstance(stmt, (cst.Try, cst.If)) and _imports_inside(stmt):
+            index += 1
+            end = index
+        elif isinstance(stmt, cst.SimpleStatementLine) and all(isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body):
+            index += 1
+            end = index
+        elif isinstance(stmt, cst.SimpleStatementLine) and _tolerated(stmt):
+            index += 1  # what E402 lets stand between imports
+        else:
+            break
+    return end
+
+
+def _tolerated(stmt: cst.SimpleStatementLine) -> bool:
+    """Statements ruff's E402 allows between imports: sys.path and os.environ changes, and
+    warnings filters."""
+    code = cst.Module([]).code_for_node(stmt).strip()
+    return re.match(r"(sys\.path\.|os\.environ\b|warnings\.(filterwarnings|simplefilter)\()", code) is not None
+
+
+def _imports_inside(stmt: cst.BaseCompoundStatement) -> bool:
+    """Whether a top-level try or if imports at its first level (body, handlers, else)."""
+    blocks = [stmt.body]
+    if isinstance(stmt, cst.Try):
+        blocks += [h.body for h in stmt.handlers]
+    if stmt.orelse is not None:
+        blocks.append(stmt.orelse.body if isinstance(stmt.orelse, cst.Else) else stmt.orelse)
+    return any(
+        isinstance(line, cst.SimpleStatementLine) and any(isinstance(small, (cst.Import, cst.ImportFrom)) for small in line.body)
+        for block in blocks if isinstance(block, cst.IndentedBlock) for line in block.body
+    )
