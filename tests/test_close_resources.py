@@ -364,3 +364,32 @@ def test_streamed_responses_closed_against_a_real_http_server(http_server: str, 
             assert len(closed) == 2  # first_line returned without closing
         else:
             assert len(closed) == 3
+
+
+TYPED_CLIENT = '''import httpx{extra}
+
+
+class SlackClient:
+    def __init__(self, token: str) -> None:
+        self.client = httpx.AsyncClient(headers={{"Authorization": token}})
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+'''
+
+
+def test_a_typed_class_gains_typed_protocol_methods_in_the_projects_idiom() -> None:
+    """polar: untyped methods failed mypy (disallow_untyped_defs); with the project's PYI034 a
+    class-name return type fails ruff, so Self is used where the module imports it, else the
+    methods are left to the maintainer."""
+    from prodfix.engine.project_tools import LintRules
+
+    plain = run_codemod("close-resources", TYPED_CLIENT.format(extra=""))
+    assert 'async def __aenter__(self) -> "SlackClient":' in plain.new_bytes.decode()
+    assert "async def __aexit__(self, *exc_info: object) -> None:" in plain.new_bytes.decode()
+    pyi = LintRules(select=("E", "F", "PYI"))
+    with_self = run_codemod("close-resources", TYPED_CLIENT.format(extra="\nfrom typing import Self"), lint=pyi)
+    assert "async def __aenter__(self) -> Self:" in with_self.new_bytes.decode()
+    without = run_codemod("close-resources", TYPED_CLIENT.format(extra=""), lint=pyi)
+    assert not without.changed
+    assert any("PYI034" in f.message and f.kind == "warning" for f in without.findings)

@@ -374,13 +374,16 @@ def _mentions_close(stmt: cst.CSTNode, name: str) -> bool:
 
 
 class _Rewriter(cst.CSTTransformer):
-    def __init__(self, scopes: ScopeCursor, reporter: Reporter, classes: _Classes, source: str, project_classes: dict) -> None:
+    def __init__(
+        self, scopes: ScopeCursor, reporter: Reporter, classes: _Classes, source: str, project_classes: dict, lint=None
+    ) -> None:
         super().__init__()
         self.scopes = scopes
         self.reporter = reporter
         self.classes = classes
         self.project_classes = project_classes
         self._source = source
+        self._lint = lint  # the project's ruff rules (engine.project_tools.LintRules), or None
         # Only a call by one of these names can be closable (see _closable): an opener's name,
         # a class here with the protocol, a repository class that closes, or a local alias an
         # import binds (``from requests import Session as S``). A def calling none of them is
@@ -470,12 +473,24 @@ class _Rewriter(cst.CSTTransformer):
         if extend is None or self.reporter.suppressed(original.name):
             return updated
         mode, close = extend
+        annotation = _annotation_for(original, self._source)
+        if annotation is not None and re.search(r"^from typing(?:_extensions)? import [^\n]*\bSelf\b", self._source, re.MULTILINE):
+            annotation = "Self"
+        elif annotation is not None and self._lint is not None and self._lint.enabled("PYI034"):
+            self.reporter.report(
+                original,
+                f"class {original.name.value} owns a client and has {close}(), but lacks the context-manager "
+                "methods; the project's PYI034 wants them to return typing.Self, which this module does not import: "
+                "add them yourself",
+                "warning",
+            )
+            return updated
         body = list(updated.body.body)  # type: ignore[union-attr]
         at = next(
             (i + 1 for i, s in enumerate(body) if isinstance(s, cst.FunctionDef) and s.name.value == close),
             len(body),
         )
-        body[at:at] = _protocol_methods(mode, close, _annotation_for(original, self._source))
+        body[at:at] = _protocol_methods(mode, close, annotation)
         self.changed = True
         pair = "__aenter__/__aexit__" if mode == "async" else "__enter__/__exit__"
         self.reporter.report(original, f"class {original.name.value} owns a client and has {close}(): added {pair}")
@@ -943,7 +958,9 @@ def _replace_node(tree: cst.CSTNode, target: cst.CSTNode, replacement: cst.CSTNo
 def transform(codemod: CloseResources, wrapper: MetadataWrapper, file: FileContext, reporter: Reporter) -> cst.Module:
     module = wrapper.module
     tree = module_tree(file.tree, module)
-    rewriter = _Rewriter(ScopeCursor(build(tree)), reporter, _Classes(tree), file.source, file.project.closable_classes or {})
+    rewriter = _Rewriter(
+        ScopeCursor(build(tree)), reporter, _Classes(tree), file.source, file.project.closable_classes or {}, file.project.lint
+    )
     new_module = module.visit(rewriter)
     rewriter.report_unmanaged()
     if not rewriter.changed:
