@@ -360,6 +360,16 @@ def _streams(call: cst.Call) -> bool:
     )
 
 
+def _is_pytest_fixture(function: cst.FunctionDef) -> bool:
+    """``@pytest.fixture`` / ``@fixture(...)`` / ``@pytest_asyncio.fixture``."""
+    for decorator in function.decorators:
+        target = decorator.decorator.func if isinstance(decorator.decorator, cst.Call) else decorator.decorator
+        name = cst.helpers.get_full_name_for_node(target) or ""
+        if name == "fixture" or name.endswith(".fixture"):
+            return True
+    return False
+
+
 def _yields_name(stmt: cst.CSTNode, name: str) -> bool:
     """``yield name`` as a whole statement."""
     if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1 or not isinstance(stmt.body[0], cst.Expr):
@@ -684,6 +694,10 @@ class _Rewriter(cst.CSTTransformer):
         if at is None:
             return None
         function = self._functions[-1]
+        if _is_pytest_fixture(function):
+            # pytest resumes a fixture's generator after the test whether it passed or failed:
+            # the code after the yield already runs on every path
+            raise _Skip(f"{where}: a pytest fixture (pytest runs its teardown also when the test fails); left alone")
         if not any(s is original for s in function.body.body):  # type: ignore[union-attr]
             raise _Skip(f"{where}: yielded inside a nested block; left alone")
         before, after = rest[:at], rest[at + 1 :]
