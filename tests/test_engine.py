@@ -254,3 +254,24 @@ def test_logging_set_up_in_tests_is_not_the_applications(tmp_path: Path) -> None
     configured = make_plan([tmp_path], select=["print-to-logging"], cache=True).project.logging.fingerprint()
     assert configured != bare
     assert make_plan([tmp_path], select=["print-to-logging"], cache=True).project.logging.fingerprint() == configured
+
+
+def test_a_monorepo_subproject_is_laid_out_by_its_own_formatter_settings(tmp_path: Path) -> None:
+    """`prodfix diff server/` in a repository whose formatter settings live in server/ (polar):
+    they are read there, as black and ruff find theirs; the root's are used when the folder has none."""
+    import subprocess
+
+    from prodfix.engine.plan import make_plan
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)  # the root: the work tree's top
+    (tmp_path / "pyproject.toml").write_text("[tool.black]\nline-length = 100\n")
+    (tmp_path / "server/app").mkdir(parents=True)
+    (tmp_path / "server/pyproject.toml").write_text('[tool.black]\nline-length = 119\n[tool.ruff.lint]\nextend-select = ["PLR0402"]\n')
+    (tmp_path / "server/app/main.py").write_text("x = 1\n")
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web/tool.py").write_text("y = 2\n")
+    server = make_plan([tmp_path / "server"], select=["all"], jobs=1)
+    assert server.project.style.line_length == 119
+    assert server.project.lint.enabled("PLR0402")
+    assert make_plan([tmp_path / "web"], select=["all"], jobs=1).project.style.line_length == 100
+    assert make_plan([tmp_path], select=["all"], jobs=1).project.style.line_length == 100

@@ -101,6 +101,7 @@ def _project_facts(
     store: JsonStore | None,
     digests: dict[str, str],
     jobs: int = 1,
+    tools: Path | None = None,
 ):
     """The module index, the closable classes, the start-up graph and the logging set-up, from
     one read of every file in the repository (and a second read of the few modules an
@@ -173,7 +174,7 @@ def _project_facts(
         print_facts = (
             logging_setup.build(root, logging_per_file, everything, set(imports)),
             project_tools.entry_points(root, everything),
-            project_tools.ruff_rules(root),
+            project_tools.ruff_rules(tools or root),
         )
     if not need_layout:
         return None, None, None, startup, print_facts
@@ -287,6 +288,31 @@ def _valid_facts(facts: object) -> bool:
     )
 
 
+_TOOL_FILES = ("ruff.toml", ".ruff.toml", "setup.cfg", "tox.ini", ".flake8", ".isort.cfg")
+
+
+def _tools_folder(anchor: Path, root: Path) -> Path:
+    """The folder the project's formatter and linter settings are read from: the nearest one,
+    from the folder prodfix was pointed at up to the root, that configures them (a monorepo's
+    ``server/pyproject.toml``), as ruff and black look for theirs; else the root."""
+    if anchor != root and root not in anchor.parents:
+        return root
+    folder = anchor
+    while folder != root:
+        if any((folder / name).is_file() for name in _TOOL_FILES):
+            return folder
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and not pyproject.is_symlink():
+            try:
+                text = pyproject.read_text(encoding="utf-8", errors="replace")[: 1 << 20]
+            except OSError:
+                text = ""
+            if any(f"[tool.{tool}" in text for tool in ("ruff", "black", "isort")):
+                return folder
+        folder = folder.parent
+    return root
+
+
 def _anchor(path: Path) -> Path:
     """The folder the root and the configuration are looked for from: the path itself when it
     is a folder, else the folder holding it; never where a link leads (``prodfix fix
@@ -360,11 +386,12 @@ def make_plan(
     phases.mark("discovery")
     store = JsonStore(root, "facts.json") if cache else None
     digests: dict[str, str] = {}
+    tools = _tools_folder(first, root)
     modules, closable, extendable, startup, (logging_facts, entry_points, lint) = _project_facts(
-        root, top is not None, codemods, listed, store, digests, jobs
+        root, top is not None, codemods, listed, store, digests, jobs, tools
     )
     if lint is None:  # the ruff rules decide how every codemod writes (PLR0402, RUF100...): one toml read
-        lint = project_tools.ruff_rules(root)
+        lint = project_tools.ruff_rules(tools)
     warning = (store.refused or store.save()) if store is not None else None
     phases.mark("project facts")
     return Plan(
@@ -378,7 +405,7 @@ def make_plan(
             root=str(root), modules=modules, closable_classes=closable, extendable=extendable, startup=startup,
             unsafe_fixes=config.unsafe_fixes if unsafe_fixes is None else unsafe_fixes,
             logging=logging_facts, entry_points=entry_points, lint=lint, licence=project_licence(root),
-            style=conventions.read_style(root), format=config.format,
+            style=conventions.read_style(tools), format=config.format,
         ),
         warnings=(*found.warnings, *((warning,) if warning else ())),
         digests=digests,
