@@ -270,3 +270,28 @@ def test_what_a_view_defined_inside_the_app_factory_calls_is_not_start_up() -> N
         "    db.init()\n\n    @app.route('/')\n    def index():\n        return db.query()\n\n    return app\n"
     )
     assert file_facts(source, "app/__init__.py")["entries"] == [["app factory: create_app() (app/__init__.py)", ["flask.Flask", "app.db.init"], [], []]]
+
+
+def test_the_cached_start_up_graph_is_the_graph_of_the_tree_as_it_is(tmp_path: Path) -> None:
+    """A warm run takes the graph from the facts cache only while every file has the digest it
+    had; an edit anywhere computes it again, and an entry of another shape is not trusted."""
+    import json
+
+    from prodfix.engine.plan import GRAPH_KEY, make_plan
+
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app/__init__.py").write_text("")
+    (tmp_path / "app/db.py").write_text("from sqlalchemy import create_engine\n\nengine = create_engine('x')\n\n\ndef prepare():\n    engine.connect()\n")
+    (tmp_path / "worker.py").write_text("from app import db\n\nif __name__ == '__main__':\n    db.prepare()\n")
+    fresh = make_plan([tmp_path], select=["add-retry"], jobs=1).project.startup
+    assert "prepare" in fresh["app/db.py"]
+    assert make_plan([tmp_path], select=["add-retry"], cache=True, jobs=1).project.startup == fresh
+    facts = next(tmp_path.glob(".prodfix_cache/*/facts.json"))
+    assert GRAPH_KEY in json.loads(facts.read_text())["entries"]
+    assert make_plan([tmp_path], select=["add-retry"], cache=True, jobs=1).project.startup == fresh
+    (tmp_path / "worker.py").write_text("from app import db\n")  # no longer starts anything
+    assert make_plan([tmp_path], select=["add-retry"], cache=True, jobs=1).project.startup == {}
+    data = json.loads(facts.read_text())
+    data["entries"][GRAPH_KEY][1] = {"app/db.py": {"prepare": "everything"}}
+    facts.write_text(json.dumps(data))
+    assert make_plan([tmp_path], select=["add-retry"], cache=True, jobs=1).project.startup == {}

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import hashlib
 import ast
 import json
@@ -49,8 +50,9 @@ _GITIGNORE = "# Created by prodfix: its cache, never committed.\n*\n"
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# prodfix result cache (https://bford.info/cachedir/)\n"
 
 
-def _code_fingerprint() -> str:
-    """prodfix's own source files, by name, size and mtime (a cheap stat of ~40 files)."""
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """prodfix's own source files, by name, size and mtime (a cheap stat of ~70 files, once a run)."""
     package = Path(__file__).resolve().parent.parent
     h = hashlib.blake2b(__version__.encode(), digest_size=16)
     for path in sorted(package.rglob("*.py")):
@@ -61,7 +63,7 @@ def _code_fingerprint() -> str:
 
 def namespace(codemods: list[Any], project: Any) -> str:
     """The digest of everything besides a file's own bytes that its result depends on."""
-    h = hashlib.blake2b(_code_fingerprint().encode(), digest_size=16)
+    h = hashlib.blake2b(code_fingerprint().encode(), digest_size=16)
     for codemod in codemods:
         options = dataclasses.asdict(codemod.options) if dataclasses.is_dataclass(codemod.options) else {}
         h.update(json.dumps([codemod.name, options], sort_keys=True, default=repr).encode())
@@ -163,7 +165,7 @@ class JsonStore:
 
     def retain(self, rels: set[str]) -> None:
         """Forget files no longer in the repository (call only after a run that saw all of it)."""
-        gone = [rel for rel in self._entries if rel not in rels]
+        gone = [rel for rel in self._entries if rel not in rels and not rel.startswith("\0")]  # "\0...": not a file
         for rel in gone:
             del self._entries[rel]
         self._dirty = self._dirty or bool(gone)
