@@ -364,8 +364,9 @@ def _effects(fn: ast.AST) -> list[str]:
 
 
 # What the facts cache holds for a file that cannot hold an entry point (``scan_file``'s None);
-# named by the version of the rule: an entry from an older rule (None) is scanned again.
-NO_ENTRY = "no entry point (2: import-time calls, @asynccontextmanager lifespans)"
+# named by the version of the rule: an entry from an older rule (None) is scanned again. Short:
+# most of a repository's files carry it (version 2: import-time calls, @asynccontextmanager lifespans).
+NO_ENTRY = "-2"
 
 
 def valid_file_facts(facts: object) -> bool:
