@@ -341,7 +341,8 @@ def _tools_folder(anchor: Path, root: Path) -> Path:
         pyproject = folder / "pyproject.toml"
         if pyproject.is_file() and not pyproject.is_symlink():
             try:
-                text = pyproject.read_text(encoding="utf-8", errors="replace")[: 1 << 20]
+                with open(pyproject, "rb") as handle:  # a committed file is input: 1 MiB at most
+                    text = handle.read(1 << 20).decode("utf-8", errors="replace")
             except OSError:
                 text = ""
             if any(f"[tool.{tool}" in text for tool in ("ruff", "black", "isort")):
