@@ -208,8 +208,7 @@ GRAPH_KEY = "\0start-up graph"
 def _tree_key(files: list[str], digests: dict[str, str], codemods: list[Codemod]) -> str:
     """A digest of every file's path and content digest and of the codemods' options."""
     h = hashlib.blake2b(digest_size=16)
-    for rel in sorted(files):
-        h.update(f"{rel}\0{digests[rel]}\n".encode("utf-8", "surrogateescape"))
+    h.update("\n".join([f"{rel}\0{digests[rel]}" for rel in sorted(files)]).encode("utf-8", "surrogateescape"))
     h.update(repr([(c.name, c.options) for c in codemods]).encode("utf-8", "surrogateescape"))
     h.update(code_fingerprint().encode())  # what prodfix's own code makes of them
     return h.hexdigest()
