@@ -217,22 +217,19 @@ def _entries(file: _File, tree: ast.Module, nodes: list[ast.AST]) -> list[tuple[
                 named[node.args[0].id] = "startup handler"  # type: ignore[attr-defined]
     gunicorn = _GUNICORN_FILE.search(file.rel.rsplit("/", 1)[-1]) is not None
     for name, fn in file.functions.items():
-        label = named.get(name)
-        for dec in fn.decorator_list:
-            dotted = _name(dec)
-            parts = dotted.split(".")
-            if isinstance(dec, ast.Call) and parts[-1] == "on_event" and dec.args and getattr(dec.args[0], "value", None) == "startup":
-                label = "startup event handler"
-            if len(parts) >= 2 and parts[-1] == "connect" and parts[-2] in CELERY_SIGNALS:
-                label = f"Celery {parts[-2]} signal"
-        if label is None and (name == "lifespan" or _lifespan_shape(fn)):
-            label = "lifespan"
+        label = _handler_label(fn, named)
         if label is None and name in APP_FACTORIES:
             label = "app factory"
         if label is None and gunicorn and name in GUNICORN_HOOKS:
             label = f"gunicorn {name} hook"
         if label is not None:
             out.append((f"{label}: {name}() ({file.rel})", fn.body))
+        # an app factory that defines its lifespan or startup handlers inside itself
+        # (``def get_application(): @asynccontextmanager async def lifespan(app): ...``)
+        for inner in _nested_defs(fn):
+            label = _handler_label(inner, named)
+            if label is not None:
+                out.append((f"{label}: {name}.{inner.name}() ({file.rel})", inner.body))
     command = _COMMAND_FILE.search(file.rel) is not None
     for stmt in tree.body:
         if isinstance(stmt, ast.ClassDef) and any(_name(b).split(".")[-1] == "AppConfig" for b in stmt.bases):
@@ -249,6 +246,40 @@ def _entries(file: _File, tree: ast.Module, nodes: list[ast.AST]) -> list[tuple[
     if at_import:
         out.append((f"import time ({file.rel})", at_import))
     return out
+
+
+def _handler_label(fn: ast.FunctionDef | ast.AsyncFunctionDef, named: dict[str, str]) -> str | None:
+    """What start-up runs ``fn`` as, wherever it is defined: registered by name (``lifespan=``,
+    ``add_event_handler("startup", fn)``, ``on_startup.append(fn)``), decorated as a startup
+    event handler or a Celery signal, or shaped as a lifespan; None for anything else."""
+    label = named.get(fn.name)
+    for dec in fn.decorator_list:
+        dotted = _name(dec)
+        parts = dotted.split(".")
+        if isinstance(dec, ast.Call) and parts[-1] == "on_event" and dec.args and getattr(dec.args[0], "value", None) == "startup":
+            label = "startup event handler"
+        if len(parts) >= 2 and parts[-1] == "connect" and parts[-2] in CELERY_SIGNALS:
+            label = f"Celery {parts[-2]} signal"
+    if label is None and (fn.name == "lifespan" or _lifespan_shape(fn)):
+        label = "lifespan"
+    return label
+
+
+def _nested_defs(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    """The functions defined in a top-level function's body (in its ifs, withs and trys too;
+    not in loops, classes or the nested functions themselves)."""
+    found: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
+    todo: list[ast.stmt] = list(fn.body)
+    while todo:
+        stmt = todo.pop(0)
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            found.append(stmt)
+        elif isinstance(stmt, (ast.If, ast.With, ast.AsyncWith, ast.Try)):
+            for field in ("body", "orelse", "finalbody"):
+                todo.extend(getattr(stmt, field, None) or [])
+            for handler in getattr(stmt, "handlers", None) or []:
+                todo.extend(handler.body)
+    return found
 
 
 def _lifespan_shape(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
@@ -334,6 +365,7 @@ def file_facts(text: str, rel: str, enters: bool | None = None) -> dict:
             for name, fn in file.functions.items()
         },
         "entries": [[label, *file.calls(body), file.retried(body) if sleeps else []] for label, body in entries],
+        "rule": FACTS_RULE,
     }
 
 
@@ -367,6 +399,9 @@ def _effects(fn: ast.AST) -> list[str]:
 # named by the version of the rule: an entry from an older rule (None) is scanned again. Short:
 # most of a repository's files carry it (version 2: import-time calls, @asynccontextmanager lifespans).
 NO_ENTRY = "-2"
+# The version of the rule that made a parsed file's facts (3: entry points defined inside a
+# top-level function, an app factory's lifespan and startup handlers): older facts are scanned again.
+FACTS_RULE = 3
 
 
 def valid_file_facts(facts: object) -> bool:
@@ -374,8 +409,10 @@ def valid_file_facts(facts: object) -> bool:
     file names no entry point and was not parsed) or False (not part of the graph: too large)."""
     if facts is False or facts == {} or facts == NO_ENTRY:
         return True
-    if not (isinstance(facts, dict) and facts.keys() == {"imports", "functions", "entries"}):
+    if not (isinstance(facts, dict) and facts.keys() == {"imports", "functions", "entries", "rule"}):
         return False
+    if facts["rule"] != FACTS_RULE:
+        return False  # scanned by an older rule: what it found is not what this one finds
     imports, functions, entries = facts["imports"], facts["functions"], facts["entries"]
     return (
         isinstance(imports, dict) and all(isinstance(v, str) for v in imports.values())
