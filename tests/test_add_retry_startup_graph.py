@@ -150,7 +150,8 @@ def test_cached_start_up_facts_of_the_wrong_shape_are_not_trusted() -> None:
         {**good, "functions": {"f": [[], [], []]}}, {**good, "entries": [["label", [], []]]},  # or the retry loops
         {**good, "entries": [[1, [], []]]}, {**good, "extra": 1},
         {key: value for key, value in good.items() if key != "rule"},  # before nested entry points
-        {**good, "rule": 2},
+        {**good, "rule": 3},  # before module-level instances
+        {key: value for key, value in good.items() if key != "instances"},
     ):
         assert not _valid_facts([[], {}, startup, False]), startup
     assert not _valid_facts([[], {}])  # an entry from before start-up facts: scanned again
@@ -323,3 +324,21 @@ def test_a_lifespan_and_startup_handlers_an_app_factory_defines_are_entry_points
         ["startup handler: get_application.start() (app/app.py)", ["app.db.warm"]],
         ["startup event handler: get_application.ping() (app/app.py)", ["app.db.ping"]],
     ]
+
+
+def test_module_level_instances_and_their_methods_are_facts() -> None:
+    """``redis_client = RedisCli()`` (fastapi_best_architecture's backend/database/redis.py): the
+    instance names its class, the class's methods are functions with the ``self.x()`` calls
+    they make; what a lower-case factory returns (``create_engine()``) is no instance of ours."""
+    from prodfix.engine.startup_graph import file_facts
+
+    source = (
+        "from redis.asyncio import Redis\nfrom sqlalchemy import create_engine\n\nfrom app.search import Search\n\n\n"
+        "class RedisCli(Redis):\n    async def init(self):\n        await self.check()\n\n"
+        "    async def check(self):\n        await self.ping()\n\n\n"
+        "redis_client: RedisCli = RedisCli()\nsearch = Search()\nengine = create_engine('sqlite://')\n"
+    )
+    facts = file_facts(source, "app/cache.py")
+    assert facts["instances"] == {"redis_client": "RedisCli", "search": "app.search.Search"}
+    assert facts["functions"]["RedisCli.init"][:2] == [[], ["RedisCli.check"]]
+    assert facts["functions"]["RedisCli.check"][:2] == [[], []]
