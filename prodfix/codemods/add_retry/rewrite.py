@@ -151,6 +151,7 @@ class _Analyzer(cst.CSTVisitor):
         self.wraps: list = []  # the _Wrap of each site moved into a retried function
         self._main_ids: dict[int, int] = {}
         self.class_bases: dict[str, list[str]] = {}  # class -> the names of its bases
+        self.instances: dict[str, str] = {}  # module-level instance -> the module's class it is of
         self._guarded: dict[int, str] = {}  # id of a try's body -> the handler that swallows its errors
         self._guards: list[str] = []
         self._main_index = 0
@@ -158,6 +159,20 @@ class _Analyzer(cst.CSTVisitor):
 
     def visit_Module(self, node: cst.Module) -> None:
         self._top_ids = {id(stmt): i for i, stmt in enumerate(node.body)}
+        # module-level ``cache = Cache(...)`` of a class the module defines: ``cache.open()``
+        # calls ``Cache.open``
+        classes = {stmt.name.value for stmt in node.body if isinstance(stmt, cst.ClassDef)}
+        for stmt in node.body:
+            small = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 else None
+            if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                target, value = small.targets[0].target, small.value
+            elif isinstance(small, cst.AnnAssign):
+                target, value = small.target, small.value
+            else:
+                continue
+            if isinstance(target, cst.Name) and isinstance(value, cst.Call) and isinstance(value.func, cst.Name):
+                if value.func.value in classes:
+                    self.instances[target.value] = value.func.value
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         index = self._top_ids.get(id(node))
@@ -414,6 +429,10 @@ class _Analyzer(cst.CSTVisitor):
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
             if func.value.value in ("self", "cls") and self._classes:
                 return f"{self._classes[-1][0]}.{func.attr.value}"
+            cls = self.instances.get(func.value.value)
+            bound = self.scopes.current.binding_scope(func.value.value) if cls is not None else None
+            if bound is not None and bound.parent is None:  # not a local of the same name
+                return f"{cls}.{func.attr.value}"  # a method of a module-level instance
         return None
 
 
