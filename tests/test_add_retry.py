@@ -477,3 +477,18 @@ def test_alembic_env_py_is_left_to_the_command_that_runs_it() -> None:
         "run_migrations_online() connects when alembic runs its env.py; left alone: the retry belongs where the "
         "migration is started (command.upgrade(), the prestart script)"
     ]
+
+
+def test_a_function_start_up_passes_to_another_call_is_reported_not_decorated() -> None:
+    """Hyperion's lifespan runs init_db through use_lock_for_workers(init_db, ...) under a Redis
+    lock it assumes is held under 20 s: what the callee does with the function is not known,
+    so the connection under it is reported as start-up code, never decorated."""
+    source = (Path(__file__).parent / "fixtures/add_retry/startup_passes_a_callback.py").read_text()
+    result = run_codemod("add-retry", source)
+    assert not result.changed
+    assert [f.message for f in result.findings] == [
+        "update_tables() connects, and start-up code passes init_db to use_lock_for_workers() without calling it "
+        "(lifespan: get_application.lifespan() -> init_lifespan() -> use_lock_for_workers(init_db) -> init_db() -> "
+        "update_tables() -> sync_engine.connect()): whether and how that runs it (under a lock, in a thread, per "
+        "request) is not known; left alone (list it in targets to decorate it)",
+    ]
