@@ -338,7 +338,8 @@ def test_module_level_instances_and_their_methods_are_facts() -> None:
         "    async def check(self):\n        await self.ping()\n\n\n"
         "redis_client: RedisCli = RedisCli()\nsearch = Search()\nengine = create_engine('sqlite://')\n"
     )
-    facts = file_facts(source, "app/cache.py")
+    assert "RedisCli.init" not in file_facts(source, "app/cache.py")["functions"]  # cached facts: read on demand
+    facts = file_facts(source, "app/cache.py", methods=True)
     assert facts["instances"] == {"redis_client": "RedisCli", "search": "app.search.Search"}
     assert facts["functions"]["RedisCli.init"][:2] == [[], ["RedisCli.check"]]
     assert facts["functions"]["RedisCli.check"][:2] == [[], []]

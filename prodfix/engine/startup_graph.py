@@ -370,7 +370,7 @@ def may_enter(text: str, rel: str) -> bool:
     return any(word in text for word in ENTRY_WORDS) or _calls_at_import(text)
 
 
-def file_facts(text: str, rel: str, enters: bool | None = None) -> dict:
+def file_facts(text: str, rel: str, enters: bool | None = None, methods: bool = False) -> dict:
     """What the start-up graph needs from one file, JSON-ready: ``{}`` when Python cannot
     parse it, else {"imports": {bound name: qualified}, "functions": {top-level function:
     [[qualified imported calls], [calls of the file's top-level functions], [a call a retry
@@ -394,7 +394,9 @@ def file_facts(text: str, rel: str, enters: bool | None = None) -> dict:
         name: [*file.calls(fn.body), _effects(fn) if effects else [], file.retried(fn.body) if sleeps else []]
         for name, fn in file.functions.items()
     }
-    for qualname, (cls, fn) in file.methods.items():  # start-up may call them on a module-level instance
+    # ``methods``: the methods of its top-level classes too, as "Class.method" (start-up may call
+    # them on a module-level instance: read only then, not part of the cached facts -- ~45% more)
+    for qualname, (cls, fn) in file.methods.items() if methods else ():
         functions[qualname] = [*file.calls(fn.body, cls), _effects(fn) if effects else [], file.retried(fn.body) if sleeps else []]
     return {
         "imports": file.imports,
@@ -531,6 +533,17 @@ def assemble(
             facts = graph[rel] = file_facts(text, rel)
         return facts
 
+    with_methods: dict[str, dict] = {}
+
+    def methods_of(rel: str, facts: dict) -> dict:
+        """The facts of ``rel`` with the methods of its classes among its functions (parsed
+        again, once: only a call on an instance leads here)."""
+        if rel not in with_methods:
+            full = file_facts(text_of(rel), rel, enters=False, methods=True)
+            extra = {k: v for k, v in (full.get("functions") or {}).items() if "." in k}
+            with_methods[rel] = {**facts, "functions": {**facts["functions"], **extra}}
+        return with_methods[rel]
+
     def resolve(rel: str, name: str, parse: bool = True, method: bool = True) -> tuple[str, str, dict, list[str]] | None:
         """Where ``name`` of the module ``rel`` is defined: (file, name, its facts, the files
         that re-export it on the way), following ``from .session import init_db`` in a
@@ -555,6 +568,8 @@ def assemble(
                         via.append(rel)
                     rel, name, method = found, f"{cls_name}.{attr}", True
                     continue
+                if method and (parse or rel in with_methods):
+                    target = methods_of(rel, target)
                 if method and name in target["functions"]:
                     return rel, name, target, via
                 qualified = target["imports"].get(head)  # the instance re-exported from another module
@@ -636,7 +651,7 @@ def assemble(
         if key in effects:
             return effects[key]
         effects[key] = ""  # a cycle adds nothing
-        facts = graph.get(rel) or {}
+        facts = with_methods.get(rel) or graph.get(rel) or {}
         calls, local, own = facts.get("functions", {}).get(name, ([], [], [], []))[:3]
         found = own[0] if own else ""
         if not found and depth < MAX_DEPTH:
