@@ -3,8 +3,9 @@
 add-retry follows calls inside a file by itself; a real application starts in one module
 (``main.py``'s lifespan, ``apps.py``'s ``ready()``, a ``__main__`` block) and connects in
 another (``db.py``'s ``init_models()``). This module finds the start-up entry points of the
-repository and follows the calls they make to functions imported from first-party modules,
-one or more levels, and says, per file, which of its top-level functions start-up reaches and
+repository (an app factory's nested lifespan and startup handlers too) and follows the calls
+they make to functions imported from first-party modules, and to the methods of module-level
+instances of first-party classes (``redis_client.init()`` -> ``RedisCli.init``), one or more levels, and says, per file, which of its top-level functions start-up reaches and
 by which calls.
 
 Cheap by construction: what the graph needs from one file (its entry points, its top-level
