@@ -149,6 +149,9 @@ def test_cached_start_up_facts_of_the_wrong_shape_are_not_trusted() -> None:
         {**good, "functions": {"f": [[], []]}},  # cached before the effects were part of the facts
         {**good, "functions": {"f": [[], [], []]}}, {**good, "entries": [["label", [], []]]},  # or the retry loops
         {**good, "entries": [[1, [], []]]}, {**good, "extra": 1},
+        {key: value for key, value in good.items() if key != "rule"},  # before nested entry points
+        {**good, "rule": 3},  # before module-level instances
+        {key: value for key, value in good.items() if key != "instances"},
     ):
         assert not _valid_facts([[], {}, startup, False]), startup
     assert not _valid_facts([[], {}])  # an entry from before start-up facts: scanned again
@@ -295,3 +298,48 @@ def test_the_cached_start_up_graph_is_the_graph_of_the_tree_as_it_is(tmp_path: P
     data["entries"][GRAPH_KEY][1] = {"app/db.py": {"prepare": "everything"}}
     facts.write_text(json.dumps(data))
     assert make_plan([tmp_path], select=["add-retry"], cache=True, jobs=1).project.startup == {}
+
+
+def test_a_lifespan_and_startup_handlers_an_app_factory_defines_are_entry_points() -> None:
+    """``def get_application(): @asynccontextmanager async def lifespan(app): ...`` (Hyperion's
+    app/app.py): the nested lifespan and the startup handlers registered inside the factory are
+    followed; its shutdown handlers and the views it defines are not."""
+    from prodfix.engine.startup_graph import file_facts
+
+    source = (
+        "from contextlib import asynccontextmanager\n\nfrom fastapi import FastAPI\n\nfrom app import db\n\n\n"
+        "def get_application(settings):\n"
+        "    @asynccontextmanager\n    async def lifespan(app: FastAPI):\n        await db.create_tables()\n        yield\n\n"
+        "    app = FastAPI(lifespan=lifespan)\n\n"
+        "    async def start():\n        await db.warm()\n\n"
+        "    async def stop():\n        await db.close()\n\n"
+        "    app.add_event_handler(\"startup\", start)\n    app.add_event_handler(\"shutdown\", stop)\n\n"
+        "    @app.on_event(\"startup\")\n    async def ping():\n        await db.ping()\n\n"
+        "    @app.get(\"/\")\n    async def index():\n        await db.query()\n\n"
+        "    return app\n"
+    )
+    entries = file_facts(source, "app/app.py")["entries"]
+    assert [e[:2] for e in entries] == [
+        ["lifespan: get_application.lifespan() (app/app.py)", ["app.db.create_tables"]],
+        ["startup handler: get_application.start() (app/app.py)", ["app.db.warm"]],
+        ["startup event handler: get_application.ping() (app/app.py)", ["app.db.ping"]],
+    ]
+
+
+def test_module_level_instances_and_their_methods_are_facts() -> None:
+    """``redis_client = RedisCli()`` (fastapi_best_architecture's backend/database/redis.py): the
+    instance names its class, the class's methods are functions with the ``self.x()`` calls
+    they make; what a lower-case factory returns (``create_engine()``) is no instance of ours."""
+    from prodfix.engine.startup_graph import file_facts
+
+    source = (
+        "from redis.asyncio import Redis\nfrom sqlalchemy import create_engine\n\nfrom app.search import Search\n\n\n"
+        "class RedisCli(Redis):\n    async def init(self):\n        await self.check()\n\n"
+        "    async def check(self):\n        await self.ping()\n\n\n"
+        "redis_client: RedisCli = RedisCli()\nsearch = Search()\nengine = create_engine('sqlite://')\n"
+    )
+    assert "RedisCli.init" not in file_facts(source, "app/cache.py")["functions"]  # cached facts: read on demand
+    facts = file_facts(source, "app/cache.py", methods=True)
+    assert facts["instances"] == {"redis_client": "RedisCli", "search": "app.search.Search"}
+    assert facts["functions"]["RedisCli.init"][:2] == [[], ["RedisCli.check"]]
+    assert facts["functions"]["RedisCli.check"][:2] == [[], []]

@@ -22,7 +22,11 @@ Which functions (sync or async, module level or methods) -- both must hold:
    statements at import time (``run_migrations()`` at the bottom of a settings module); or its name matches
    ``name_patterns`` (``init_*``, ``connect*``, ``setup_*``...); or it is listed in ``targets``
    (``path.py:qualname``). A lifespan is also any ``@asynccontextmanager async def f(app)``,
-   however the application registers it. The finding names the entry point and the calls that lead to the
+   however the application registers it, and the lifespan and startup handlers an app factory
+   defines inside itself (``def get_application(): @asynccontextmanager async def lifespan(app)``).
+   ``client.init()`` on a module-level ``client = Client(...)`` of a class of the repository
+   (this module or another) is a call of ``Client.init``. A function start-up only passes to
+   another call (``use_lock_for_workers(init_db, ...)``) is reported, with the path, not decorated. The finding names the entry point and the calls that lead to the
    connection (``lifespan: lifespan() -> prepare() -> create_models() -> engine.begin()``).
 
 What it adds, closest to the ``def`` (under framework decorators)::

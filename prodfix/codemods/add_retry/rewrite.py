@@ -65,6 +65,7 @@ class _Function:
     is_generator: bool = False
     callees: set[str] = field(default_factory=set)  # calls in the body, by qualname in this file
     once_callees: set[str] = field(default_factory=set)  # the callees called outside loops
+    passed: dict[str, str] = field(default_factory=dict)  # a name given to a call as an argument -> the call
     loops: int = 0  # loops around the code being visited
     startup_reason: str | None = None  # why the function itself is start-up code
     writes: bool = False  # it also writes: its @retry is an unsafe fix
@@ -151,6 +152,7 @@ class _Analyzer(cst.CSTVisitor):
         self.wraps: list = []  # the _Wrap of each site moved into a retried function
         self._main_ids: dict[int, int] = {}
         self.class_bases: dict[str, list[str]] = {}  # class -> the names of its bases
+        self.instances: dict[str, str] = {}  # module-level instance -> the module's class it is of
         self._guarded: dict[int, str] = {}  # id of a try's body -> the handler that swallows its errors
         self._guards: list[str] = []
         self._main_index = 0
@@ -158,6 +160,20 @@ class _Analyzer(cst.CSTVisitor):
 
     def visit_Module(self, node: cst.Module) -> None:
         self._top_ids = {id(stmt): i for i, stmt in enumerate(node.body)}
+        # module-level ``cache = Cache(...)`` of a class the module defines: ``cache.open()``
+        # calls ``Cache.open``
+        classes = {stmt.name.value for stmt in node.body if isinstance(stmt, cst.ClassDef)}
+        for stmt in node.body:
+            small = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 else None
+            if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                target, value = small.targets[0].target, small.value
+            elif isinstance(small, cst.AnnAssign):
+                target, value = small.target, small.value
+            else:
+                continue
+            if isinstance(target, cst.Name) and isinstance(value, cst.Call) and isinstance(value.func, cst.Name):
+                if value.func.value in classes:
+                    self.instances[target.value] = value.func.value
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         index = self._top_ids.get(id(node))
@@ -332,6 +348,10 @@ class _Analyzer(cst.CSTVisitor):
         function = self._current
         if self._decorators:
             return
+        if function is not None:  # use_lock_for_workers(init_db, ...): given, not called
+            for arg in node.args:
+                if isinstance(arg.value, cst.Name):
+                    function.passed.setdefault(arg.value.value, cst.helpers.get_full_name_for_node(func) or "")
         kinds: set[str] = set()
         mongo_created = mongo_command = False
         if function is not None:
@@ -414,6 +434,10 @@ class _Analyzer(cst.CSTVisitor):
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
             if func.value.value in ("self", "cls") and self._classes:
                 return f"{self._classes[-1][0]}.{func.attr.value}"
+            cls = self.instances.get(func.value.value)
+            bound = self.scopes.current.binding_scope(func.value.value) if cls is not None else None
+            if bound is not None and bound.parent is None:  # not a local of the same name
+                return f"{cls}.{func.attr.value}"  # a method of a module-level instance
         return None
 
 
@@ -645,9 +669,44 @@ def _startup_paths(analyzer: "_Analyzer", reach: dict | None = None) -> dict[str
     return paths
 
 
+def _passed_paths(analyzer: "_Analyzer", paths: dict[str, list[str]]) -> dict[str, tuple[str, str, str]]:
+    """The functions of the file that start-up code passes by name to a call it makes
+    (``use_lock_for_workers(init_db, ...)``), and what those call, as start-up does not reach
+    them by a call: qualname -> (the call, the name passed, the path of calls as a finding says it)."""
+    by_name = {f.qualname: f for f in analyzer.functions}
+    found: dict[str, tuple[str, str, str]] = {}
+    queue: list[tuple[_Function, str, str, str]] = []
+    for qualname, path in sorted(paths.items()):
+        source = by_name.get(qualname)
+        if source is None:
+            continue
+        label, *steps = path
+        if label.endswith(" ->"):  # from another module: the label ends with the first step
+            steps = steps[1:]
+        head = " -> ".join(f"{s}()" for s in steps if s not in ("__main__", "<module>"))
+        for name, call in sorted(source.passed.items()):
+            target = by_name.get(name)
+            if not call or target is None or name in paths or name in found or target.is_route:
+                continue
+            text = f"{head} -> {call.rsplit('.', 1)[-1]}({name}) -> {name}()"
+            text = f"{label} {text}" if label.endswith(" ->") else f"{label}: {text}"
+            found[name] = (call, name, text)
+            queue.append((target, call, name, text))
+    while queue:
+        function, call, name, text = queue.pop(0)
+        for callee in sorted(function.once_callees):
+            target = by_name.get(callee)
+            if target is None or callee in paths or callee in found or target.is_route or text.count(" -> ") > 8:
+                continue
+            found[callee] = (call, name, f"{text} -> {callee}()")
+            queue.append((target, call, name, found[callee][2]))
+    return found
+
+
 def _choose(codemod, analyzer: "_Analyzer", file: FileContext, reporter: Reporter) -> list[_Function]:
     reach = (getattr(file.project, "startup", None) or {}).get(file.path) if file.project is not None else None
     paths = _startup_paths(analyzer, reach)
+    passed = _passed_paths(analyzer, paths)
     callers: dict[str, set[str]] = {}
     for function in [*analyzer.functions, *([analyzer.main_block] if analyzer.main_block else []), analyzer.module_block]:
         for callee in function.callees:
@@ -708,6 +767,16 @@ def _choose(codemod, analyzer: "_Analyzer", file: FileContext, reporter: Reporte
                 function.node,
                 f"{function.qualname}() connects at start-up ({reached}) but {shared} also "
                 "names it and may call it per request; left alone",
+                "note",
+            )
+            continue
+        if reason is None and function.qualname in passed:
+            call, given, text = passed[function.qualname]
+            reporter.report(
+                function.node,
+                f"{function.qualname}() connects, and start-up code passes {given} to {call.rsplit('.', 1)[-1]}() without "
+                f"calling it ({text} -> {function.connect_call or 'a connection'}): whether and how that runs it (under a "
+                "lock, in a thread, per request) is not known; left alone (list it in targets to decorate it)",
                 "note",
             )
             continue
