@@ -291,7 +291,14 @@ def test_the_cached_start_up_graph_is_the_graph_of_the_tree_as_it_is(tmp_path: P
     assert make_plan([tmp_path], select=["add-retry"], cache=True, jobs=1).project.startup == fresh
     facts = next(tmp_path.glob(".prodfix_cache/*/facts.json"))
     assert GRAPH_KEY in json.loads(facts.read_text())["entries"]
-    assert make_plan([tmp_path], select=["add-retry"], cache=True, jobs=1).project.startup == fresh
+    import prodfix.engine.plan as plan_module
+
+    real_startup = plan_module._startup
+    plan_module._startup = None  # a warm run must not compute the graph again
+    try:
+        assert make_plan([tmp_path], select=["add-retry"], cache=True, jobs=1).project.startup == fresh
+    finally:
+        plan_module._startup = real_startup
     (tmp_path / "worker.py").write_text("from app import db\n")  # no longer starts anything
     assert make_plan([tmp_path], select=["add-retry"], cache=True, jobs=1).project.startup == {}
     data = json.loads(facts.read_text())

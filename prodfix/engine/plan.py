@@ -29,7 +29,7 @@ from prodfix.engine import conventions, logging_setup, project_tools
 from prodfix.engine.vendored import VENDORED_DIRS, project_licence
 from prodfix.engine.profile import OFF, Phases
 from prodfix.engine.runner import scan_chunksize, scan_pool
-from prodfix.engine.startup_graph import NO_ENTRY, assemble, reader, scan_file, valid_file_facts
+from prodfix.engine.startup_graph import NO_ENTRY, assemble, reader, scan_file, valid_file_facts, valid_reach
 
 
 class PlanError(Exception):
@@ -174,7 +174,7 @@ def _project_facts(
         if store is not None and all(rel in digests for rel in everything):
             graph_key = _tree_key(everything, digests, graphed)
             known = store.get(GRAPH_KEY, graph_key)
-            startup = known if _valid_reach(known) else None
+            startup = known if valid_reach(known) else None
         if startup is None:
             startup = _startup(root, graphed, scanned_facts, store, digests)
             if graph_key is not None:
@@ -212,17 +212,6 @@ def _tree_key(files: list[str], digests: dict[str, str], codemods: list[Codemod]
     h.update(repr([(c.name, c.options) for c in codemods]).encode("utf-8", "surrogateescape"))
     h.update(code_fingerprint().encode())  # what prodfix's own code makes of them
     return h.hexdigest()
-
-
-def _valid_reach(value: object) -> bool:
-    """The start-up graph's shape (``startup_graph.assemble``): rel -> {function: [path, other]}."""
-    return isinstance(value, dict) and all(
-        isinstance(rel, str) and isinstance(functions, dict) and all(
-            isinstance(name, str) and isinstance(v, list) and len(v) == 2 and all(isinstance(x, str) for x in v)
-            for name, v in functions.items()
-        )
-        for rel, functions in value.items()
-    )
 
 
 def _exports_of(root: Path, store: JsonStore | None, known: dict[str, list], rel: str):

@@ -480,6 +480,21 @@ def scan_file(data: bytes, rel: str, text: str | None = None) -> dict | None | b
     return file_facts(text, rel, enters=True) if may_enter(text, rel) else None
 
 
+REACH_FIELDS = 4  # the length of each function's entry in assemble's answer
+
+
+def valid_reach(value: object) -> bool:
+    """Whether ``value`` has the shape of :func:`assemble`'s answer (the plan caches it: a cache
+    is input, another shape is a miss)."""
+    return isinstance(value, dict) and all(
+        isinstance(rel, str) and isinstance(functions, dict) and all(
+            isinstance(name, str) and isinstance(v, list) and len(v) == REACH_FIELDS and all(isinstance(x, str) for x in v)
+            for name, v in functions.items()
+        )
+        for rel, functions in value.items()
+    )
+
+
 def assemble(
     order: list[str],
     graph: dict[str, dict | None],
