@@ -393,3 +393,12 @@ def test_a_typed_class_gains_typed_protocol_methods_in_the_projects_idiom() -> N
     without = run_codemod("close-resources", TYPED_CLIENT.format(extra=""), lint=pyi)
     assert not without.changed
     assert any("PYI034" in f.message and f.kind == "warning" for f in without.findings)
+    # a project on 3.11+ (polar: requires-python >=3.14): ruff 0.17 checks PYI034 by default,
+    # so Self is written and imported from typing
+    from prodfix.codemods.common.style import Style
+
+    modern = run_codemod("close-resources", TYPED_CLIENT.format(extra=""), style=Style(min_python=(3, 14))).new_bytes.decode()
+    assert "async def __aenter__(self) -> Self:" in modern
+    assert "from typing import Self" in modern
+    old = run_codemod("close-resources", TYPED_CLIENT.format(extra=""), style=Style(min_python=(3, 10))).new_bytes.decode()
+    assert 'async def __aenter__(self) -> "SlackClient":' in old

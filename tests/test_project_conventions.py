@@ -131,3 +131,17 @@ def test_untouched_long_lines_stay_as_they_are(git_repo: Path) -> None:
     text = (git_repo / "app.py").read_text()
     assert long_line in text
     assert shutil.which("git")
+
+
+def test_the_oldest_python_a_project_supports(tmp_path: Path) -> None:
+    """black's target versions, else ruff's target-version, else requires-python's lower bound."""
+    from prodfix.engine.conventions import read_style
+
+    (tmp_path / "pyproject.toml").write_text('[project]\nrequires-python = ">=3.12"\n')
+    assert read_style(tmp_path).min_python == (3, 12)
+    (tmp_path / "pyproject.toml").write_text('[project]\nrequires-python = ">=3.12"\n[tool.ruff]\ntarget-version = "py314"\n')
+    assert read_style(tmp_path).min_python == (3, 14)
+    (tmp_path / "pyproject.toml").write_text('[tool.black]\ntarget-version = ["py310", "py311"]\n[tool.ruff]\ntarget-version = "py314"\n')
+    assert read_style(tmp_path).min_python == (3, 10)
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
+    assert read_style(tmp_path).min_python is None

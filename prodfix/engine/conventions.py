@@ -177,8 +177,22 @@ def read_style(root: Path) -> Style:
     return Style(
         line_length=line_length, quote=quote, formatter=formatter, magic_trailing_comma=magic,  # type: ignore[arg-type]
         indent=indent, imports=imports, sources=tuple(sources), target_versions=target_versions,
-        split_commas=split_commas,
+        split_commas=split_commas, min_python=_min_python(target_versions, ruff, pyproject),
     )
+
+
+def _min_python(black_targets: tuple[str, ...], ruff: dict, pyproject: dict) -> tuple[int, int] | None:
+    """The oldest Python the project says it supports: black's target versions, ruff's
+    target-version, else the lower bound of [project] requires-python (``>=3.11``)."""
+    targets = list(black_targets)
+    if not targets and isinstance(ruff.get("target-version"), str):
+        targets = [ruff["target-version"].lower()]
+    found = [int(m.group(1)) for t in targets if (m := re.fullmatch(r"py3(\d+)", t))]
+    if found:
+        return 3, min(found)
+    requires = _table(pyproject, "project").get("requires-python")
+    match = re.match(r"\s*>=?\s*3\.(\d+)", requires) if isinstance(requires, str) else None
+    return (3, int(match.group(1))) if match else None
 
 
 def _flake8_quote(flake8: dict[str, str]) -> str | None:

@@ -385,7 +385,8 @@ def _mentions_close(stmt: cst.CSTNode, name: str) -> bool:
 
 class _Rewriter(cst.CSTTransformer):
     def __init__(
-        self, scopes: ScopeCursor, reporter: Reporter, classes: _Classes, source: str, project_classes: dict, lint=None
+        self, scopes: ScopeCursor, reporter: Reporter, classes: _Classes, source: str, project_classes: dict, lint=None,
+        min_python: tuple[int, int] | None = None,
     ) -> None:
         super().__init__()
         self.scopes = scopes
@@ -394,6 +395,8 @@ class _Rewriter(cst.CSTTransformer):
         self.project_classes = project_classes
         self._source = source
         self._lint = lint  # the project's ruff rules (engine.project_tools.LintRules), or None
+        self._min_python = min_python  # the oldest Python the project supports (Style.min_python)
+        self.needs_self = False  # typing.Self is written (and imported)
         # Only a call by one of these names can be closable (see _closable): an opener's name,
         # a class here with the protocol, a repository class that closes, or a local alias an
         # import binds (``from requests import Session as S``). A def calling none of them is
@@ -486,6 +489,9 @@ class _Rewriter(cst.CSTTransformer):
         annotation = _annotation_for(original, self._source)
         if annotation is not None and re.search(r"^from typing(?:_extensions)? import [^\n]*\bSelf\b", self._source, re.MULTILINE):
             annotation = "Self"
+        elif annotation is not None and self._min_python is not None and self._min_python >= (3, 11):
+            annotation = "Self"  # what ruff's PYI034 asks for; typing has it from 3.11
+            self.needs_self = True
         elif annotation is not None and self._lint is not None and self._lint.enabled("PYI034"):
             self.reporter.report(
                 original,
@@ -973,7 +979,8 @@ def transform(codemod: CloseResources, wrapper: MetadataWrapper, file: FileConte
     module = wrapper.module
     tree = module_tree(file.tree, module)
     rewriter = _Rewriter(
-        ScopeCursor(build(tree)), reporter, _Classes(tree), file.source, file.project.closable_classes or {}, file.project.lint
+        ScopeCursor(build(tree)), reporter, _Classes(tree), file.source, file.project.closable_classes or {}, file.project.lint,
+        file.project.style.min_python,
     )
     new_module = module.visit(rewriter)
     rewriter.report_unmanaged()
@@ -981,4 +988,6 @@ def transform(codemod: CloseResources, wrapper: MetadataWrapper, file: FileConte
         return module
     if rewriter.needs_contextlib:
         reporter.need_import("contextlib")
+    if rewriter.needs_self:
+        reporter.need_import("typing", "Self")
     return new_module

@@ -50,5 +50,8 @@ class Style:
     imports: ImportStyle = field(default_factory=ImportStyle)
     # the formatter's target versions as black spells them ("py38"); () lets black infer them
     target_versions: tuple[str, ...] = ()
+    # the oldest Python the project supports, (3, 11): black's / ruff's target version, else
+    # [project] requires-python; None when nothing says (what a codemod may write, e.g. typing.Self)
+    min_python: tuple[int, int] | None = None
     # (what, where it was read) for `prodfix config`, e.g. ("line length 119", "pyproject.toml [tool.black]")
     sources: tuple[tuple[str, str], ...] = ()
