@@ -31,6 +31,7 @@ from functools import cached_property
 from pathlib import Path
 
 from prodfix.engine.containment import file_inside
+from prodfix.engine.project_tools import _table
 from prodfix.engine.third_party import (
     MANIFEST_FILES,
     Declared,
@@ -188,14 +189,6 @@ class ModuleIndex:
 
     def _root_holding(self, path: str) -> str:
         return max((r for r in self.roots if r == "" or path.startswith(r + "/")), key=len)
-
-
-def _table(data: object, *keys: str) -> dict:
-    """``data[k1][k2]...`` when every level is a table, else {}: a hand-written ``tool = 3``
-    or ``project = "x"`` means no such table, not a crash."""
-    for key in keys:
-        data = data.get(key) if isinstance(data, dict) else None
-    return data if isinstance(data, dict) else {}
 
 
 def _list(value: object) -> list:

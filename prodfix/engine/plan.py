@@ -102,7 +102,6 @@ def _project_facts(
     store: JsonStore | None,
     digests: dict[str, str],
     jobs: int = 1,
-    tools: Path | None = None,
 ):
     """The module index, the closable classes, the start-up graph and the logging set-up, from
     one read of every file in the repository (and a second read of the few modules an
@@ -117,7 +116,7 @@ def _project_facts(
     graphed = [c for c in codemods if getattr(c, "needs_startup_graph", False)]
     want_logging = any(c.needs_logging_setup for c in codemods)
     if not indexed and not want_classes and not graphed and not want_logging:
-        return None, None, None, None, (None, None, None)
+        return None, None, None, None, (None, None)
     need_layout = bool(indexed) or want_classes
     everything = listed if listed is not None else list(discover([root], root, [], in_git=in_git).rels)
     configured_roots = tuple(r for c in indexed for r in getattr(c.options, "roots", ()))
@@ -181,12 +180,11 @@ def _project_facts(
                 store.put(GRAPH_KEY, graph_key, startup)
     if store is not None:
         store.retain(set(everything))
-    print_facts = (None, None, None)
+    print_facts = (None, None)
     if want_logging:
         print_facts = (
             logging_setup.build(root, logging_per_file, everything, set(imports)),
             project_tools.entry_points(root, everything),
-            project_tools.ruff_rules(tools or root),
         )
     if not need_layout:
         return None, None, None, startup, print_facts
@@ -267,20 +265,21 @@ def _facts_at(item: tuple[str, str, bool, str | None]) -> tuple[str | None, list
 _LOGGING_TRIGGERS = tuple(word.encode() for word in logging_setup.TRIGGERS)
 
 
-def _logging_setup_of(data: bytes, rel: str) -> dict | None:
-    """``logging_setup.scan_file`` of a file, after a substring test most files fail."""
+def _logging_setup_of(data: bytes, rel: str, text: str) -> dict | None:
+    """``logging_setup.scan_file`` of a file (``text``: its bytes decoded), after a substring
+    test most files fail."""
     # a test configures logging for the test run, not for the application: not its set-up
     if not any(word in data for word in _LOGGING_TRIGGERS) or TEST_PATH.search(rel):
         return None
-    return logging_setup.scan_file(data.decode("utf-8", errors="replace"))
+    return logging_setup.scan_file(text)
 
 
 def _file_facts(data: bytes, rel: str) -> list:
     """[[(import, count)...], {class: [mode, close method]}, start-up facts, the logging set-up
     it makes] of one file, JSON-ready (the start-up facts: ``startup_graph.scan_file``, NO_ENTRY
     for most files; the set-up: ``logging_setup.scan_file``, False for most files)."""
-    setup = _logging_setup_of(data, rel)
     text = data.decode("utf-8", errors="replace")
+    setup = _logging_setup_of(data, rel, text)
     counts: Counter[str] = Counter()
     count_imports(text, counts)
     classes = {name: list(mode) for name, mode in file_class_modes(text).items()}
@@ -413,11 +412,10 @@ def make_plan(
     store = JsonStore(root, "facts.json") if cache else None
     digests: dict[str, str] = {}
     tools = _tools_folder(first, root)
-    modules, closable, extendable, startup, (logging_facts, entry_points, lint) = _project_facts(
-        root, top is not None, codemods, listed, store, digests, jobs, tools
+    modules, closable, extendable, startup, (logging_facts, entry_points) = _project_facts(
+        root, top is not None, codemods, listed, store, digests, jobs
     )
-    if lint is None:  # the ruff rules decide how every codemod writes (PLR0402, RUF100...): one toml read
-        lint = project_tools.ruff_rules(tools)
+    lint = project_tools.ruff_rules(tools)  # how every codemod writes (PLR0402, RUF100...)
     warning = (store.refused or store.save()) if store is not None else None
     phases.mark("project facts")
     return Plan(

@@ -319,10 +319,7 @@ class CloseResources(Codemod):
         severity="medium",
     )
     # An opener called somewhere (whether it is already in a with item, the ast stage decides).
-    prefilter = re.compile(
-        r"(?:\bopen(?:_code)?|Session|\bsession|Client|socket)\s*\(|urlopen|ZipFile|TemporaryFile|PoolExecutor|"
-        r"sqlite3\.connect|TarFile|BZ2File|GzipFile|LZMAFile|fileinput\.input|FileInput"
-    )
+    prefilter = _OPENER_TEXT
     trigger_words = _OPENER_WORDS
     # no libcst metadata: names are resolved from the ast (common/ast_scopes.py), far cheaper
     needs_closable_classes = True

@@ -8,6 +8,7 @@ import re
 import libcst as cst
 
 from prodfix.codemods.base import FileContext, Reporter
+from prodfix.codemods.common.cleanup import covers
 from prodfix.codemods.common.names import is_builtin, qualified_names
 from prodfix.codemods.print_message import string_value
 from prodfix.codemods.print_to_logging import ARGUMENT_PARSERS, TASK_DECORATORS, PrintToLogging
@@ -38,7 +39,7 @@ def noqa_t201(codes: str | None) -> bool:
     """A bare ``noqa`` or one naming T201 (or its group T20, T2, T)."""
     if codes is None:
         return True
-    return any("T201".startswith(code.strip().upper()) for code in codes.split(","))
+    return any(covers(code.strip().upper(), ("T201",)) for code in codes.split(","))
 
 
 class CommandLine(cst.CSTVisitor):
