@@ -28,6 +28,7 @@ from collections import deque
 from pathlib import Path
 from typing import Callable
 
+from prodfix.codemods.add_retry import SIDE_EFFECT_CALLS
 from prodfix.codemods.common.ast_facts import walk
 from prodfix.globs import TEST_PATH
 
@@ -408,11 +409,9 @@ def file_facts(text: str, rel: str, enters: bool | None = None, methods: bool = 
     }
 
 
-# calls a retry would repeat: mail, users, rows, messages (add-retry's SIDE_EFFECT_CALLS and writes)
-EFFECT_CALLS = frozenset({
-    "send_mail", "send_email", "send_message", "send_mass_mail", "mail_admins", "create_user", "create_superuser",
-    "insert_one", "insert_many", "publish", "basic_publish", "write_text", "write_bytes",
-})
+# calls a retry would repeat: mail, users, rows, messages (add-retry's own list, but a commit:
+# that a function it calls commits is no effect of its own)
+EFFECT_CALLS = SIDE_EFFECT_CALLS - {"commit"}
 _WRITE_MODES = re.compile(r"[wax]")
 
 

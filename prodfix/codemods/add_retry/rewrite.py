@@ -145,7 +145,6 @@ class _Analyzer(cst.CSTVisitor):
         self.module_block.entry = "import time"  # the calls module-level statements make
         self.main_block: _Function | None = None  # the calls of `if __name__ == "__main__":`
         self.main_if: cst.If | None = None
-        self.module_connects: list[tuple[cst.CSTNode, str]] = []  # connections at import time
         # statements of the module or of its __main__ block that connect, by (block, index):
         # (the first connecting call as written, the kinds of connection)
         self.sites: dict[tuple[str, int], tuple[str, set[str]]] = {}
@@ -407,7 +406,6 @@ class _Analyzer(cst.CSTVisitor):
                 self.module_block.once_callees.add(callee)
         if function is None:
             if kinds and not self._stack:  # module level, not a class body
-                self.module_connects.append((node, dotted or "a connection"))
                 self._site("module", self._top_index, dotted, kinds)
             return
         if kinds and function is self.main_block and not function.loops:

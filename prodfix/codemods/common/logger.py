@@ -16,7 +16,7 @@ from typing import Literal
 import libcst as cst
 from libcst.metadata import GlobalScope, Scope
 
-from prodfix.codemods.common.imports import Sorting, add_plain_import, import_block
+from prodfix.codemods.common.imports import Sorting, _is_import_line, add_plain_import, import_block
 from prodfix.codemods.common.quotes import string_literal
 from prodfix.codemods.common.names import qualified_names
 
@@ -158,7 +158,7 @@ def _after_imports(body) -> int:
         if isinstance(stmt, (cst.Try, cst.If)) and _imports_inside(stmt):
             index += 1
             end = index
-        elif isinstance(stmt, cst.SimpleStatementLine) and all(isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body):
+        elif _is_import_line(stmt):
             index += 1
             end = index
         elif isinstance(stmt, cst.SimpleStatementLine) and _tolerated(stmt):
